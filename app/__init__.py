@@ -1,0 +1,1 @@
+"""Front ends of edgemarket: the `edgemarket` CLI and the Streamlit pages."""

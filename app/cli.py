@@ -1,0 +1,77 @@
+"""The `edgemarket` command line: one entry point over the same Python API the app uses.
+
+Each command group lives in its own module under `app.commands`; this module wires them
+together and turns user errors into a one-line message with exit status 2.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from app.errors import UserError
+
+cli = typer.Typer(
+    name="edgemarket",
+    help="Simulate, clear and settle 6G edge-resource (3C-L) markets.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# (module, group name or None for top-level commands). A module exposes `app` (a group)
+# or `register(cli)` (top-level commands).
+_COMMAND_MODULES: list[tuple[str, str | None]] = [
+    ("app.commands.market", "market"),
+    ("app.commands.scenario", "scenario"),
+    ("app.commands.run", None),
+    ("app.commands.runs", "runs"),
+    ("app.commands.ledger", "ledger"),
+    ("app.commands.train", None),
+    ("app.commands.sweep", None),
+    ("app.commands.serve", None),
+]
+
+
+def _wire() -> None:
+    for module_name, group in _COMMAND_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:  # group not built yet
+                continue
+            raise
+        if group is None:
+            module.register(cli)
+        else:
+            cli.add_typer(module.app, name=group, help=(module.__doc__ or "").strip().split("\n")[0])
+
+
+_wire()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    try:
+        cli(args=argv, prog_name="edgemarket", standalone_mode=False)
+    except UserError as exc:
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as exc:  # click usage errors come through here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

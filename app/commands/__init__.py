@@ -1,0 +1,1 @@
+"""Sub-commands of the `edgemarket` CLI, one module per command group."""
