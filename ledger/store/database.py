@@ -1,0 +1,66 @@
+"""Engines for the run store: SQLite tuned for batched writes, any other SQLAlchemy URL as given.
+
+Opening a store brings its schema to the newest Alembic revision, so a fresh file or an
+older store works without a manual migration step.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DATA_DIR = Path(os.environ.get("EDGEMARKET_DATA", PROJECT_ROOT / "data"))
+DEFAULT_DB_URL = f"sqlite:///{DATA_DIR / 'edgemarket.db'}"
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    # WAL lets the app read while a run writes, and lets sweep workers queue their writes;
+    # busy_timeout makes concurrent writers wait instead of failing with "database is locked".
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def alembic_config(url: str) -> Config:
+    """An Alembic config for the store at `url`, pointing at the packaged migrations."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def open_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
+    """Create an engine for `url` (default: the project's SQLite file) and migrate it to head."""
+    url = url or DEFAULT_DB_URL
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url)
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    if migrate:
+        upgrade(engine)
+    return engine
+
+
+def upgrade(engine: Engine) -> None:
+    """Apply every pending migration to the database behind `engine`."""
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def table_names(engine: Engine) -> list[str]:
+    """Names of the tables present (used by tests and `runs` commands)."""
+    return sorted(inspect(engine).get_table_names())

@@ -1,0 +1,210 @@
+"""The store's tables, as SQLAlchemy 2 typed ORM classes.
+
+Units: prices in credits per resource unit, money in credits (float) off chain and base
+units (int, 1 credit = 10**6) in settlement payloads; positions in metres; latency in ms.
+Resource columns are suffixed by kind: `_comm` (Mbps·round), `_cache` (GB·round),
+`_compute` (GFLOP), `_learn` (LU).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+RESOURCE_SUFFIXES = ("comm", "cache", "compute", "learn")
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every store table."""
+
+    type_annotation_map = {dict: JSON, list: JSON}
+
+
+class Run(Base):
+    """One simulation run: its scenario, seed, code version, timings and status."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scenario: Mapped[str] = mapped_column(String(200))
+    scenario_json: Mapped[dict] = mapped_column(JSON)
+    seed: Mapped[int] = mapped_column(BigInteger)
+    code_version: Mapped[str] = mapped_column(String(80))
+    mechanism: Mapped[str] = mapped_column(String(40), default="")
+    rounds_planned: Mapped[int] = mapped_column(Integer, default=0)
+    rounds_done: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(20), default="running", index=True)
+    chain: Mapped[str] = mapped_column(String(200), default="none")
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    wall_s: Mapped[float] = mapped_column(Float, default=0.0)
+    summary: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    rounds: Mapped[list[RoundRow]] = relationship(back_populates="run", cascade="all, delete-orphan", passive_deletes=True)
+
+
+class RoundRow(Base):
+    """Market outcome of one round: prices, volumes, welfare against the optimum."""
+
+    __tablename__ = "rounds"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    round: Mapped[int] = mapped_column(Integer, primary_key=True)
+    price_comm: Mapped[float | None] = mapped_column(Float, nullable=True)
+    price_cache: Mapped[float | None] = mapped_column(Float, nullable=True)
+    price_compute: Mapped[float | None] = mapped_column(Float, nullable=True)
+    price_learn: Mapped[float | None] = mapped_column(Float, nullable=True)
+    eq_price_comm: Mapped[float | None] = mapped_column(Float, nullable=True)
+    eq_price_cache: Mapped[float | None] = mapped_column(Float, nullable=True)
+    eq_price_compute: Mapped[float | None] = mapped_column(Float, nullable=True)
+    eq_price_learn: Mapped[float | None] = mapped_column(Float, nullable=True)
+    volume_comm: Mapped[float] = mapped_column(Float, default=0.0)
+    volume_cache: Mapped[float] = mapped_column(Float, default=0.0)
+    volume_compute: Mapped[float] = mapped_column(Float, default=0.0)
+    volume_learn: Mapped[float] = mapped_column(Float, default=0.0)
+    unmet_comm: Mapped[float] = mapped_column(Float, default=0.0)
+    unmet_cache: Mapped[float] = mapped_column(Float, default=0.0)
+    unmet_compute: Mapped[float] = mapped_column(Float, default=0.0)
+    unmet_learn: Mapped[float] = mapped_column(Float, default=0.0)
+    welfare: Mapped[float] = mapped_column(Float)
+    optimal_welfare: Mapped[float] = mapped_column(Float)
+    efficiency: Mapped[float] = mapped_column(Float)
+    buyer_payments: Mapped[float] = mapped_column(Float)
+    seller_revenue: Mapped[float] = mapped_column(Float)
+    platform_surplus: Mapped[float] = mapped_column(Float)
+    n_trades: Mapped[int] = mapped_column(Integer)
+    n_requests: Mapped[int] = mapped_column(Integer, default=0)
+    n_served: Mapped[int] = mapped_column(Integer, default=0)
+    sla_rate: Mapped[float] = mapped_column(Float, default=0.0)
+    qoais_overall: Mapped[float] = mapped_column(Float, default=0.0)
+    handovers: Mapped[int] = mapped_column(Integer, default=0)
+    wall_ms: Mapped[float] = mapped_column(Float, default=0.0)
+
+    run: Mapped[Run] = relationship(back_populates="rounds")
+
+
+class TradeRow(Base):
+    """One executed trade: buyer, seller, resource kind (0-3), quantity (units), unit price (credits)."""
+
+    __tablename__ = "trades"
+    __table_args__ = (Index("ix_trades_run_round", "run_id", "round"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    round: Mapped[int] = mapped_column(Integer)
+    idx: Mapped[int] = mapped_column(Integer)
+    buyer: Mapped[int] = mapped_column(BigInteger)
+    seller: Mapped[int] = mapped_column(BigInteger)
+    resource: Mapped[int] = mapped_column(Integer)
+    quantity: Mapped[float] = mapped_column(Float)
+    price: Mapped[float] = mapped_column(Float)
+
+
+class QoAISRow(Base):
+    """QoAIS of one service class in one round: six dimensions in [0, 1], SLA rate, key indicators."""
+
+    __tablename__ = "qoais"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    round: Mapped[int] = mapped_column(Integer, primary_key=True)
+    service_class: Mapped[str] = mapped_column(String(60), primary_key=True)
+    n_requests: Mapped[int] = mapped_column(Integer)
+    n_served: Mapped[int] = mapped_column(Integer)
+    sla_rate: Mapped[float] = mapped_column(Float)
+    performance: Mapped[float] = mapped_column(Float)
+    connection: Mapped[float] = mapped_column(Float)
+    data: Mapped[float] = mapped_column(Float)
+    computation: Mapped[float] = mapped_column(Float)
+    security: Mapped[float] = mapped_column(Float)
+    orchestration: Mapped[float] = mapped_column(Float)
+    overall: Mapped[float] = mapped_column(Float)
+    latency_ms_mean: Mapped[float] = mapped_column(Float)
+    latency_ms_p95: Mapped[float] = mapped_column(Float)
+    reliability: Mapped[float] = mapped_column(Float)
+    accuracy: Mapped[float] = mapped_column(Float)
+
+
+class Snapshot(Base):
+    """A sampled agent state: position (m), attached node, utilization in [0, 1]."""
+
+    __tablename__ = "snapshots"
+    __table_args__ = (Index("ix_snapshots_run_round", "run_id", "round"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    round: Mapped[int] = mapped_column(Integer)
+    agent_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(20))
+    x_m: Mapped[float] = mapped_column(Float)
+    y_m: Mapped[float] = mapped_column(Float)
+    attached: Mapped[int] = mapped_column(BigInteger)
+    utilization: Mapped[float] = mapped_column(Float)
+
+
+class AgentAccount(Base):
+    """A participant of a run and its on-chain account (when the run settles on a chain)."""
+
+    __tablename__ = "accounts"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(String(42), default="")
+    initial_base: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Settlement(Base):
+    """The settlement outbox: written *pending* before sending, *confirmed* after the receipt."""
+
+    __tablename__ = "settlements"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    round: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    payload: Mapped[dict] = mapped_column(JSON)
+    n_trades: Mapped[int] = mapped_column(Integer, default=0)
+    netted_base: Mapped[int] = mapped_column(BigInteger, default=0)
+    tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    block: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    gas_used: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class TrainingPoint(Base):
+    """One point of a training curve: iteration, policy, mean reward, env steps, wall time."""
+
+    __tablename__ = "training"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session: Mapped[str] = mapped_column(String(120), index=True)
+    scenario: Mapped[str] = mapped_column(String(200))
+    iteration: Mapped[int] = mapped_column(Integer)
+    policy: Mapped[str] = mapped_column(String(80))
+    reward_mean: Mapped[float | None] = mapped_column(Float, nullable=True)
+    env_steps: Mapped[int] = mapped_column(BigInteger)
+    time_s: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Evaluation(Base):
+    """One row of a pricing evaluation: a strategy on a scenario and seed, with its outcomes."""
+
+    __tablename__ = "evaluations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session: Mapped[str] = mapped_column(String(120), index=True)
+    scenario: Mapped[str] = mapped_column(String(200))
+    seed: Mapped[int] = mapped_column(BigInteger)
+    pricing: Mapped[str] = mapped_column(String(80))
+    welfare: Mapped[float] = mapped_column(Float)
+    welfare_share: Mapped[float] = mapped_column(Float)
+    provider_profit: Mapped[float] = mapped_column(Float)
+    mean_price: Mapped[dict] = mapped_column(JSON)
+    qoais: Mapped[float] = mapped_column(Float)
+    sla_rate: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime)

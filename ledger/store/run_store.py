@@ -1,0 +1,275 @@
+"""`RunStore`: the write and read API of the run store.
+
+Writes are batched: round results are buffered in memory as row tuples and flushed with
+one executemany per table every `flush_every` rounds (and at the end), so storing never
+dominates a run. Reads aggregate in SQL and return small pandas frames for the front ends.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from ledger.store.database import open_engine
+from ledger.store.models import (
+    RESOURCE_SUFFIXES,
+    AgentAccount,
+    Evaluation,
+    QoAISRow,
+    RoundRow,
+    Run,
+    Settlement,
+    Snapshot,
+    TradeRow,
+    TrainingPoint,
+)
+
+QOAIS_FIELDS = (
+    "n_requests", "n_served", "sla_rate", "performance", "connection", "data", "computation",
+    "security", "orchestration", "overall", "latency_ms_mean", "latency_ms_p95", "reliability",
+    "accuracy",
+)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _num(x: Any) -> float | None:
+    """A float for SQL, with NaN (no trade) stored as NULL."""
+    v = float(x)
+    return None if math.isnan(v) else v
+
+
+@cache
+def code_version() -> str:
+    """The package version plus the git commit when run from a checkout."""
+    from importlib.metadata import version
+
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
+            cwd=__file__.rsplit("/ledger/", 1)[0],
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        sha = ""
+    return f"{version('edgemarket')}+{sha}" if sha else version("edgemarket")
+
+
+class RunStore:
+    """A run store at a SQLAlchemy URL (default: `data/edgemarket.db`)."""
+
+    def __init__(self, url: str | None = None, *, flush_every: int = 20, engine: Engine | None = None):
+        self.engine = engine or open_engine(url)
+        self.url = self.engine.url.render_as_string(hide_password=True)
+        self.flush_every = flush_every
+        self._pending: dict[str, list[tuple]] = {}
+        self._pending_rounds = 0
+
+    # ------------------------------------------------------------------ runs
+    def create_run(
+        self, scenario: str, scenario_json: dict, seed: int, *, mechanism: str = "",
+        rounds_planned: int = 0, chain: str = "none", label: str = "",
+        code: str | None = None,
+    ) -> int:
+        """Insert a run in status *running* and return its id."""
+        with Session(self.engine) as s, s.begin():
+            run = Run(
+                scenario=scenario, scenario_json=scenario_json, seed=int(seed),
+                code_version=code or code_version(), mechanism=mechanism,
+                rounds_planned=rounds_planned, chain=chain, label=label, created_at=_now(),
+                status="running",
+            )
+            s.add(run)
+            s.flush()
+            return run.id
+
+    def finish_run(self, run_id: int, *, status: str = "done", summary: dict | None = None,
+                   wall_s: float | None = None, error: str | None = None) -> None:
+        """Flush buffered rows and mark the run finished (or failed)."""
+        self.flush()
+        values: dict[str, Any] = {"status": status, "finished_at": _now()}
+        if summary is not None:
+            values["summary"] = summary
+        if wall_s is not None:
+            values["wall_s"] = wall_s
+        if error is not None:
+            values["error"] = error
+        with self.engine.begin() as c:
+            c.execute(update(Run).where(Run.id == run_id).values(**values))
+
+    def mark_status(self, run_id: int, status: str) -> None:
+        with self.engine.begin() as c:
+            c.execute(update(Run).where(Run.id == run_id).values(status=status))
+
+    def get_run(self, run_id: int) -> Run | None:
+        with Session(self.engine, expire_on_commit=False) as s:
+            return s.get(Run, run_id)
+
+    def list_runs(self, limit: int = 50) -> list[Run]:
+        with Session(self.engine, expire_on_commit=False) as s:
+            return list(s.scalars(select(Run).order_by(Run.id.desc()).limit(limit)))
+
+    def delete_run(self, run_id: int) -> None:
+        with self.engine.begin() as c:
+            for table in (TradeRow, QoAISRow, Snapshot, Settlement, AgentAccount, RoundRow):
+                c.execute(delete(table).where(table.run_id == run_id))
+            c.execute(delete(Run).where(Run.id == run_id))
+
+    def last_round(self, run_id: int) -> int:
+        """The last round stored for a run, or -1 (used to resume)."""
+        self.flush()
+        with self.engine.connect() as c:
+            r = c.execute(select(func.max(RoundRow.round)).where(RoundRow.run_id == run_id)).scalar()
+        return -1 if r is None else int(r)
+
+    def truncate_after(self, run_id: int, last_round: int) -> None:
+        """Drop rows of rounds after `last_round` (a resumed run recomputes them)."""
+        with self.engine.begin() as c:
+            for table in (TradeRow, QoAISRow, Snapshot, RoundRow):
+                c.execute(delete(table).where(table.run_id == run_id, table.round > last_round))
+
+    # ---------------------------------------------------------------- rounds
+    def record_round(self, run_id: int, rr: Any, *, eq_prices: Sequence[float] | None = None,
+                     wall_ms: float = 0.0) -> None:
+        """Buffer one `agents.results.RoundResult`; flush every `flush_every` rounds."""
+        cl = rr.clearing
+        prices = np.asarray(cl.prices, dtype=float)
+        eq = [math.nan] * 4 if eq_prices is None else list(eq_prices)
+        qs = list(rr.qoais)
+        n_req = sum(int(q.n_requests) for q in qs)
+        n_served = sum(int(q.n_served) for q in qs)
+        sla = sum(q.sla_rate * q.n_requests for q in qs) / n_req if n_req else 0.0
+        overall = sum(q.overall * q.n_requests for q in qs) / n_req if n_req else 0.0
+        t = cl.trades
+        self._buffer("rounds", [(
+            run_id, int(rr.round), *(_num(p) for p in prices), *(_num(p) for p in eq),
+            *(float(v) for v in cl.volume), *(float(v) for v in cl.unmet_demand),
+            float(cl.welfare), float(rr.optimal_welfare), float(rr.efficiency),
+            float(cl.buyer_payments), float(cl.seller_revenue), float(cl.platform_surplus),
+            len(t.buyer), n_req, n_served, float(sla), float(overall),
+            int(getattr(rr, "handovers", 0)), float(wall_ms),
+        )])
+        n = len(t.buyer)
+        if n:
+            rnd = int(rr.round)
+            self._buffer("trades", list(zip(
+                [run_id] * n, [rnd] * n, range(n), t.buyer.tolist(), t.seller.tolist(),
+                t.resource.tolist(), t.quantity.tolist(), t.price.tolist(), strict=True,
+            )))
+        self._buffer("qoais", [
+            (run_id, int(rr.round), q.service_class, *(float(getattr(q, f)) for f in QOAIS_FIELDS))
+            for q in qs
+        ])
+        snap = getattr(rr, "snapshot", None)
+        if snap is not None:
+            m = len(snap.agent_id)
+            self._buffer("snapshots", list(zip(
+                [run_id] * m, [int(rr.round)] * m, np.asarray(snap.agent_id).tolist(),
+                [str(k) for k in np.asarray(snap.kind).tolist()], np.asarray(snap.x_m, float).tolist(),
+                np.asarray(snap.y_m, float).tolist(), np.asarray(snap.attached).tolist(),
+                np.asarray(snap.utilization, float).tolist(), strict=True,
+            )))
+        self._pending_rounds += 1
+        if self._pending_rounds >= self.flush_every:
+            self.flush()
+
+    def _buffer(self, table: str, rows: list[tuple]) -> None:
+        self._pending.setdefault(table, []).extend(rows)
+
+    _COLUMNS = {
+        "rounds": (
+            "run_id", "round",
+            *(f"price_{s}" for s in RESOURCE_SUFFIXES), *(f"eq_price_{s}" for s in RESOURCE_SUFFIXES),
+            *(f"volume_{s}" for s in RESOURCE_SUFFIXES), *(f"unmet_{s}" for s in RESOURCE_SUFFIXES),
+            "welfare", "optimal_welfare", "efficiency", "buyer_payments", "seller_revenue",
+            "platform_surplus", "n_trades", "n_requests", "n_served", "sla_rate", "qoais_overall",
+            "handovers", "wall_ms",
+        ),
+        "trades": ("run_id", "round", "idx", "buyer", "seller", "resource", "quantity", "price"),
+        "qoais": ("run_id", "round", "service_class", *QOAIS_FIELDS),
+        "snapshots": ("run_id", "round", "agent_id", "kind", "x_m", "y_m", "attached", "utilization"),
+    }
+    _TABLES = {"rounds": RoundRow, "trades": TradeRow, "qoais": QoAISRow, "snapshots": Snapshot}
+
+    def flush(self, run_id: int | None = None) -> None:
+        """Write every buffered row: one executemany per table, one transaction."""
+        if not self._pending:
+            return
+        pending, self._pending, self._pending_rounds = self._pending, {}, 0
+        rounds_done = max((r[1] for r in pending.get("rounds", [])), default=None)
+        with self.engine.begin() as c:
+            for name in ("rounds", "trades", "qoais", "snapshots"):
+                rows = pending.get(name)
+                if not rows:
+                    continue
+                cols = self._COLUMNS[name]
+                c.execute(insert(self._TABLES[name]), [dict(zip(cols, r, strict=True)) for r in rows])
+            if rounds_done is not None:
+                run_ids = {r[0] for r in pending["rounds"]}
+                for rid in run_ids:
+                    c.execute(update(Run).where(Run.id == rid).values(rounds_done=rounds_done + 1))
+
+    # -------------------------------------------------------------- accounts
+    def record_accounts(self, run_id: int, rows: Iterable[tuple[int, str, str, int]]) -> None:
+        """Store (agent_id, kind, address, initial_base) for every participant of a run."""
+        cols = ("run_id", "agent_id", "kind", "address", "initial_base")
+        with self.engine.begin() as c:
+            c.execute(delete(AgentAccount).where(AgentAccount.run_id == run_id))
+            c.execute(insert(AgentAccount), [dict(zip(cols, (run_id, *r), strict=True)) for r in rows])
+
+    def accounts(self, run_id: int) -> list[AgentAccount]:
+        with Session(self.engine, expire_on_commit=False) as s:
+            return list(s.scalars(select(AgentAccount).where(AgentAccount.run_id == run_id)))
+
+    # ---------------------------------------------------- settlement outbox
+    def add_pending_settlement(self, run_id: int, rnd: int, payload: dict, *, n_trades: int,
+                               netted_base: int) -> None:
+        """Record a round's settlement as *pending* before anything is sent to the chain."""
+        with self.engine.begin() as c:
+            c.execute(delete(Settlement).where(Settlement.run_id == run_id, Settlement.round == rnd,
+                                               Settlement.status == "pending"))
+            c.execute(insert(Settlement).values(
+                run_id=run_id, round=rnd, status="pending", payload=payload, n_trades=n_trades,
+                netted_base=netted_base, created_at=_now(),
+            ))
+
+    def confirm_settlement(self, run_id: int, rnd: int, *, tx_hash: str, block: int, gas_used: int) -> None:
+        """Mark a round's settlement *confirmed* with its receipt."""
+        with self.engine.begin() as c:
+            c.execute(update(Settlement).where(Settlement.run_id == run_id, Settlement.round == rnd).values(
+                status="confirmed", tx_hash=tx_hash, block=block, gas_used=gas_used, confirmed_at=_now(),
+            ))
+
+    def settlements(self, run_id: int, status: str | None = None) -> list[Settlement]:
+        with Session(self.engine, expire_on_commit=False) as s:
+            q = select(Settlement).where(Settlement.run_id == run_id)
+            if status:
+                q = q.where(Settlement.status == status)
+            return list(s.scalars(q.order_by(Settlement.round)))
+
+    # ------------------------------------------------------------- learning
+    def record_training(self, session: str, scenario: str, rows: Iterable[tuple[int, str, float | None, int, float]]) -> None:
+        """Store training-curve points (iteration, policy, reward_mean, env_steps, time_s)."""
+        now = _now()
+        cols = ("session", "scenario", "iteration", "policy", "reward_mean", "env_steps", "time_s", "created_at")
+        data = [dict(zip(cols, (session, scenario, *r, now), strict=True)) for r in rows]
+        if data:
+            with self.engine.begin() as c:
+                c.execute(insert(TrainingPoint), data)
+
+    def record_evaluation(self, session: str, rows: Iterable[dict]) -> None:
+        """Store evaluation rows (see `Evaluation` for the fields)."""
+        now = _now()
+        data = [{**r, "session": session, "created_at": now} for r in rows]
+        if data:
+            with self.engine.begin() as c:
+                c.execute(insert(Evaluation), data)
