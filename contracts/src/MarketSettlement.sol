@@ -1,0 +1,424 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {IContributionIncentives} from "./interfaces/IContributionIncentives.sol";
+import {IStakeRegistry} from "./interfaces/IStakeRegistry.sol";
+
+/**
+ * @title MarketSettlement
+ * @notice Escrow and per-round batch settlement of an edgemarket simulation.
+ *
+ * Participants keep internal credit balances here (deposit / withdraw, or funded in bulk by
+ * the treasury with {depositFor}). Once per market round the `OPERATOR_ROLE` settles one
+ * netted batch: a signed balance change per participating account, the platform fee, the
+ * round's four clearing prices and the Merkle root of the round's trades. Gas therefore grows
+ * with the number of participants of a round, not with its trades; any trade can later be
+ * proven to belong to a round with {verifyTrade}.
+ *
+ * Packed entries (calldata and the `RoundSettled` event):
+ *   delta entry        = uint256(uint160(account)) << 96 | uint96(int96(delta))   (base units)
+ *   contribution entry = uint256(uint160(account)) << 96 | uint96(workUnits)       (1e-6 work units)
+ * Delta entries must be sorted by strictly increasing account.
+ *
+ * Trade leaves follow OpenZeppelin's StandardMerkleTree convention (sorted-pair hashing,
+ * double-hashed leaves): leaf = keccak256(bytes.concat(keccak256(abi.encode(buyer, seller,
+ * resource, quantity, price)))) with `resource` a uint8 (0..3), `quantity` in 1e-6 resource
+ * units and `price` in base units (1e-6 credits) per resource unit.
+ *
+ * The full off-chain ledger of internal balances can be rebuilt from this contract's events:
+ * `Deposited` (+), `Withdrawn` (-), `RoundSettled` (packed deltas) and `Compensated` (+ buyer).
+ */
+contract MarketSettlement is AccessControl, Pausable, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    /// @notice Role allowed to settle rounds.
+    bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
+    /// @notice Role allowed to fund many accounts at once with {depositFor}.
+    bytes32 public constant TREASURY_ROLE = keccak256("TREASURY_ROLE");
+    /// @notice Role allowed to pause and unpause deposits, withdrawals and settlement.
+    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
+    /// @notice Number of resources priced per round (communication, caching, computation, learning).
+    uint256 public constant N_RESOURCES = 4;
+    /// @notice Price value recorded for a resource that did not trade in a round.
+    uint64 public constant NO_PRICE = type(uint64).max;
+
+    /// @notice An SLA (QoAIS) violation attested by the operator: `node` compensates `buyer`.
+    struct Violation {
+        address node;
+        address buyer;
+        uint256 amount;
+    }
+
+    /// @notice Everything settled for one market round.
+    struct RoundBatch {
+        uint64 runId;
+        uint64 round;
+        bytes32 tradesRoot;
+        uint32 tradeCount;
+        uint256 fee;
+        uint64[4] prices;
+        uint256[] deltas;
+        uint256[] contributions;
+        Violation[] violations;
+    }
+
+    /// @notice What is stored per settled round.
+    struct RoundRecord {
+        bytes32 tradesRoot;
+        uint64[4] prices;
+        uint64 settledBlock;
+        uint32 tradeCount;
+        uint32 accounts;
+        uint128 fee;
+    }
+
+    /// @notice The credit token held in escrow.
+    IERC20 public immutable token;
+    /// @notice Pool receiving the platform fee and paying contributors.
+    IContributionIncentives public immutable incentives;
+    /// @notice Registry of edge-node stakes, slashed on SLA violations.
+    IStakeRegistry public immutable stakes;
+
+    /// @notice Sum of all internal balances (base units); never more than the escrow's token balance.
+    uint256 public totalBalances;
+
+    mapping(address account => uint256) private _balances;
+    mapping(bytes32 key => RoundRecord) private _rounds;
+
+    /// @notice `amount` base units were credited to `account`, paid by `funder`.
+    event Deposited(address indexed account, address indexed funder, uint256 amount);
+    /// @notice `amount` base units were withdrawn by `account`.
+    event Withdrawn(address indexed account, uint256 amount);
+    /// @notice Round `round` of run `runId` was settled; `deltas` are the packed balance changes.
+    event RoundSettled(
+        bytes32 indexed key,
+        uint64 indexed runId,
+        uint64 indexed round,
+        bytes32 tradesRoot,
+        uint32 tradeCount,
+        uint256 fee,
+        uint64[4] prices,
+        uint256[] deltas
+    );
+    /// @notice `buyer` was credited `amount` base units slashed from `node`'s stake.
+    event Compensated(bytes32 indexed key, address indexed node, address indexed buyer, uint256 amount);
+
+    /// @dev A zero address was given where an account is required.
+    error ZeroAddress();
+    /// @dev A zero amount was given where a positive one is required.
+    error ZeroAmount();
+    /// @dev Two arrays that must have the same length do not.
+    error LengthMismatch(uint256 expected, uint256 actual);
+    /// @dev The round was already settled (replay).
+    error RoundAlreadySettled(uint64 runId, uint64 round);
+    /// @dev The round has not been settled.
+    error RoundNotSettled(uint64 runId, uint64 round);
+    /// @dev The batch's deltas plus the fee do not sum to zero.
+    error UnbalancedBatch(int256 deltaSum, uint256 fee);
+    /// @dev The account's balance is smaller than what it must pay.
+    error InsufficientBalance(address account, uint256 balance, uint256 needed);
+    /// @dev Delta entries are not sorted by strictly increasing account at `index`.
+    error UnsortedAccounts(uint256 index);
+
+    /**
+     * @param token_ Credit token held in escrow.
+     * @param incentives_ Incentives pool (receives fees, is notified of contributions).
+     * @param stakes_ Stake registry (slashed on violations).
+     * @param admin Account that receives `DEFAULT_ADMIN_ROLE`.
+     */
+    constructor(IERC20 token_, IContributionIncentives incentives_, IStakeRegistry stakes_, address admin) {
+        if (
+            address(token_) == address(0) || address(incentives_) == address(0)
+                || address(stakes_) == address(0) || admin == address(0)
+        ) revert ZeroAddress();
+        token = token_;
+        incentives = incentives_;
+        stakes = stakes_;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    }
+
+    // ----------------------------------------------------------------------------- escrow
+
+    /**
+     * @notice Deposit `amount` base units of the caller's credits into its internal balance.
+     * @dev Needs a prior `approve` of this contract on the token.
+     * @param amount Base units to deposit.
+     */
+    function deposit(uint256 amount) external whenNotPaused nonReentrant {
+        if (amount == 0) revert ZeroAmount();
+        _balances[msg.sender] += amount;
+        totalBalances += amount;
+        emit Deposited(msg.sender, msg.sender, amount);
+        token.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /**
+     * @notice Fund many internal balances at once from the caller's credits.
+     * @dev Only `TREASURY_ROLE`; one token transfer for the whole batch.
+     * @param accounts Accounts to credit (no zero address).
+     * @param amounts Base units per account.
+     */
+    function depositFor(address[] calldata accounts, uint256[] calldata amounts)
+        external
+        onlyRole(TREASURY_ROLE)
+        whenNotPaused
+        nonReentrant
+    {
+        uint256 n = accounts.length;
+        if (amounts.length != n) revert LengthMismatch(n, amounts.length);
+        uint256 total;
+        for (uint256 i; i < n; ++i) {
+            address account = accounts[i];
+            if (account == address(0)) revert ZeroAddress();
+            uint256 amount = amounts[i];
+            _balances[account] += amount;
+            total += amount;
+            emit Deposited(account, msg.sender, amount);
+        }
+        if (total == 0) revert ZeroAmount();
+        totalBalances += total;
+        token.safeTransferFrom(msg.sender, address(this), total);
+    }
+
+    /**
+     * @notice Withdraw `amount` base units from the caller's internal balance to its wallet.
+     * @param amount Base units to withdraw.
+     */
+    function withdraw(uint256 amount) external whenNotPaused nonReentrant {
+        if (amount == 0) revert ZeroAmount();
+        uint256 balance = _balances[msg.sender];
+        if (balance < amount) revert InsufficientBalance(msg.sender, balance, amount);
+        unchecked {
+            _balances[msg.sender] = balance - amount;
+            totalBalances -= amount;
+        }
+        emit Withdrawn(msg.sender, amount);
+        token.safeTransfer(msg.sender, amount);
+    }
+
+    // ------------------------------------------------------------------------- settlement
+
+    /**
+     * @notice Settle one market round: apply the netted balance changes, take the platform
+     * fee to the incentives pool, attest contributions and SLA violations, and record the
+     * clearing prices and the Merkle root of the round's trades.
+     * @dev Only `OPERATOR_ROLE`. A round settles at most once. Reverts if the deltas plus the
+     * fee do not sum to zero, if any balance would go negative, or if accounts are unsorted.
+     * @param batch The round's batch (see {RoundBatch} and the packing in the contract docs).
+     * @return key The round key, `keccak256(abi.encode(runId, round))`.
+     */
+    function settleRound(RoundBatch calldata batch)
+        external
+        onlyRole(OPERATOR_ROLE)
+        whenNotPaused
+        nonReentrant
+        returns (bytes32 key)
+    {
+        key = roundKey(batch.runId, batch.round);
+        RoundRecord storage rec = _rounds[key];
+        if (rec.settledBlock != 0) revert RoundAlreadySettled(batch.runId, batch.round);
+
+        // Effects (checks interleaved; any failure reverts the whole batch).
+        uint256 fee = batch.fee;
+        int256 sum = _applyDeltas(batch.deltas);
+        // |sum| <= n * 2**95, far below 2**255, so the casts below cannot wrap.
+        if (fee > uint256(type(int256).max) || sum + int256(fee) != 0) revert UnbalancedBatch(sum, fee);
+        totalBalances -= fee;
+        _record(rec, batch);
+        emit RoundSettled(
+            key, batch.runId, batch.round, batch.tradesRoot, batch.tradeCount, fee, batch.prices, batch.deltas
+        );
+
+        // Interactions with the trusted, immutable modules (guarded by nonReentrant).
+        if (fee != 0) token.safeTransfer(address(incentives), fee);
+        if (fee != 0 || batch.contributions.length != 0) {
+            incentives.notifyRound(key, fee, batch.contributions);
+        }
+        Violation[] calldata violations = batch.violations;
+        for (uint256 j; j < violations.length; ++j) {
+            _compensate(key, violations[j]);
+        }
+    }
+
+    /// @dev Apply packed deltas to the internal balances; return their sum.
+    function _applyDeltas(uint256[] calldata deltas) private returns (int256 sum) {
+        uint256 n = deltas.length;
+        uint256 prevAccount;
+        for (uint256 i; i < n;) {
+            uint256 entry = deltas[i];
+            uint256 accountBits = entry >> 96;
+            if (accountBits <= prevAccount) {
+                if (accountBits == 0) revert ZeroAddress();
+                revert UnsortedAccounts(i);
+            }
+            prevAccount = accountBits;
+            address account = address(uint160(accountBits));
+            int256 delta = int256(int96(uint96(entry)));
+            uint256 balance = _balances[account];
+            if (delta < 0) {
+                uint256 pay = uint256(-delta);
+                if (balance < pay) revert InsufficientBalance(account, balance, pay);
+                unchecked {
+                    _balances[account] = balance - pay;
+                }
+            } else {
+                _balances[account] = balance + uint256(delta);
+            }
+            unchecked {
+                sum += delta;
+                ++i;
+            }
+        }
+    }
+
+    /// @dev Store the round's record (root, prices, block, counts, fee).
+    function _record(RoundRecord storage rec, RoundBatch calldata batch) private {
+        rec.tradesRoot = batch.tradesRoot;
+        rec.prices = batch.prices;
+        rec.settledBlock = uint64(block.number);
+        rec.tradeCount = batch.tradeCount;
+        rec.accounts = uint32(batch.deltas.length);
+        rec.fee = uint128(batch.fee); // fee == -sum(int96 deltas) < 2**128
+    }
+
+    /**
+     * @dev Credit the harmed buyer with up to `v.amount` of the node's stake, then pull the
+     * slashed credits from the registry into escrow. The stake is read first (view), the buyer
+     * credited second (effect) and the registry called last (interaction).
+     */
+    function _compensate(bytes32 key, Violation calldata v) private {
+        if (v.node == address(0) || v.buyer == address(0)) revert ZeroAddress();
+        uint256 stake = stakes.stakeOf(v.node);
+        uint256 amount = v.amount < stake ? v.amount : stake;
+        _balances[v.buyer] += amount;
+        totalBalances += amount;
+        emit Compensated(key, v.node, v.buyer, amount);
+        // slither-disable-next-line reentrancy-no-eth,reentrancy-benign,reentrancy-events
+        stakes.slash(v.node, amount, address(this));
+    }
+
+    // ---------------------------------------------------------------------------- views
+
+    /**
+     * @notice The key under which a round is stored.
+     * @param runId Simulation run id.
+     * @param round Round number within the run.
+     * @return `keccak256(abi.encode(runId, round))`.
+     */
+    function roundKey(uint64 runId, uint64 round) public pure returns (bytes32) {
+        return keccak256(abi.encode(runId, round));
+    }
+
+    /**
+     * @notice Internal balance of `account` in base units.
+     * @param account Participant address.
+     * @return Balance in base units.
+     */
+    function balanceOf(address account) external view returns (uint256) {
+        return _balances[account];
+    }
+
+    /**
+     * @notice Internal balances of many accounts (base units), in the order given.
+     * @param accounts Participant addresses.
+     * @return out Balances in base units.
+     */
+    function balancesOf(address[] calldata accounts) external view returns (uint256[] memory out) {
+        out = new uint256[](accounts.length);
+        for (uint256 i; i < accounts.length; ++i) {
+            out[i] = _balances[accounts[i]];
+        }
+    }
+
+    /**
+     * @notice Whether round `round` of run `runId` has been settled.
+     * @param runId Simulation run id.
+     * @param round Round number.
+     * @return True once settled.
+     */
+    function isSettled(uint64 runId, uint64 round) external view returns (bool) {
+        return _rounds[roundKey(runId, round)].settledBlock != 0;
+    }
+
+    /**
+     * @notice The stored record of a settled round.
+     * @dev Reverts with `RoundNotSettled` for an unknown round.
+     * @param runId Simulation run id.
+     * @param round Round number.
+     * @return The round record (root, prices, block, trade count, accounts, fee).
+     */
+    function getRound(uint64 runId, uint64 round) external view returns (RoundRecord memory) {
+        RoundRecord memory rec = _rounds[roundKey(runId, round)];
+        if (rec.settledBlock == 0) revert RoundNotSettled(runId, round);
+        return rec;
+    }
+
+    /**
+     * @notice The Merkle leaf of a trade (OpenZeppelin StandardMerkleTree convention).
+     * @param buyer Buyer address.
+     * @param seller Seller address.
+     * @param resource Resource index 0..3.
+     * @param quantity Quantity in 1e-6 resource units.
+     * @param price Price in base units per resource unit.
+     * @return The double-hashed leaf.
+     */
+    function tradeLeaf(address buyer, address seller, uint8 resource, uint256 quantity, uint256 price)
+        public
+        pure
+        returns (bytes32)
+    {
+        return keccak256(bytes.concat(keccak256(abi.encode(buyer, seller, resource, quantity, price))));
+    }
+
+    /**
+     * @notice Check that a trade belongs to a settled round, given its Merkle proof.
+     * @dev Reverts with `RoundNotSettled` for an unknown round.
+     * @param runId Simulation run id.
+     * @param round Round number.
+     * @param buyer Buyer address.
+     * @param seller Seller address.
+     * @param resource Resource index 0..3.
+     * @param quantity Quantity in 1e-6 resource units.
+     * @param price Price in base units per resource unit.
+     * @param proof Sibling hashes from the leaf to the root.
+     * @return True when the proof is valid for the round's root.
+     */
+    function verifyTrade(
+        uint64 runId,
+        uint64 round,
+        address buyer,
+        address seller,
+        uint8 resource,
+        uint256 quantity,
+        uint256 price,
+        bytes32[] calldata proof
+    ) external view returns (bool) {
+        RoundRecord storage rec = _rounds[roundKey(runId, round)];
+        if (rec.settledBlock == 0) revert RoundNotSettled(runId, round);
+        return MerkleProof.verifyCalldata(proof, rec.tradesRoot, tradeLeaf(buyer, seller, resource, quantity, price));
+    }
+
+    // ---------------------------------------------------------------------------- admin
+
+    /**
+     * @notice Pause deposits, withdrawals and settlement.
+     * @dev Only `PAUSER_ROLE`.
+     */
+    function pause() external onlyRole(PAUSER_ROLE) {
+        _pause();
+    }
+
+    /**
+     * @notice Resume deposits, withdrawals and settlement.
+     * @dev Only `PAUSER_ROLE`.
+     */
+    function unpause() external onlyRole(PAUSER_ROLE) {
+        _unpause();
+    }
+}
