@@ -1,0 +1,131 @@
+"""Market page: price trajectories against the equilibrium, realised supply and demand at a
+round, efficiency against the optimum, and two runs side by side."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from app.ui import labels, plots
+from app.ui.data import run_query, runs_table
+from app.ui.page import fmt, pct, require_run, run_caption, run_label
+from app.ui.store import RunRef, ref_for
+
+SUPPLY_DEMAND_NOTE = (
+    "**What this curve is.** The store keeps the executed trades of each round, not the order "
+    "book, so these are the *realised* curves: the round's trades for the resource grouped by "
+    "unit price, cumulated by descending price (served demand) and by ascending price (supply "
+    "sold). The × marks the clearing point (traded volume, clearing price); the dotted "
+    "segment is the demand left unmet at that price. Under a uniform-price mechanism every "
+    "trade pays the clearing price, so both steps lie on it up to the traded volume."
+)
+
+
+def prices_tab(run: RunRef) -> None:
+    prices = run_query("price_series", run)
+    st.plotly_chart(plots.price_trajectories(prices), width="stretch", key="prices")
+    if prices["eq_price"].isna().all():
+        st.caption("No equilibrium prices were computed for this run (`eq_price_*` are empty): "
+                   "the reference line is omitted.")
+    else:
+        st.caption("Dashed: the competitive-equilibrium price of each round's market.")
+
+
+def supply_demand_tab(run: RunRef, first: int, last: int) -> None:
+    c1, c2 = st.columns([3, 2])
+    rnd = c1.slider("Round", min_value=first, max_value=last, value=last, key="sd_round") if last > first else first
+    resource = c2.radio("Resource", labels.RESOURCES, horizontal=True, key="sd_resource",
+                        format_func=lambda r: f"{r} ({labels.RESOURCE_UNITS[r]})")
+    market = run_query("round_market", run, rnd)
+    res_i = labels.RESOURCES.index(resource)
+    steps = run_query("trade_steps", run, rnd, res_i)
+    row = market.iloc[res_i]
+    st.plotly_chart(plots.supply_demand(steps, row, resource, rnd), width="stretch", key="supply_demand")
+    st.markdown(SUPPLY_DEMAND_NOTE)
+    unit = labels.RESOURCE_UNITS
+    table = market.assign(unit=[unit[r] for r in market["resource"]])
+    st.dataframe(table, hide_index=True, width="stretch", column_config={
+        "price": st.column_config.NumberColumn("clearing price (cr/unit)", format="%.4g"),
+        "eq_price": st.column_config.NumberColumn("equilibrium price (cr/unit)", format="%.4g"),
+        "volume": st.column_config.NumberColumn("volume (units)", format="%.4g"),
+        "unmet": st.column_config.NumberColumn("unmet demand (units)", format="%.4g"),
+    })
+
+
+def efficiency_tab(run: RunRef) -> None:
+    rounds = run_query("round_series", run)
+    st.plotly_chart(plots.efficiency(rounds), width="stretch", key="efficiency")
+    st.caption("Efficiency = realised welfare / optimal welfare of the same round's orders "
+               "(the optimum is the welfare-maximising allocation, computed per round).")
+
+
+def _default_other(runs: pd.DataFrame, info: dict) -> int | None:
+    """A run to compare with: same scenario and another mechanism if any, else the next one."""
+    others = runs[runs["id"] != info["id"]]
+    if others.empty:
+        return None
+    same = others[(others["scenario"] == info["scenario"]) & (others["mechanism"] != info["mechanism"])]
+    return int((same if len(same) else others).iloc[0]["id"])
+
+
+def compare_tab(run: RunRef, info: dict) -> None:
+    runs = runs_table()
+    default = _default_other(runs, info)
+    if default is None:
+        st.info("Only one run is stored. Run the same scenario with another mechanism on the "
+                "**Run** page to compare them here.")
+        return
+    ids = [int(i) for i in runs["id"] if int(i) != run.id]
+    names = {int(r.id): f"#{r.id} {r.scenario} · {r.mechanism or '?'} · seed {r.seed}" for r in runs.itertuples()}
+    other_id = st.selectbox("Compare with", ids, index=ids.index(default), format_func=names.__getitem__,
+                            key="compare_with")
+    other = ref_for(other_id)
+    if other is None:
+        st.warning("That run is no longer in the store.")
+        return
+    other_info = run_query("run_info", other)
+    la, lb = run_label(info), run_label(other_info)
+    table = pd.DataFrame([
+        {"run": la, **_summary_row(run_query("run_overview", run))},
+        {"run": lb, **_summary_row(run_query("run_overview", other))},
+    ]).set_index("run").T
+    st.dataframe(table, width="stretch")
+    st.plotly_chart(plots.compare_prices(run_query("price_series", run), run_query("price_series", other), la, lb),
+                    width="stretch", key="compare_prices")
+    st.plotly_chart(plots.compare_efficiency(run_query("round_series", run), run_query("round_series", other),
+                                             la, lb), width="stretch", key="compare_efficiency")
+
+
+def _summary_row(ov: dict) -> dict[str, str]:
+    row = {"rounds": fmt(ov["rounds"], "{:,.0f}"), "trades": fmt(ov["trades"], "{:,.0f}"),
+           "welfare (credits)": fmt(ov["welfare"], "{:,.1f}"), "efficiency": pct(ov["efficiency"]),
+           "SLA satisfied": pct(ov["sla_rate"]), "QoAIS": fmt(ov["qoais"], "{:.3f}")}
+    for r in labels.RESOURCES:
+        row[f"mean price {r} (cr/{labels.RESOURCE_UNITS[r]})"] = fmt(ov[f"mean_price_{r}"], "{:.4g}")
+        row[f"volume {r} ({labels.RESOURCE_UNITS[r]})"] = fmt(ov[f"volume_{r}"], "{:,.4g}")
+    return row
+
+
+st.title("💹 Market")
+run, info = require_run()
+run_caption(info)
+span = run_query("round_range", run)
+if span is None:
+    st.info(labels.NO_ROUNDS)
+    st.stop()
+ov = run_query("run_overview", run)
+cols = st.columns(4)
+cols[0].metric("Efficiency", pct(ov["efficiency"]), help="Realised welfare / optimal welfare over the run")
+cols[1].metric("Welfare (credits)", fmt(ov["welfare"], "{:,.0f}"), help="Total realised welfare over the run")
+cols[2].metric("Trades", f"{ov['trades']:,}")
+cols[3].metric("Compute price (cr/GFLOP)", fmt(ov["mean_price_computation"], "{:.3g}"),
+               help="Mean clearing price of computation over the run")
+t1, t2, t3, t4 = st.tabs(["Prices", "Supply & demand", "Efficiency", "Compare runs"])
+with t1:
+    prices_tab(run)
+with t2:
+    supply_demand_tab(run, *span)
+with t3:
+    efficiency_tab(run)
+with t4:
+    compare_tab(run, info)

@@ -1,0 +1,47 @@
+"""The edgemarket Streamlit app: a multipage front end over the run store.
+
+Start it with `edgemarket app [--db URL]` (or `streamlit run app/streamlit_app.py -- --db URL`).
+The sidebar holds the run picker shared by every page; each page reads the store through
+`ledger.store.queries` (cached per run) and never runs simulation logic itself.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app.ui.data import runs_table
+from app.ui.store import RUN_KEY, apply_pending_selection, db_url
+
+st.set_page_config(page_title="edgemarket", page_icon="📡", layout="wide")
+
+
+def run_picker() -> None:
+    """Sidebar select box of stored runs (newest first); its value is the selected run."""
+    apply_pending_selection()
+    runs = runs_table()
+    st.sidebar.markdown("### 📡 edgemarket")
+    if runs.empty:
+        st.session_state.pop(RUN_KEY, None)
+        st.sidebar.caption("No stored runs yet: start one on the **Run** page.")
+    else:
+        labels = {
+            int(r.id): f"#{r.id} {r.scenario} · {r.mechanism or '?'} · seed {r.seed} ({r.status})"
+            for r in runs.itertuples(index=False)
+        }
+        if st.session_state.get(RUN_KEY) not in labels:
+            st.session_state[RUN_KEY] = next(iter(labels))
+        st.sidebar.selectbox("Run", options=list(labels), format_func=labels.__getitem__, key=RUN_KEY,
+                             help="The run every page shows. Newest first.")
+    st.sidebar.caption(f"Store: `{db_url()}`")
+
+
+run_picker()
+page = st.navigation([
+    st.Page("pages/run.py", title="Run", icon="▶️", default=True),
+    st.Page("pages/market.py", title="Market", icon="💹"),
+    st.Page("pages/qoais.py", title="QoAIS", icon="🎯"),
+    st.Page("pages/agents.py", title="Agents", icon="🗺️"),
+    st.Page("pages/ledger.py", title="Ledger", icon="⛓️"),
+    st.Page("pages/learning.py", title="Learning", icon="🧠"),
+])
+page.run()

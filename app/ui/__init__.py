@@ -1,0 +1,1 @@
+"""Shared helpers of the Streamlit pages: store connection, cached queries, plots, labels."""

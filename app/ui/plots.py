@@ -1,0 +1,341 @@
+"""Plotly figure builders of the pages. Each takes small frames from `ledger.store.queries`
+and returns a `go.Figure` with units on its axes; none queries the store itself."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from app.ui.labels import (
+    QOAIS_DIMENSIONS,
+    QOAIS_LABELS,
+    RESOURCE_COLORS,
+    RESOURCE_UNITS,
+    RESOURCES,
+    price_axis,
+    quantity_axis,
+)
+
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+           "#7f7f7f", "#bcbd22", "#17becf")
+_LAYOUT = {"margin": {"l": 10, "r": 10, "t": 50, "b": 10}, "legend": {"orientation": "h", "y": -0.15},
+           "template": "plotly_white"}
+
+
+def _fig(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
+    fig.update_layout(title=title, height=height, **_LAYOUT)
+    return fig
+
+
+# ------------------------------------------------------------------------------ market
+def price_trajectories(prices: pd.DataFrame, title: str = "Clearing price per resource") -> go.Figure:
+    """One panel per resource: clearing price over rounds, equilibrium price dashed."""
+    fig = make_subplots(rows=2, cols=2, shared_xaxes=True, subplot_titles=[r.capitalize() for r in RESOURCES],
+                        vertical_spacing=0.14, horizontal_spacing=0.16)
+    for i, res in enumerate(RESOURCES):
+        row, col = divmod(i, 2)
+        d = prices[prices["resource"] == res]
+        fig.add_trace(go.Scatter(x=d["round"], y=d["price"], mode="lines", name="clearing price",
+                                 line={"color": RESOURCE_COLORS[res]}, legendgroup="price",
+                                 showlegend=i == 0, connectgaps=False),
+                      row=row + 1, col=col + 1)
+        if d["eq_price"].notna().any():
+            fig.add_trace(go.Scatter(x=d["round"], y=d["eq_price"], mode="lines", name="equilibrium price",
+                                     line={"color": "black", "dash": "dash", "width": 1.5},
+                                     legendgroup="eq", showlegend=i == 0),
+                          row=row + 1, col=col + 1)
+        fig.update_yaxes(title_text=price_axis(res), row=row + 1, col=col + 1)
+        fig.update_xaxes(title_text="round" if row == 1 else None, row=row + 1, col=col + 1)
+    return _fig(fig, title, height=560)
+
+
+def supply_demand(steps: pd.DataFrame, market: pd.Series, resource: str, rnd: int) -> go.Figure:
+    """Realised price-quantity steps of one round and resource, with the clearing point.
+
+    Demand: the served trades sorted by descending price, cumulated; then the unmet demand
+    (at or below the clearing price) dotted. Supply: the same trades by ascending price.
+    With one uniform price both collapse onto the clearing price up to the traded volume.
+    """
+    fig = go.Figure()
+    price, volume = market.get("price"), float(market.get("volume") or 0.0)
+    unmet = float(market.get("unmet") or 0.0)
+    if len(steps):
+        dem = steps.sort_values("price", ascending=False)
+        sup = steps.sort_values("price", ascending=True)
+        for d, name, color in ((dem, "served demand (trades, by price ↓)", "#1f77b4"),
+                               (sup, "supply sold (trades, by price ↑)", "#d62728")):
+            q = np.concatenate([[0.0], d["quantity"].cumsum().to_numpy()])
+            p = np.concatenate([d["price"].to_numpy(), d["price"].to_numpy()[-1:]])
+            fig.add_trace(go.Scatter(x=q, y=p, mode="lines", line_shape="hv", name=name,
+                                     line={"color": color, "width": 2}))
+    has_price = price is not None and not (isinstance(price, float) and math.isnan(price))
+    if has_price and unmet > 0:
+        fig.add_trace(go.Scatter(x=[volume, volume + unmet], y=[price, price], mode="lines",
+                                 name="unmet demand (price ≤ clearing)",
+                                 line={"color": "#1f77b4", "dash": "dot"}))
+    if has_price:
+        fig.add_trace(go.Scatter(x=[volume], y=[price], mode="markers", name="clearing point",
+                                 marker={"size": 14, "color": "black", "symbol": "x"},
+                                 hovertemplate="volume %{x:.4g}<br>price %{y:.4g}<extra>clearing</extra>"))
+    eq = market.get("eq_price")
+    if eq is not None and not (isinstance(eq, float) and math.isnan(eq)):
+        fig.add_hline(y=float(eq), line_dash="dash", line_color="gray",
+                      annotation_text="equilibrium price", annotation_position="top left")
+    fig.update_xaxes(title_text=quantity_axis(resource), rangemode="tozero")
+    fig.update_yaxes(title_text=price_axis(resource))
+    return _fig(fig, f"{resource.capitalize()}: realised supply and demand, round {rnd}")
+
+
+def efficiency(rounds: pd.DataFrame, title: str = "Welfare against the optimum") -> go.Figure:
+    """Welfare and optimal welfare per round (credits) and efficiency (%) on a second axis."""
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_trace(go.Scatter(x=rounds["round"], y=rounds["optimal_welfare"], name="optimal welfare",
+                             line={"color": "gray", "dash": "dash"}), secondary_y=False)
+    fig.add_trace(go.Scatter(x=rounds["round"], y=rounds["welfare"], name="realised welfare",
+                             line={"color": "#2ca02c"}), secondary_y=False)
+    fig.add_trace(go.Scatter(x=rounds["round"], y=100 * rounds["efficiency"], name="efficiency",
+                             line={"color": "#d62728", "width": 1.5}), secondary_y=True)
+    fig.update_xaxes(title_text="round")
+    fig.update_yaxes(title_text="welfare (credits / round)", secondary_y=False)
+    fig.update_yaxes(title_text="efficiency (% of optimum)", secondary_y=True, range=[0, 105],
+                     tickmode="linear", tick0=0, dtick=20, showgrid=False)
+    return _fig(fig, title)
+
+
+def compare_prices(a: pd.DataFrame, b: pd.DataFrame, label_a: str, label_b: str) -> go.Figure:
+    """Two runs' clearing prices per resource, overlaid (solid: first run, dotted: second)."""
+    fig = make_subplots(rows=2, cols=2, shared_xaxes=True, subplot_titles=[r.capitalize() for r in RESOURCES],
+                        vertical_spacing=0.14, horizontal_spacing=0.16)
+    for i, res in enumerate(RESOURCES):
+        row, col = divmod(i, 2)
+        for df, label, dash, color in ((a, label_a, "solid", "#1f77b4"), (b, label_b, "dot", "#d62728")):
+            d = df[df["resource"] == res]
+            fig.add_trace(go.Scatter(x=d["round"], y=d["price"], name=label, legendgroup=label,
+                                     showlegend=i == 0, line={"dash": dash, "color": color}),
+                          row=row + 1, col=col + 1)
+        fig.update_yaxes(title_text=price_axis(res), row=row + 1, col=col + 1)
+        fig.update_xaxes(title_text="round" if row == 1 else None, row=row + 1, col=col + 1)
+    return _fig(fig, "Clearing prices, side by side", height=560)
+
+
+def compare_efficiency(a: pd.DataFrame, b: pd.DataFrame, label_a: str, label_b: str) -> go.Figure:
+    fig = go.Figure()
+    for df, label, dash, color in ((a, label_a, "solid", "#1f77b4"), (b, label_b, "dot", "#d62728")):
+        fig.add_trace(go.Scatter(x=df["round"], y=100 * df["efficiency"], name=label,
+                                 line={"dash": dash, "color": color}))
+    fig.update_xaxes(title_text="round")
+    fig.update_yaxes(title_text="efficiency (% of optimum)", range=[0, 105])
+    return _fig(fig, "Efficiency, side by side", height=360)
+
+
+# ------------------------------------------------------------------------------- QoAIS
+def qoais_radar(profile: pd.DataFrame) -> go.Figure:
+    """One closed polygon per service class over the six QoAIS dimensions (0-1)."""
+    fig = go.Figure()
+    theta = [QOAIS_LABELS[d] for d in QOAIS_DIMENSIONS]
+    for i, row in enumerate(profile.itertuples(index=False)):
+        r = [float(getattr(row, d) or 0.0) for d in QOAIS_DIMENSIONS]
+        fig.add_trace(go.Scatterpolar(r=[*r, r[0]], theta=[*theta, theta[0]], name=str(row.service_class),
+                                      line={"color": PALETTE[i % len(PALETTE)], "width": 2}, fill="toself",
+                                      opacity=0.75))
+    fig.update_layout(polar={"radialaxis": {"range": [0, 1], "tickformat": ".1f", "angle": 90,
+                                            "tickfont": {"size": 10}}})
+    return _fig(fig, "QoAIS per service class (six dimensions, 1 = best)", height=480)
+
+
+def sla_over_rounds(series: pd.DataFrame, overall: pd.DataFrame | None = None) -> go.Figure:
+    """SLA satisfaction (% of requests) per service class per round, plus the run's overall."""
+    fig = go.Figure()
+    for i, (cls, d) in enumerate(series.groupby("service_class", sort=True)):
+        fig.add_trace(go.Scatter(x=d["round"], y=100 * d["sla_rate"], name=str(cls),
+                                 line={"color": PALETTE[i % len(PALETTE)]}))
+    if overall is not None and len(overall):
+        fig.add_trace(go.Scatter(x=overall["round"], y=100 * overall["sla_rate"], name="all classes",
+                                 line={"color": "black", "width": 3}))
+    fig.update_xaxes(title_text="round")
+    fig.update_yaxes(title_text="SLA satisfied (% of requests)", range=[0, 105])
+    return _fig(fig, "SLA satisfaction over rounds")
+
+
+def qoais_distributions(series: pd.DataFrame) -> go.Figure:
+    """Box plots per service class of the per-round latency (mean, ms), reliability and accuracy."""
+    panels = (("latency_ms_mean", "mean latency (ms)"), ("latency_ms_p95", "p95 latency (ms)"),
+              ("reliability", "reliability (0-1)"), ("accuracy", "accuracy (0-1)"))
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[p[1] for p in panels], horizontal_spacing=0.07)
+    classes = sorted(series["service_class"].unique())
+    for j, (col, label) in enumerate(panels):
+        for i, cls in enumerate(classes):
+            d = series.loc[series["service_class"] == cls, col]
+            fig.add_trace(go.Box(y=d, name=str(cls), marker_color=PALETTE[i % len(PALETTE)],
+                                 legendgroup=str(cls), showlegend=j == 0, boxmean=True),
+                          row=1, col=j + 1)
+        fig.update_yaxes(title_text=label, row=1, col=j + 1)
+        fig.update_xaxes(showticklabels=False, row=1, col=j + 1)
+    return _fig(fig, "Distributions over rounds, per service class", height=440)
+
+
+# ------------------------------------------------------------------------------ agents
+def _is_device(kind: pd.Series) -> pd.Series:
+    return kind.str.lower().isin(["device", "devices", "ue", "user"])
+
+
+def agent_map(snap: pd.DataFrame, rnd: int, max_lines: int = 3000) -> go.Figure:
+    """Devices (small, coloured by their attachment) and infrastructure agents (large,
+    coloured by utilization) at one round, with device→node attachment lines."""
+    fig = go.Figure()
+    dev = snap[_is_device(snap["kind"])]
+    infra = snap[~_is_device(snap["kind"])]
+    pos = infra.set_index("agent_id")[["x_m", "y_m"]]
+    if len(dev) and len(pos):
+        lines = dev[dev["attached"].isin(pos.index)].head(max_lines)
+        tgt = pos.loc[lines["attached"]].to_numpy()
+        xs = np.column_stack([lines["x_m"].to_numpy(), tgt[:, 0], np.full(len(lines), np.nan)]).ravel()
+        ys = np.column_stack([lines["y_m"].to_numpy(), tgt[:, 1], np.full(len(lines), np.nan)]).ravel()
+        fig.add_trace(go.Scattergl(x=xs, y=ys, mode="lines", name="attachment",
+                                   line={"color": "rgba(120,120,120,0.25)", "width": 1}, hoverinfo="skip"))
+    if len(dev):
+        codes = pd.factorize(dev["attached"])[0]
+        colors = [PALETTE[c % len(PALETTE)] for c in codes]
+        fig.add_trace(go.Scattergl(
+            x=dev["x_m"], y=dev["y_m"], mode="markers", name=f"devices ({len(dev):,} shown)",
+            marker={"size": 5, "color": colors, "opacity": 0.8},
+            customdata=np.column_stack([dev["agent_id"], dev["attached"], dev["utilization"]]),
+            hovertemplate="device %{customdata[0]}<br>attached to %{customdata[1]}"
+                          "<br>utilization %{customdata[2]:.2f}<extra></extra>"))
+    for kind, d in infra.groupby("kind", sort=True):
+        fig.add_trace(go.Scatter(
+            x=d["x_m"], y=d["y_m"], mode="markers", name=str(kind),
+            marker={"size": 16, "symbol": "diamond", "color": d["utilization"], "cmin": 0, "cmax": 1,
+                    "colorscale": "RdYlGn_r", "line": {"color": "black", "width": 1},
+                    "colorbar": {"title": {"text": "utilization"}, "x": 1.02}},
+            customdata=np.column_stack([d["agent_id"], d["utilization"]]),
+            hovertemplate=f"{kind} %{{customdata[0]}}<br>utilization %{{customdata[1]:.2f}}<extra></extra>"))
+    fig.update_xaxes(title_text="x (m)")
+    fig.update_yaxes(title_text="y (m)", scaleanchor="x", scaleratio=1)
+    return _fig(fig, f"Devices and edge nodes at round {rnd}", height=620)
+
+
+def agent_animation(frames: pd.DataFrame) -> go.Figure:
+    """Plotly animation over the snapshot rounds: sampled devices move and change colour
+    with their attachment; edge nodes are coloured by utilization. Play / slider controls."""
+    rounds = sorted(frames["round"].unique())
+    xr = [frames["x_m"].min(), frames["x_m"].max()]
+    yr = [frames["y_m"].min(), frames["y_m"].max()]
+    node_ids = sorted(frames.loc[~_is_device(frames["kind"]), "agent_id"].unique())
+    color_of = {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(node_ids)}
+
+    def traces(rnd: int) -> list[go.Scatter]:
+        d = frames[frames["round"] == rnd]
+        dev, infra = d[_is_device(d["kind"])], d[~_is_device(d["kind"])]
+        return [
+            go.Scatter(x=dev["x_m"], y=dev["y_m"], mode="markers", name="devices (sample)",
+                       ids=dev["agent_id"].astype(str),
+                       marker={"size": 6, "color": [color_of.get(a, "#999") for a in dev["attached"]]},
+                       customdata=np.column_stack([dev["agent_id"], dev["attached"]]),
+                       hovertemplate="device %{customdata[0]} → %{customdata[1]}<extra></extra>"),
+            go.Scatter(x=infra["x_m"], y=infra["y_m"], mode="markers", name="edge nodes",
+                       ids=("n" + infra["agent_id"].astype(str)),
+                       marker={"size": 16, "symbol": "diamond", "color": infra["utilization"],
+                               "colorscale": "RdYlGn_r", "cmin": 0, "cmax": 1,
+                               "line": {"color": "black", "width": 1}},
+                       customdata=np.column_stack([infra["agent_id"], infra["utilization"]]),
+                       hovertemplate="node %{customdata[0]}<br>utilization %{customdata[1]:.2f}<extra></extra>"),
+        ]
+
+    fig = go.Figure(data=traces(rounds[0]),
+                    frames=[go.Frame(data=traces(r), name=str(r)) for r in rounds])
+    steps = [{"label": str(r), "method": "animate",
+              "args": [[str(r)], {"mode": "immediate", "frame": {"duration": 400, "redraw": False},
+                                  "transition": {"duration": 300}}]} for r in rounds]
+    fig.update_layout(
+        updatemenus=[{"type": "buttons", "showactive": False, "x": 0, "y": -0.08, "xanchor": "left",
+                      "buttons": [{"label": "▶ Play", "method": "animate",
+                                   "args": [None, {"frame": {"duration": 500, "redraw": False},
+                                                   "fromcurrent": True, "transition": {"duration": 300}}]},
+                                  {"label": "❚❚ Pause", "method": "animate",
+                                   "args": [[None], {"mode": "immediate", "frame": {"duration": 0}}]}]}],
+        sliders=[{"steps": steps, "x": 0.15, "len": 0.85, "y": -0.05,
+                  "currentvalue": {"prefix": "round "}}],
+    )
+    pad_x, pad_y = 0.03 * (xr[1] - xr[0] or 1), 0.03 * (yr[1] - yr[0] or 1)
+    fig.update_xaxes(title_text="x (m)", range=[xr[0] - pad_x, xr[1] + pad_x])
+    fig.update_yaxes(title_text="y (m)", range=[yr[0] - pad_y, yr[1] + pad_y], scaleanchor="x", scaleratio=1)
+    return _fig(fig, "Mobility and handovers over the snapshot rounds", height=640)
+
+
+def handovers(rounds: pd.DataFrame) -> go.Figure:
+    fig = go.Figure(go.Bar(x=rounds["round"], y=rounds["handovers"], marker_color="#8c564b", name="handovers"))
+    fig.update_xaxes(title_text="round")
+    fig.update_yaxes(title_text="handovers (devices / round)")
+    return _fig(fig, "Handovers per round", height=320)
+
+
+def node_load(load: pd.DataFrame, top: int = 40) -> go.Figure:
+    d = load.head(top)
+    fig = go.Figure(go.Bar(x=d["attached"].astype(str), y=d["devices"], name="attached devices",
+                           marker={"color": d["node_utilization"].fillna(0), "colorscale": "RdYlGn_r",
+                                   "cmin": 0, "cmax": 1, "colorbar": {"title": {"text": "utilization"}}}))
+    fig.update_xaxes(title_text="edge node (agent id)", type="category")
+    fig.update_yaxes(title_text="attached devices")
+    return _fig(fig, f"Devices per edge node (top {min(top, len(load))})", height=340)
+
+
+# ------------------------------------------------------------------------------ ledger
+def gas_per_round(settle: pd.DataFrame) -> go.Figure:
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_trace(go.Bar(x=settle["round"], y=settle["gas_used"], name="gas used", marker_color="#7f7f7f"),
+                  secondary_y=False)
+    fig.add_trace(go.Scatter(x=settle["round"], y=settle["netted_credits"], name="netted volume",
+                             line={"color": "#1f77b4"}), secondary_y=True)
+    fig.update_xaxes(title_text="round")
+    fig.update_yaxes(title_text="gas (units)", secondary_y=False)
+    fig.update_yaxes(title_text="netted volume (credits)", secondary_y=True)
+    return _fig(fig, "Settlement gas and netted volume per round", height=340)
+
+
+def balance_histogram(balances: pd.DataFrame) -> go.Figure:
+    fig = go.Figure()
+    for i, (kind, d) in enumerate(balances.groupby("kind", sort=True)):
+        fig.add_trace(go.Histogram(x=d["net_credits"], name=str(kind) or "agent", opacity=0.7,
+                                   marker_color=PALETTE[i % len(PALETTE)], nbinsx=60))
+    fig.update_layout(barmode="overlay")
+    fig.update_xaxes(title_text="net credits over the run (sold − bought)")
+    fig.update_yaxes(title_text="agents")
+    return _fig(fig, "Net flows per agent", height=340)
+
+
+# ---------------------------------------------------------------------------- learning
+def training_curves(points: pd.DataFrame, x: str = "iteration") -> go.Figure:
+    fig = go.Figure()
+    for i, (policy, d) in enumerate(points.groupby("policy", sort=True)):
+        fig.add_trace(go.Scatter(x=d[x], y=d["reward_mean"], name=str(policy), mode="lines+markers",
+                                 line={"color": PALETTE[i % len(PALETTE)]}, marker={"size": 4}))
+    fig.update_xaxes(title_text={"iteration": "training iteration", "env_steps": "environment steps",
+                                 "time_s": "wall time (s)"}.get(x, x))
+    fig.update_yaxes(title_text="mean episode reward (credits)")
+    return _fig(fig, "Training curves per policy")
+
+
+def evaluation_bars(summary: pd.DataFrame) -> go.Figure:
+    """Welfare share of the optimum (%) and QoAIS per pricing strategy, equilibrium dark."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["welfare (% of optimum)", "QoAIS (0-1)"])
+    colors = ["#333333" if "equilibrium" in str(p).lower() else "#1f77b4" for p in summary["pricing"]]
+    err = [summary["welfare_share_max"] * 100 - summary["welfare_share"] * 100,
+           summary["welfare_share"] * 100 - summary["welfare_share_min"] * 100]
+    fig.add_trace(go.Bar(x=summary["pricing"], y=100 * summary["welfare_share"], marker_color=colors,
+                         error_y={"type": "data", "symmetric": False, "array": err[0], "arrayminus": err[1]},
+                         name="welfare share", showlegend=False), row=1, col=1)
+    fig.add_trace(go.Bar(x=summary["pricing"], y=summary["qoais"], marker_color=colors, name="QoAIS",
+                         showlegend=False), row=1, col=2)
+    fig.update_yaxes(title_text="% of optimal welfare", row=1, col=1)
+    fig.update_yaxes(title_text="QoAIS score", range=[0, 1], row=1, col=2)
+    fig.update_xaxes(title_text="pricing strategy")
+    return _fig(fig, "Learned pricing vs rule-based strategies vs the equilibrium", height=400)
+
+
+def resource_unit(resource: str) -> str:
+    return RESOURCE_UNITS.get(resource, "unit")

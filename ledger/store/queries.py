@@ -1,0 +1,577 @@
+"""Read-side queries of the run store for the front ends (the Streamlit pages, the bench).
+
+Every function takes an `Engine` (or `Connection`) first, aggregates in SQL with
+SQLAlchemy 2 Core selects and returns a small pandas DataFrame (or a dict / list). No
+function loads every trade or every snapshot of a run: per-round lines come from the
+`rounds` table, curves and balances from GROUP BY over the `(run_id, round)` indexes, and
+agent maps sample devices deterministically (`agent_id % step == 0`) so a frame stays
+drawable. Units follow the store: prices in credits per unit, money in credits (settlement
+amounts converted from base units), positions in metres, latency in ms.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Float,
+    Integer,
+    case,
+    cast,
+    distinct,
+    func,
+    literal,
+    select,
+    union_all,
+)
+from sqlalchemy.sql import Select
+
+from ledger.store.models import (
+    RESOURCE_SUFFIXES,
+    AgentAccount,
+    Evaluation,
+    QoAISRow,
+    RoundRow,
+    Run,
+    Settlement,
+    Snapshot,
+    TradeRow,
+    TrainingPoint,
+)
+
+BASE_UNITS_PER_CREDIT = 10**6
+RESOURCES: tuple[str, ...] = ("communication", "caching", "computation", "learning")
+QOAIS_DIMENSIONS: tuple[str, ...] = (
+    "performance", "connection", "data", "computation", "security", "orchestration",
+)
+DEVICE_KINDS = frozenset({"device", "devices", "ue", "user"})
+
+Bind = Engine | Connection
+
+
+# ----------------------------------------------------------------------------- helpers
+@contextlib.contextmanager
+def _connect(bind: Bind) -> Iterator[Connection]:
+    if isinstance(bind, Connection):
+        yield bind
+    else:
+        with bind.connect() as conn:
+            yield conn
+
+
+def _frame(bind: Bind, stmt: Select[Any]) -> pd.DataFrame:
+    """Run a select and return its rows as a DataFrame (columns named after the select)."""
+    with _connect(bind) as conn:
+        result = conn.execute(stmt)
+        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def _scalar(bind: Bind, stmt: Select[Any]) -> Any:
+    with _connect(bind) as conn:
+        return conn.execute(stmt).scalar()
+
+
+def _weighted(col: Any, weight: Any) -> Any:
+    """SUM(col * weight) / SUM(weight), NULL when the weights sum to zero."""
+    total = func.sum(weight)
+    return case((total > 0, func.sum(col * weight) / cast(total, Float)), else_=None)
+
+
+# --------------------------------------------------------------------------------- runs
+def list_runs(bind: Bind, limit: int = 200) -> pd.DataFrame:
+    """The newest runs: id, scenario, mechanism, seed, status, rounds, chain, label, times."""
+    stmt = (
+        select(Run.id, Run.scenario, Run.mechanism, Run.seed, Run.status, Run.rounds_done,
+               Run.rounds_planned, Run.chain, Run.label, Run.created_at, Run.wall_s)
+        .order_by(Run.id.desc()).limit(limit)
+    )
+    return _frame(bind, stmt)
+
+
+def run_info(bind: Bind, run_id: int) -> dict[str, Any] | None:
+    """Every column of one run (scenario JSON and summary included), or None."""
+    with _connect(bind) as conn:
+        row = conn.execute(select(Run.__table__).where(Run.id == run_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def run_stamp(bind: Bind, run_id: int) -> str:
+    """A short version token of a run's data (rounds done, status): a cache key part."""
+    with _connect(bind) as conn:
+        row = conn.execute(select(Run.rounds_done, Run.status).where(Run.id == run_id)).first()
+    return "missing" if row is None else f"{row[0]}:{row[1]}"
+
+
+def run_overview(bind: Bind, run_id: int) -> dict[str, Any]:
+    """Headline figures of a run, aggregated over its rounds table.
+
+    Keys: rounds, trades, welfare, optimal_welfare, efficiency (welfare / optimum),
+    efficiency_mean (mean of per-round efficiencies), requests, served, sla_rate and
+    qoais (request-weighted), handovers, volume_<resource> (units), mean_price_<resource>.
+    """
+    r = RoundRow
+    stmt = select(
+        func.count().label("rounds"),
+        func.coalesce(func.sum(r.n_trades), 0).label("trades"),
+        func.coalesce(func.sum(r.welfare), 0.0).label("welfare"),
+        func.coalesce(func.sum(r.optimal_welfare), 0.0).label("optimal_welfare"),
+        func.avg(r.efficiency).label("efficiency_mean"),
+        func.coalesce(func.sum(r.n_requests), 0).label("requests"),
+        func.coalesce(func.sum(r.n_served), 0).label("served"),
+        _weighted(r.sla_rate, r.n_requests).label("sla_rate"),
+        _weighted(r.qoais_overall, r.n_requests).label("qoais"),
+        func.coalesce(func.sum(r.handovers), 0).label("handovers"),
+        *(func.coalesce(func.sum(getattr(r, f"volume_{s}")), 0.0).label(f"volume_{n}")
+          for s, n in zip(RESOURCE_SUFFIXES, RESOURCES, strict=True)),
+        *(func.avg(getattr(r, f"price_{s}")).label(f"mean_price_{n}")
+          for s, n in zip(RESOURCE_SUFFIXES, RESOURCES, strict=True)),
+    ).where(r.run_id == run_id)
+    with _connect(bind) as conn:
+        out = dict(conn.execute(stmt).mappings().one())
+    opt = out["optimal_welfare"] or 0.0
+    out["efficiency"] = out["welfare"] / opt if opt > 0 else None
+    return out
+
+
+# ------------------------------------------------------------------------------- market
+def price_series(bind: Bind, run_id: int) -> pd.DataFrame:
+    """Long format, one row per (round, resource): price, eq_price (NULL when not computed),
+    volume and unmet demand (units of the resource)."""
+    r = RoundRow
+    parts = [
+        select(
+            r.round.label("round"), literal(name).label("resource"),
+            getattr(r, f"price_{s}").label("price"), getattr(r, f"eq_price_{s}").label("eq_price"),
+            getattr(r, f"volume_{s}").label("volume"), getattr(r, f"unmet_{s}").label("unmet"),
+        ).where(r.run_id == run_id)
+        for s, name in zip(RESOURCE_SUFFIXES, RESOURCES, strict=True)
+    ]
+    u = union_all(*parts).subquery()
+    df = _frame(bind, select(u).order_by(u.c.round, u.c.resource))
+    for col in ("price", "eq_price", "volume", "unmet"):
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
+    return df
+
+
+def round_series(bind: Bind, run_id: int) -> pd.DataFrame:
+    """One row per round: welfare, optimum, efficiency, payments, trades, requests, SLA,
+    overall QoAIS, handovers and wall time (everything in `rounds` but the prices)."""
+    r = RoundRow
+    stmt = select(
+        r.round, r.welfare, r.optimal_welfare, r.efficiency, r.buyer_payments, r.seller_revenue,
+        r.platform_surplus, r.n_trades, r.n_requests, r.n_served, r.sla_rate, r.qoais_overall,
+        r.handovers, r.wall_ms,
+    ).where(r.run_id == run_id).order_by(r.round)
+    return _frame(bind, stmt)
+
+
+def round_range(bind: Bind, run_id: int) -> tuple[int, int] | None:
+    """(first, last) round stored for a run, or None when it has none."""
+    with _connect(bind) as conn:
+        lo, hi = conn.execute(
+            select(func.min(RoundRow.round), func.max(RoundRow.round)).where(RoundRow.run_id == run_id)
+        ).one()
+    return None if lo is None else (int(lo), int(hi))
+
+
+def round_market(bind: Bind, run_id: int, rnd: int) -> pd.DataFrame:
+    """Per resource at one round: price, eq_price, volume, unmet, n_trades (from trades)."""
+    df = price_series_at(bind, run_id, rnd)
+    t = TradeRow
+    counts = _frame(bind, select(t.resource, func.count().label("n_trades"))
+                    .where(t.run_id == run_id, t.round == rnd).group_by(t.resource))
+    n = dict(zip(counts["resource"].astype(int), counts["n_trades"].astype(int), strict=True)) if len(counts) else {}
+    df["n_trades"] = [n.get(i, 0) for i in range(len(RESOURCES))]
+    return df
+
+
+def price_series_at(bind: Bind, run_id: int, rnd: int) -> pd.DataFrame:
+    """The four resources' price, eq_price, volume and unmet at one round."""
+    r = RoundRow
+    cols = [c for s in RESOURCE_SUFFIXES for c in
+            (f"price_{s}", f"eq_price_{s}", f"volume_{s}", f"unmet_{s}")]
+    with _connect(bind) as conn:
+        row = conn.execute(select(*(getattr(r, c) for c in cols))
+                           .where(r.run_id == run_id, r.round == rnd)).mappings().first()
+    vals = dict(row) if row is not None else {}
+    recs = [{"resource": name, "price": vals.get(f"price_{s}"), "eq_price": vals.get(f"eq_price_{s}"),
+             "volume": vals.get(f"volume_{s}") or 0.0, "unmet": vals.get(f"unmet_{s}") or 0.0}
+            for s, name in zip(RESOURCE_SUFFIXES, RESOURCES, strict=True)]
+    df = pd.DataFrame.from_records(recs)
+    for col in ("price", "eq_price"):
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
+    return df
+
+
+def trade_steps(bind: Bind, run_id: int, rnd: int, resource: int, max_steps: int = 200) -> pd.DataFrame:
+    """The realised trades of one round and resource as price-quantity steps.
+
+    Trades are grouped by unit price (bucketed into at most `max_steps` equal-width price
+    bins when they spread wider), giving per step: price (quantity-weighted mean, credits
+    per unit), quantity (units) and n_trades, sorted by price. Cumulating the quantity by
+    descending price gives the served demand steps; by ascending price, the supply steps.
+    """
+    t = TradeRow
+    where = (t.run_id == run_id, t.round == rnd, t.resource == resource)
+    with _connect(bind) as conn:
+        lo, hi, n_prices = conn.execute(
+            select(func.min(t.price), func.max(t.price), func.count(distinct(t.price))).where(*where)
+        ).one()
+    if lo is None:
+        return pd.DataFrame({"price": [], "quantity": [], "n_trades": []})
+    if n_prices <= max_steps or hi <= lo:
+        key = t.price
+    else:
+        width = (hi - lo) / max_steps
+        key = func.min(cast((t.price - lo) / width, Integer), max_steps - 1)
+    stmt = (
+        select((func.sum(t.price * t.quantity) / func.sum(t.quantity)).label("price"),
+               func.sum(t.quantity).label("quantity"), func.count().label("n_trades"))
+        .where(*where).group_by(key).order_by(func.min(t.price))
+    )
+    df = _frame(bind, stmt)
+    if n_prices <= max_steps or hi <= lo:
+        # zero-quantity groups give a NULL weighted mean; use the group's own price
+        df["price"] = df["price"].fillna(float(lo))
+    return df
+
+
+def compare_runs(bind: Bind, run_ids: Sequence[int]) -> pd.DataFrame:
+    """One row per run: scenario, mechanism, seed, rounds, trades, welfare, efficiency,
+    SLA rate, QoAIS and per-resource mean price (credits/unit) and total volume (units)."""
+    rows = []
+    for rid in run_ids:
+        info = run_info(bind, rid)
+        if info is None:
+            continue
+        ov = run_overview(bind, rid)
+        rows.append({"run": rid, "scenario": info["scenario"], "mechanism": info["mechanism"],
+                     "seed": info["seed"], **ov})
+    return pd.DataFrame.from_records(rows)
+
+
+# ------------------------------------------------------------------------------- QoAIS
+def qoais_profile(bind: Bind, run_id: int, first_round: int | None = None,
+                  last_round: int | None = None) -> pd.DataFrame:
+    """Per service class: the six QoAIS dimensions, overall and SLA rate in [0, 1]
+    (request-weighted means over the chosen rounds), requests and served."""
+    q = QoAISRow
+    where = [q.run_id == run_id]
+    if first_round is not None:
+        where.append(q.round >= first_round)
+    if last_round is not None:
+        where.append(q.round <= last_round)
+    # weight by requests; a class with no requests at all still gets a plain mean
+    w = q.n_requests + literal(1e-9)
+    stmt = (
+        select(q.service_class,
+               *(_weighted(getattr(q, d), w).label(d) for d in (*QOAIS_DIMENSIONS, "overall", "sla_rate")),
+               func.sum(q.n_requests).label("n_requests"), func.sum(q.n_served).label("n_served"))
+        .where(*where).group_by(q.service_class).order_by(q.service_class)
+    )
+    return _frame(bind, stmt)
+
+
+def qoais_series(bind: Bind, run_id: int) -> pd.DataFrame:
+    """The per-class per-round QoAIS rows of a run (rounds x classes rows): SLA rate,
+    overall, requests, mean and p95 latency (ms), reliability and accuracy in [0, 1]."""
+    q = QoAISRow
+    stmt = select(
+        q.round, q.service_class, q.n_requests, q.n_served, q.sla_rate, q.overall,
+        q.latency_ms_mean, q.latency_ms_p95, q.reliability, q.accuracy,
+    ).where(q.run_id == run_id).order_by(q.round, q.service_class)
+    return _frame(bind, stmt)
+
+
+# ------------------------------------------------------------------------------ agents
+def snapshot_rounds(bind: Bind, run_id: int) -> list[int]:
+    """The rounds at which agent snapshots were stored."""
+    with _connect(bind) as conn:
+        rows = conn.execute(select(Snapshot.round).distinct().where(Snapshot.run_id == run_id)
+                            .order_by(Snapshot.round)).scalars().all()
+    return [int(r) for r in rows]
+
+
+def _is_device(col: Any) -> Any:
+    return func.lower(col).in_(sorted(DEVICE_KINDS))
+
+
+def device_count(bind: Bind, run_id: int, rnd: int) -> int:
+    s = Snapshot
+    return int(_scalar(bind, select(func.count()).where(
+        s.run_id == run_id, s.round == rnd, _is_device(s.kind))) or 0)
+
+
+def sample_step(n_devices: int, max_devices: int) -> int:
+    """The modulus that keeps about `max_devices` of `n_devices` (1 keeps all)."""
+    return max(1, math.ceil(n_devices / max(1, max_devices)))
+
+
+def snapshot_at(bind: Bind, run_id: int, rnd: int, max_devices: int = 5000) -> pd.DataFrame:
+    """Agents at one snapshot round: agent_id, kind, x_m, y_m, attached, utilization.
+
+    Every non-device agent (edge nodes, brokers) is returned; devices are sampled by
+    `agent_id % step == 0` to at most about `max_devices` (the same devices every round).
+    The frame's `attrs["step"]` holds the sampling step, `attrs["n_devices"]` the total.
+    """
+    s = Snapshot
+    n_dev = device_count(bind, run_id, rnd)
+    step = sample_step(n_dev, max_devices)
+    keep = ~_is_device(s.kind) if step == 1 else (~_is_device(s.kind)) | (s.agent_id % step == 0)
+    stmt = (select(s.agent_id, s.kind, s.x_m, s.y_m, s.attached, s.utilization)
+            .where(s.run_id == run_id, s.round == rnd) .order_by(s.agent_id))
+    if step > 1:
+        stmt = stmt.where(keep)
+    df = _frame(bind, stmt)
+    df.attrs.update(step=step, n_devices=n_dev)
+    return df
+
+
+def snapshot_frames(bind: Bind, run_id: int, max_devices: int = 600) -> pd.DataFrame:
+    """Agents at every snapshot round for an animation, devices sampled as in `snapshot_at`
+    (same ids every round, so a device can be followed). Columns as `snapshot_at` plus round."""
+    rounds = snapshot_rounds(bind, run_id)
+    if not rounds:
+        return pd.DataFrame(columns=["round", "agent_id", "kind", "x_m", "y_m", "attached", "utilization"])
+    s = Snapshot
+    n_dev = device_count(bind, run_id, rounds[0])
+    step = sample_step(n_dev, max_devices)
+    stmt = (select(s.round, s.agent_id, s.kind, s.x_m, s.y_m, s.attached, s.utilization)
+            .where(s.run_id == run_id, (~_is_device(s.kind)) | (s.agent_id % step == 0))
+            .order_by(s.round, s.agent_id))
+    df = _frame(bind, stmt)
+    df.attrs.update(step=step, n_devices=n_dev)
+    return df
+
+
+def node_load(bind: Bind, run_id: int, rnd: int) -> pd.DataFrame:
+    """Per attachment point at one round: attached (node id), devices attached, mean device
+    utilization, and the node's own utilization and kind (when the node is in the snapshot)."""
+    s = Snapshot
+    dev = (select(s.attached.label("attached"), func.count().label("devices"),
+                  func.avg(s.utilization).label("device_utilization"))
+           .where(s.run_id == run_id, s.round == rnd, _is_device(s.kind))
+           .group_by(s.attached).subquery())
+    node = (select(s.agent_id, s.kind, s.utilization)
+            .where(s.run_id == run_id, s.round == rnd, ~_is_device(s.kind)).subquery())
+    stmt = (select(dev.c.attached, dev.c.devices, dev.c.device_utilization,
+                   node.c.kind.label("node_kind"), node.c.utilization.label("node_utilization"))
+            .select_from(dev.outerjoin(node, node.c.agent_id == dev.c.attached))
+            .order_by(dev.c.devices.desc()))
+    return _frame(bind, stmt)
+
+
+# ------------------------------------------------------------------------------ ledger
+def settlements(bind: Bind, run_id: int) -> pd.DataFrame:
+    """The settlement outbox of a run (payloads left out): round, status, n_trades,
+    netted volume in credits, tx hash, block, gas used, created and confirmed times."""
+    st = Settlement
+    stmt = select(
+        st.round, st.status, st.n_trades,
+        (cast(st.netted_base, Float) / BASE_UNITS_PER_CREDIT).label("netted_credits"),
+        st.tx_hash, st.block, st.gas_used, st.created_at, st.confirmed_at,
+    ).where(st.run_id == run_id).order_by(st.round)
+    df = _frame(bind, stmt)
+    for col in ("block", "gas_used"):
+        df[col] = df[col].astype("Int64")
+    return df
+
+
+def settlement_totals(bind: Bind, run_id: int) -> dict[str, Any]:
+    """Counts of confirmed and pending settlements, total gas, netted credits and trades."""
+    st = Settlement
+    stmt = select(
+        func.count().label("settlements"),
+        func.coalesce(func.sum(case((st.status == "confirmed", 1), else_=0)), 0).label("confirmed"),
+        func.coalesce(func.sum(case((st.status != "confirmed", 1), else_=0)), 0).label("pending"),
+        func.coalesce(func.sum(st.gas_used), 0).label("gas_used"),
+        func.coalesce(func.sum(st.netted_base), 0).label("netted_base"),
+        func.coalesce(func.sum(st.n_trades), 0).label("n_trades"),
+        func.max(st.block).label("last_block"),
+    ).where(st.run_id == run_id)
+    with _connect(bind) as conn:
+        out = dict(conn.execute(stmt).mappings().one())
+    out["netted_credits"] = out["netted_base"] / BASE_UNITS_PER_CREDIT
+    return out
+
+
+def trade_flows(bind: Bind, run_id: int) -> pd.DataFrame:
+    """Per agent over the whole run, from its trades: sold and bought (credits, price x
+    quantity summed in SQL), net = sold - bought, and the number of trades."""
+    t = TradeRow
+    value = t.price * t.quantity
+    legs = union_all(
+        select(t.seller.label("agent_id"), value.label("sold"), literal(0.0).label("bought"))
+        .where(t.run_id == run_id),
+        select(t.buyer.label("agent_id"), literal(0.0).label("sold"), value.label("bought"))
+        .where(t.run_id == run_id),
+    ).subquery()
+    stmt = (select(legs.c.agent_id, func.sum(legs.c.sold).label("sold_credits"),
+                   func.sum(legs.c.bought).label("bought_credits"), func.count().label("trades"))
+            .group_by(legs.c.agent_id))
+    df = _frame(bind, stmt)
+    df["net_credits"] = df["sold_credits"] - df["bought_credits"]
+    return df
+
+
+def account_balances(bind: Bind, run_id: int) -> pd.DataFrame:
+    """Per agent: kind, address, initial balance, sold/bought/net credits from the run's
+    trades and the resulting off-chain balance (credits), largest |net| first. Agents
+    come from the accounts table when the run has one, else from the trades."""
+    a = AgentAccount
+    accounts = _frame(bind, select(a.agent_id, a.kind, a.address,
+                                   (cast(a.initial_base, Float) / BASE_UNITS_PER_CREDIT).label("initial_credits"))
+                      .where(a.run_id == run_id))
+    flows = trade_flows(bind, run_id)
+    if accounts.empty:
+        df = flows.assign(kind="", address="", initial_credits=0.0)
+    else:
+        df = accounts.merge(flows, on="agent_id", how="outer")
+    df = df.fillna({"sold_credits": 0.0, "bought_credits": 0.0, "net_credits": 0.0, "trades": 0,
+                    "initial_credits": 0.0, "kind": "", "address": ""})
+    df["balance_credits"] = df["initial_credits"] + df["net_credits"]
+    df = df.reindex(columns=["agent_id", "kind", "address", "initial_credits", "sold_credits",
+                             "bought_credits", "net_credits", "balance_credits", "trades"])
+    return df.iloc[df["net_credits"].abs().argsort()[::-1]].reset_index(drop=True)
+
+
+# Keys of a settlement payload read for incentives and slashes (see docs/app.md).
+INCENTIVE_KEYS = ("incentives", "rewards")
+SLASH_KEYS = ("slashes", "slashing", "penalties")
+
+
+def _payload_entries(value: Any) -> Iterator[tuple[str, float]]:
+    """(account, base units) pairs from a mapping {account: amount} or a list of
+    {"agent"|"account"|"address": ..., "amount"|"amount_base"|"base": ...} records."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            with contextlib.suppress(TypeError, ValueError):
+                yield str(k), float(v)
+    elif isinstance(value, list):
+        for item in value:
+            if isinstance(item, dict):
+                who = next((item[k] for k in ("agent", "agent_id", "account", "address", "node") if k in item), None)
+                amt = next((item[k] for k in ("amount_base", "amount", "base", "value") if k in item), None)
+                if who is not None and amt is not None:
+                    with contextlib.suppress(TypeError, ValueError):
+                        yield str(who), float(amt)
+            elif isinstance(item, list | tuple) and len(item) >= 2:
+                with contextlib.suppress(TypeError, ValueError):
+                    yield str(item[0]), float(item[-1])
+
+
+def incentives_and_slashes(bind: Bind, run_id: int) -> pd.DataFrame:
+    """Incentives paid and slashes from the run's settlement payloads: round, kind
+    ("incentive" | "slash"), account, amount (credits). Empty when payloads carry none."""
+    st = Settlement
+    with _connect(bind) as conn:
+        rows = conn.execute(select(st.round, st.payload).where(st.run_id == run_id).order_by(st.round)).all()
+    recs = []
+    for rnd, payload in rows:
+        if not isinstance(payload, dict):
+            continue
+        for kind, keys in (("incentive", INCENTIVE_KEYS), ("slash", SLASH_KEYS)):
+            for key in keys:
+                for who, base in _payload_entries(payload.get(key)):
+                    recs.append({"round": int(rnd), "kind": kind, "account": who,
+                                 "amount_credits": abs(base) / BASE_UNITS_PER_CREDIT})
+    return pd.DataFrame.from_records(recs, columns=["round", "kind", "account", "amount_credits"])
+
+
+def trade_count(bind: Bind, run_id: int, rnd: int) -> int:
+    """Trades stored for one round."""
+    t = TradeRow
+    return int(_scalar(bind, select(func.count()).where(t.run_id == run_id, t.round == rnd)) or 0)
+
+
+def trade_at(bind: Bind, run_id: int, rnd: int, idx: int) -> dict[str, Any] | None:
+    """One trade by (round, index in the round): buyer, seller, resource, quantity, price."""
+    t = TradeRow
+    with _connect(bind) as conn:
+        row = conn.execute(select(t.round, t.idx, t.buyer, t.seller, t.resource, t.quantity, t.price)
+                           .where(t.run_id == run_id, t.round == rnd, t.idx == idx)).mappings().first()
+    return dict(row) if row else None
+
+
+def settled_rounds(bind: Bind, run_id: int) -> list[int]:
+    """Rounds whose settlement is confirmed."""
+    st = Settlement
+    with _connect(bind) as conn:
+        return [int(r) for r in conn.execute(select(st.round).where(
+            st.run_id == run_id, st.status == "confirmed").order_by(st.round)).scalars()]
+
+
+# ---------------------------------------------------------------------------- learning
+def learning_stamp(bind: Bind) -> str:
+    """A version token of the training and evaluation tables (a cache key part)."""
+    with _connect(bind) as conn:
+        a = conn.execute(select(func.count(), func.max(TrainingPoint.id))).one()
+        b = conn.execute(select(func.count(), func.max(Evaluation.id))).one()
+    return f"{a[0]}:{a[1]}:{b[0]}:{b[1]}"
+
+
+def training_sessions(bind: Bind) -> pd.DataFrame:
+    """Training sessions: session, scenario, policies, iterations, env steps, wall time (s)."""
+    t = TrainingPoint
+    stmt = (select(t.session, func.min(t.scenario).label("scenario"),
+                   func.count(distinct(t.policy)).label("policies"),
+                   func.max(t.iteration).label("iterations"), func.max(t.env_steps).label("env_steps"),
+                   func.max(t.time_s).label("time_s"), func.max(t.created_at).label("created_at"))
+            .group_by(t.session).order_by(func.max(t.created_at).desc()))
+    return _frame(bind, stmt)
+
+
+def training_curves(bind: Bind, session: str) -> pd.DataFrame:
+    """Points of a session's training curves: policy, iteration, reward_mean, env_steps, time_s."""
+    t = TrainingPoint
+    stmt = (select(t.policy, t.iteration, t.reward_mean, t.env_steps, t.time_s)
+            .where(t.session == session).order_by(t.policy, t.iteration))
+    return _frame(bind, stmt)
+
+
+def evaluation_sessions(bind: Bind) -> pd.DataFrame:
+    """Evaluation sessions: session, scenarios, pricing strategies, rows."""
+    e = Evaluation
+    stmt = (select(e.session, func.min(e.scenario).label("scenario"),
+                   func.count(distinct(e.pricing)).label("strategies"), func.count().label("rows"),
+                   func.max(e.created_at).label("created_at"))
+            .group_by(e.session).order_by(func.max(e.created_at).desc()))
+    return _frame(bind, stmt)
+
+
+def evaluation_summary(bind: Bind, session: str | None = None) -> pd.DataFrame:
+    """Per (scenario, pricing strategy): seeds, mean and min/max of welfare, welfare share
+    of the optimum, provider profit (credits), QoAIS and SLA rate."""
+    e = Evaluation
+    stmt = select(
+        e.scenario, e.pricing, func.count(distinct(e.seed)).label("seeds"),
+        func.avg(e.welfare).label("welfare"), func.avg(e.welfare_share).label("welfare_share"),
+        func.min(e.welfare_share).label("welfare_share_min"), func.max(e.welfare_share).label("welfare_share_max"),
+        func.avg(e.provider_profit).label("provider_profit"), func.avg(e.qoais).label("qoais"),
+        func.avg(e.sla_rate).label("sla_rate"),
+    ).group_by(e.scenario, e.pricing).order_by(e.scenario, func.avg(e.welfare_share).desc())
+    if session is not None:
+        stmt = stmt.where(e.session == session)
+    return _frame(bind, stmt)
+
+
+def evaluation_prices(bind: Bind, session: str | None = None) -> pd.DataFrame:
+    """Mean price per resource (credits/unit) by pricing strategy, from the evaluations'
+    `mean_price` JSON (the evaluations table is small: rows are aggregated here)."""
+    e = Evaluation
+    stmt = select(e.pricing, e.mean_price)
+    if session is not None:
+        stmt = stmt.where(e.session == session)
+    with _connect(bind) as conn:
+        rows = conn.execute(stmt).all()
+    recs = [{"pricing": p, "resource": str(k), "price": float(v)}
+            for p, mp in rows if isinstance(mp, dict) for k, v in mp.items()
+            if isinstance(v, int | float) and not isinstance(v, bool)]
+    df = pd.DataFrame.from_records(recs, columns=["pricing", "resource", "price"])
+    return df.groupby(["pricing", "resource"], as_index=False)["price"].mean() if len(df) else df
