@@ -352,19 +352,16 @@ def snapshot_frames(bind: Bind, run_id: int, max_devices: int = 600) -> pd.DataF
 
 def node_load(bind: Bind, run_id: int, rnd: int) -> pd.DataFrame:
     """Per attachment point at one round: attached (node id), devices attached, mean device
-    utilization, and the node's own utilization and kind (when the node is in the snapshot)."""
+    utilization, and the node's own kind and utilization (when the node is in the snapshot)."""
     s = Snapshot
-    dev = (select(s.attached.label("attached"), func.count().label("devices"),
-                  func.avg(s.utilization).label("device_utilization"))
-           .where(s.run_id == run_id, s.round == rnd, _is_device(s.kind))
-           .group_by(s.attached).subquery())
-    node = (select(s.agent_id, s.kind, s.utilization)
-            .where(s.run_id == run_id, s.round == rnd, ~_is_device(s.kind)).subquery())
-    stmt = (select(dev.c.attached, dev.c.devices, dev.c.device_utilization,
-                   node.c.kind.label("node_kind"), node.c.utilization.label("node_utilization"))
-            .select_from(dev.outerjoin(node, node.c.agent_id == dev.c.attached))
-            .order_by(dev.c.devices.desc()))
-    return _frame(bind, stmt)
+    dev = _frame(bind, select(s.attached.label("attached"), func.count().label("devices"),
+                              func.avg(s.utilization).label("device_utilization"))
+                 .where(s.run_id == run_id, s.round == rnd, _is_device(s.kind)).group_by(s.attached))
+    nodes = _frame(bind, select(s.agent_id.label("attached"), s.kind.label("node_kind"),
+                                s.utilization.label("node_utilization"))
+                   .where(s.run_id == run_id, s.round == rnd, ~_is_device(s.kind)))
+    df = dev.merge(nodes, on="attached", how="left")
+    return df.sort_values("devices", ascending=False, kind="stable").reset_index(drop=True)
 
 
 # ------------------------------------------------------------------------------ ledger
@@ -405,17 +402,13 @@ def trade_flows(bind: Bind, run_id: int) -> pd.DataFrame:
     """Per agent over the whole run, from its trades: sold and bought (credits, price x
     quantity summed in SQL), net = sold - bought, and the number of trades."""
     t = TradeRow
-    value = t.price * t.quantity
-    legs = union_all(
-        select(t.seller.label("agent_id"), value.label("sold"), literal(0.0).label("bought"))
-        .where(t.run_id == run_id),
-        select(t.buyer.label("agent_id"), literal(0.0).label("sold"), value.label("bought"))
-        .where(t.run_id == run_id),
-    ).subquery()
-    stmt = (select(legs.c.agent_id, func.sum(legs.c.sold).label("sold_credits"),
-                   func.sum(legs.c.bought).label("bought_credits"), func.count().label("trades"))
-            .group_by(legs.c.agent_id))
-    df = _frame(bind, stmt)
+    value = func.sum(t.price * t.quantity)
+    sold = _frame(bind, select(t.seller.label("agent_id"), value.label("sold_credits"), func.count().label("n_sold"))
+                  .where(t.run_id == run_id).group_by(t.seller))
+    bought = _frame(bind, select(t.buyer.label("agent_id"), value.label("bought_credits"), func.count().label("n_bought"))
+                    .where(t.run_id == run_id).group_by(t.buyer))
+    df = sold.merge(bought, on="agent_id", how="outer").fillna(0.0)
+    df["trades"] = (df.pop("n_sold") + df.pop("n_bought")).astype(int)
     df["net_credits"] = df["sold_credits"] - df["bought_credits"]
     return df
 

@@ -1,0 +1,124 @@
+"""`edgemarket run`: simulate a scenario, settle it on a local chain, store it, print a summary."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from app.errors import UserError
+
+console = Console(stderr=True)
+
+
+def parse_set(values: list[str]) -> dict[str, Any]:
+    """`--set key=value` pairs as scenario overrides (values parsed as YAML scalars)."""
+    import yaml
+
+    out: dict[str, Any] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"expected KEY=VALUE, got {item!r}", where="--set")
+        try:
+            out[key.strip()] = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            out[key.strip()] = raw
+    return out
+
+
+def print_summary(s: dict[str, Any], out: Console | None = None) -> None:
+    """Render a run summary as tables (shared by `run` and `runs show`)."""
+    out = out or Console()
+    head = Table(title=f"run {s['run_id']}: {s['scenario']} (seed {s['seed']}, {s['mechanism']})", show_header=False)
+    head.add_column(style="bold")
+    head.add_column()
+    head.add_row("rounds", str(s["rounds"]))
+    head.add_row("efficiency vs optimum", f"{s['efficiency_mean']:.3f} mean, {s['efficiency_final']:.3f} last round")
+    head.add_row("welfare", f"{s['welfare_total']:.2f} of {s['optimal_welfare_total']:.2f} credits optimal")
+    head.add_row("trades", f"{s['trades']:,}")
+    head.add_row("requests served", f"{s['served']:,} of {s['requests']:,}")
+    head.add_row("SLA rate", f"{s['sla_rate']:.3f}")
+    head.add_row("handovers", f"{s['handovers']:,}")
+    head.add_row("wall time", f"{s['wall_s']:.2f} s")
+    out.print(head)
+
+    prices = Table(title="final prices (credits per unit)")
+    prices.add_column("resource")
+    prices.add_column("price", justify="right")
+    prices.add_column("equilibrium", justify="right")
+    for name, p in s["final_prices"].items():
+        eq = s["equilibrium_prices"].get(name)
+        prices.add_row(name, "—" if p is None else f"{p:.5g}", "—" if eq is None else f"{eq:.5g}")
+    out.print(prices)
+
+    q = Table(title="QoAIS per service class")
+    for col in ("class", "requests", "served", "SLA rate", "QoAIS", "latency ms"):
+        q.add_column(col, justify="left" if col == "class" else "right")
+    for name, c in s["qoais"].items():
+        q.add_row(name, f"{c['requests']:,}", f"{c['served']:,}", f"{c['sla_rate']:.3f}",
+                  f"{c['qoais']:.3f}", f"{c['latency_ms']:.1f}")
+    out.print(q)
+
+    chain = s.get("chain") or {}
+    if chain:
+        t = Table(title="settlement", show_header=False)
+        t.add_column(style="bold")
+        t.add_column()
+        for k, v in chain.items():
+            if k == "tx_hashes":
+                continue
+            t.add_row(k.replace("_", " "), f"{v:,}" if isinstance(v, int) else str(v))
+        out.print(t)
+
+
+def register(cli: typer.Typer) -> None:
+    @cli.command("run")
+    def run(
+        scenario: Annotated[str, typer.Argument(help="scenario name in scenarios/ or a YAML path")] = "smart_city",
+        rounds: Annotated[int | None, typer.Option(help="rounds to simulate (default: the scenario's)")] = None,
+        seed: Annotated[int, typer.Option(help="random seed; the same seed gives the same run")] = 0,
+        db: Annotated[str | None, typer.Option(help="SQLAlchemy URL of the run store (default: data/edgemarket.db)")] = None,
+        mechanism: Annotated[str | None, typer.Option(help="market mechanism (uniform, mcafee, tatonnement, equilibrium)")] = None,
+        chain: Annotated[str, typer.Option(help="'anvil' (a local chain started here), 'none', or a JSON-RPC URL")] = "anvil",
+        rpc_url: Annotated[str | None, typer.Option("--rpc-url", help="settle on this JSON-RPC endpoint instead of a local Anvil")] = None,
+        set_: Annotated[list[str] | None, typer.Option("--set", help="scenario override KEY=VALUE, e.g. devices.count=50 (repeatable)")] = None,
+        json_out: Annotated[Path | None, typer.Option("--json", help="also write the summary as JSON to this file ('-' for stdout)")] = None,
+        resume: Annotated[int | None, typer.Option(help="resume the stored run with this id")] = None,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or tables")] = False,
+    ) -> None:
+        """Simulate a scenario round by round, settle each round on chain and store it."""
+        from app.runner import run_simulation
+
+        overrides = parse_set(set_ or [])
+        if mechanism:
+            overrides["market.mechanism"] = mechanism
+        target = rpc_url or chain
+        progress = Progress(
+            TextColumn("[bold]simulating"), BarColumn(), MofNCompleteColumn(), TextColumn("rounds"),
+            TimeElapsedColumn(), console=console, disable=quiet, transient=True,
+        )
+        with progress:
+            task = progress.add_task("run", total=None)
+
+            def tick(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            summary = run_simulation(
+                scenario, overrides=overrides, seed=seed, rounds=rounds, db_url=db, chain=target,
+                progress=tick, resume_run_id=resume,
+            )
+        d = summary.to_dict()
+        if json_out is not None:
+            text = json.dumps(d, indent=2)
+            if str(json_out) == "-":
+                typer.echo(text)
+            else:
+                json_out.write_text(text + "\n")
+        if not quiet and str(json_out) != "-":
+            print_summary(d)

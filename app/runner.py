@@ -1,0 +1,239 @@
+"""Run a scenario end to end: the Mesa model, the run store and (optionally) the chain.
+
+This is the one Python API behind `edgemarket run`, the Streamlit Run page and the Ray
+sweeps, so none of them re-implements the loop. A run is deterministic by seed; a run
+that stopped part-way can be resumed by replaying its seed up to the last stored round.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from app.errors import UserError
+from ledger.store import RunStore
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class RunSummary:
+    """What a finished run reports: the CLI table, `--json` and the app all show this."""
+
+    run_id: int
+    scenario: str
+    seed: int
+    mechanism: str
+    rounds: int
+    final_prices: dict[str, float | None]
+    equilibrium_prices: dict[str, float | None]
+    efficiency_mean: float
+    efficiency_final: float
+    welfare_total: float
+    optimal_welfare_total: float
+    trades: int
+    requests: int
+    served: int
+    sla_rate: float
+    qoais: dict[str, dict[str, float]]
+    handovers: int
+    wall_s: float
+    chain: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def deterministic_dict(self) -> dict[str, Any]:
+        """The summary without wall-clock fields (what the same seed must reproduce)."""
+        d = self.to_dict()
+        d.pop("wall_s")
+        d.pop("run_id")
+        d["chain"] = {k: v for k, v in d["chain"].items() if k not in ("wall_s", "rpc_url", "tx_hashes")}
+        return d
+
+
+def _clean(x: float) -> float | None:
+    x = float(x)
+    return None if np.isnan(x) else round(x, 9)
+
+
+class _Aggregate:
+    """Running totals over rounds for the summary (kept small: no per-round lists)."""
+
+    def __init__(self) -> None:
+        self.rounds = 0
+        self.eff_sum = 0.0
+        self.eff_last = 0.0
+        self.welfare = 0.0
+        self.optimal = 0.0
+        self.trades = 0
+        self.handovers = 0
+        self.last_prices: np.ndarray | None = None
+        self.last_eq: np.ndarray | None = None
+        self.cls: dict[str, dict[str, float]] = {}
+
+    def add(self, rr: Any, eq_prices: np.ndarray | None) -> None:
+        self.rounds += 1
+        self.eff_sum += float(rr.efficiency)
+        self.eff_last = float(rr.efficiency)
+        self.welfare += float(rr.clearing.welfare)
+        self.optimal += float(rr.optimal_welfare)
+        self.trades += len(rr.clearing.trades.buyer)
+        self.handovers += int(getattr(rr, "handovers", 0))
+        self.last_prices = np.asarray(rr.clearing.prices, dtype=float)
+        self.last_eq = eq_prices
+        for q in rr.qoais:
+            c = self.cls.setdefault(q.service_class, {"n_requests": 0.0, "n_served": 0.0, "sla_met": 0.0,
+                                                      "overall_w": 0.0, "latency_w": 0.0, "served_w": 0.0})
+            c["n_requests"] += q.n_requests
+            c["n_served"] += q.n_served
+            c["sla_met"] += q.sla_rate * q.n_requests
+            c["overall_w"] += q.overall * q.n_requests
+            c["latency_w"] += q.latency_ms_mean * q.n_served
+            c["served_w"] += q.n_served
+
+    def summary(self, run_id: int, scenario: str, seed: int, mechanism: str, wall_s: float,
+                names: tuple[str, ...]) -> RunSummary:
+        qoais = {}
+        req = served = met = 0.0
+        for name, c in sorted(self.cls.items()):
+            n = c["n_requests"]
+            req += n
+            served += c["n_served"]
+            met += c["sla_met"]
+            qoais[name] = {
+                "requests": int(n),
+                "served": int(c["n_served"]),
+                "sla_rate": round(c["sla_met"] / n, 9) if n else 0.0,
+                "qoais": round(c["overall_w"] / n, 9) if n else 0.0,
+                "latency_ms": round(c["latency_w"] / c["served_w"], 6) if c["served_w"] else 0.0,
+            }
+        prices = self.last_prices if self.last_prices is not None else np.full(len(names), np.nan)
+        eq = self.last_eq if self.last_eq is not None else np.full(len(names), np.nan)
+        return RunSummary(
+            run_id=run_id, scenario=scenario, seed=seed, mechanism=mechanism, rounds=self.rounds,
+            final_prices={n: _clean(p) for n, p in zip(names, prices, strict=True)},
+            equilibrium_prices={n: _clean(p) for n, p in zip(names, eq, strict=True)},
+            efficiency_mean=round(self.eff_sum / self.rounds, 9) if self.rounds else 0.0,
+            efficiency_final=round(self.eff_last, 9),
+            welfare_total=round(self.welfare, 6), optimal_welfare_total=round(self.optimal, 6),
+            trades=self.trades, requests=int(req), served=int(served),
+            sla_rate=round(met / req, 9) if req else 0.0, qoais=qoais, handovers=self.handovers,
+            wall_s=round(wall_s, 3),
+        )
+
+
+def _load(scenario: Any, overrides: dict[str, Any] | None) -> Any:
+    from agents.scenario import Scenario, ScenarioError, load_scenario
+
+    if isinstance(scenario, Scenario):
+        if overrides:
+            raise UserError("overrides need a scenario name or path, not a Scenario object")
+        return scenario
+    try:
+        return load_scenario(scenario, overrides or None)
+    except ScenarioError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _scenario_name(scenario: Any, obj: Any) -> str:
+    if isinstance(scenario, str):
+        return scenario
+    return getattr(obj, "name", "scenario")
+
+
+def run_simulation(
+    scenario: Any = "smart_city",
+    *,
+    overrides: dict[str, Any] | None = None,
+    seed: int = 0,
+    rounds: int | None = None,
+    db_url: str | None = None,
+    store: RunStore | None = None,
+    chain: str = "none",
+    progress: Progress | None = None,
+    label: str = "",
+    resume_run_id: int | None = None,
+) -> RunSummary:
+    """Simulate `scenario` for `rounds` rounds, store every round and settle it when `chain` is set.
+
+    `chain` is "none", "anvil" (a local Anvil started and stopped here) or a JSON-RPC URL.
+    With `resume_run_id`, the stored run's scenario and seed are replayed up to its last
+    stored round and the run continues from there.
+    """
+    from agents.model import EdgeMarketModel
+    from market.resources import RESOURCE_NAMES
+
+    store = store or RunStore(db_url)
+    if resume_run_id is not None:
+        run = store.get_run(resume_run_id)
+        if run is None:
+            raise UserError(f"no run with id {resume_run_id} in {store.url}", where="--resume")
+        if run.status == "done":
+            raise UserError(f"run {resume_run_id} already finished", where="--resume")
+        from agents.scenario import Scenario
+
+        scen = Scenario.model_validate(run.scenario_json)
+        name, seed, n_rounds, chain = run.scenario, run.seed, run.rounds_planned, run.chain
+        run_id = resume_run_id
+        start = store.last_round(run_id) + 1
+        store.truncate_after(run_id, start - 1)
+        store.mark_status(run_id, "running")
+    else:
+        scen = _load(scenario, overrides)
+        name = _scenario_name(scenario, scen)
+        n_rounds = int(rounds if rounds is not None else scen.rounds)
+        if n_rounds < 1:
+            raise UserError("must be at least 1", where="rounds")
+        run_id = store.create_run(
+            name, scen.model_dump(mode="json"), seed, mechanism=scen.market.mechanism,
+            rounds_planned=n_rounds, chain=chain, label=label,
+        )
+        start = 0
+
+    settler = None
+    t0 = time.perf_counter()
+    try:
+        model = EdgeMarketModel(scen, seed=seed)
+        if chain != "none":
+            from ledger.settle import RunSettler
+
+            settler = RunSettler.open(chain, store, run_id, model)
+        agg = _Aggregate()
+        for r in range(n_rounds):
+            t_round = time.perf_counter()
+            rr = model.step()
+            eq = rr.info.get("equilibrium_prices")
+            eq_arr = None if eq is None else np.asarray(eq, dtype=float)
+            agg.add(rr, eq_arr)
+            if r < start:  # replaying a resumed run: already stored (and settled or pending)
+                continue
+            store.record_round(run_id, rr, eq_prices=eq_arr,
+                               wall_ms=(time.perf_counter() - t_round) * 1e3)
+            if settler is not None:
+                settler.settle(rr)
+            if progress is not None:
+                progress(r + 1, n_rounds)
+        store.flush()
+        chain_info = settler.finish() if settler is not None else {}
+        wall = time.perf_counter() - t0
+        summary = agg.summary(run_id, name, seed, scen.market.mechanism, wall, RESOURCE_NAMES)
+        summary.chain = chain_info
+        store.finish_run(run_id, status="done", summary=summary.to_dict(), wall_s=wall)
+        return summary
+    except BaseException as exc:
+        # Keep what was stored; the run stays resumable ("interrupted"/"failed").
+        try:
+            store.flush()
+        finally:
+            status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+            store.finish_run(run_id, status=status, wall_s=time.perf_counter() - t0,
+                             error=f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        if settler is not None:
+            settler.close()
