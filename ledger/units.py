@@ -72,7 +72,9 @@ def from_base_decimal(base_units: int) -> Decimal:
     return Decimal(int(base_units)) / _SCALE
 
 
-def balance_batch(net_credits: Mapping[K, float], fee_credits: float = 0.0) -> tuple[dict[K, int], int]:
+def balance_batch(
+    net_credits: Mapping[K, float], fee_credits: float = 0.0
+) -> tuple[dict[K, int], int]:
     """Convert a round's net credits and fee to base units that sum to exactly zero.
 
     The settlement contract accepts a batch only when ``sum(deltas) + fee == 0``. Each value
@@ -119,3 +121,31 @@ def balance_batch(net_credits: Mapping[K, float], fee_credits: float = 0.0) -> t
     if fee < 0:
         raise ValueError(f"platform fee must not be negative, got {fee} base units")
     return dict(zip(keys, rounded, strict=True)), fee
+
+
+def to_base_array(values: object, scale: int = BASE_UNITS_PER_CREDIT) -> list[int]:
+    """Vectorized :func:`to_base` over an array of floats: the same integers, faster.
+
+    ``np.rint(x * scale)`` (round half to even) is used where the float product is safely
+    away from a half; entries within float error of a tie are redone exactly with
+    :func:`to_base`'s decimal rule, so the result equals ``[to_base(x) for x in values]``.
+    ``scale`` lets the same rule quantize other units (e.g. quantities to 1e-6 units).
+    """
+    import numpy as np
+
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.size == 0:
+        return []
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("values must be finite")
+    scaled = arr * scale
+    rounded = np.rint(scaled)
+    frac = np.abs(scaled - np.trunc(scaled))
+    near_tie = np.abs(frac - 0.5) <= 1e-12 * np.maximum(1.0, np.abs(scaled))
+    too_big = np.abs(scaled) >= 2.0**53
+    slow = np.nonzero(near_tie | too_big)[0]
+    out: list[int] = np.where(too_big, 0.0, rounded).astype(np.int64).tolist()
+    factor = Decimal(scale)
+    for i in slow:
+        out[i] = int((_to_decimal(float(arr[i])) * factor).quantize(_ONE, rounding=ROUND_HALF_EVEN))
+    return out

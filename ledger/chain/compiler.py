@@ -26,7 +26,14 @@ SETTINGS: dict[str, Any] = {
     "evmVersion": EVM_VERSION,
     "remappings": ["@openzeppelin/=node_modules/@openzeppelin/"],
     "outputSelection": {
-        "*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "evm.methodIdentifiers"]}
+        "*": {
+            "*": [
+                "abi",
+                "evm.bytecode.object",
+                "evm.deployedBytecode.object",
+                "evm.methodIdentifiers",
+            ]
+        }
     },
 }
 
@@ -115,7 +122,9 @@ def compile_sources(std_input: dict[str, Any]) -> dict[str, Artifact]:
         raise CompileError(_format_errors(exc.stdout_data) or exc.message) from None
     errors = [e for e in out.get("errors", []) if e.get("severity") == "error"]
     if errors:
-        raise CompileError("\n".join(e.get("formattedMessage", e.get("message", "")) for e in errors))
+        raise CompileError(
+            "\n".join(e.get("formattedMessage", e.get("message", "")) for e in errors)
+        )
     artifacts: dict[str, Artifact] = {}
     for source, contracts in out.get("contracts", {}).items():
         for name, c in contracts.items():
@@ -129,7 +138,9 @@ def compile_sources(std_input: dict[str, Any]) -> dict[str, Artifact]:
     return artifacts
 
 
-def load_artifacts(extra_sources: list[Path] | None = None, *, force: bool = False) -> dict[str, Artifact]:
+def load_artifacts(
+    extra_sources: list[Path] | None = None, *, force: bool = False
+) -> dict[str, Artifact]:
     """Compiled artifacts by contract name, compiling on first use (cached under ``data/``).
 
     Args:
