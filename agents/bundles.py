@@ -1,0 +1,121 @@
+"""How much of each 3C-L resource a request asks for: the compute-communication co-design.
+
+A session sends ``D`` Mbit and computes ``W`` GFLOP per task, ``f`` tasks per second, within a
+latency budget per task. Buying ``r`` Mbps (nominal, at the seller's reference spectral
+efficiency ``se_ref``) gives an actual rate ``r·se/se_ref``; buying ``c`` GFLOP for a round of
+``T`` s gives a compute rate ``c/T`` GFLOPS. Each stage is a queue of deterministic service
+time ``t`` (``D/rate`` or ``W/(c/T)``) fed at ``f`` tasks/s, so its latency is the M/D/1
+sojourn time ``L(t) = t·(2 − f·t) / (2·(1 − f·t))``.
+
+:func:`design_joint` (the 3C-L bundle market) splits the time left for the two stages to
+minimize the bundle's cost at the prices the device expects: with ``a = D·se_ref/se`` and
+``b = W·T``, cost ``p_r·a/t1 + p_c·b/t2`` is minimized over ``t1 + t2 = B`` by
+``t1 ∝ √(p_r·a)``, ``t2 ∝ √(p_c·b)``; both are then scaled down together until
+``L(t1) + L(t2)`` fits the budget. Weak channels thus buy more bandwidth and relatively
+more compute; strong channels buy little bandwidth.
+
+:func:`design_comm_only` is the communication-aware-only baseline: bandwidth sized from the
+class's data rate and half the budget at the reference spectral efficiency (the same for
+every device of a class, whatever its channel: a "fair" radio share); compute is left to the
+serving node's scheduler (agents.execution.assign_compute_naively).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from agents.workloads import Requests
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+
+
+def stage_latency_s(t_s: FloatArray, rate_hz: FloatArray) -> FloatArray:
+    """M/D/1 sojourn time (s) of a stage with service time ``t_s`` at ``rate_hz`` arrivals."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        rho = rate_hz * t_s
+        out = t_s * (2 - rho) / (2 * (1 - rho))
+    return np.where(rho < 1, out, np.inf)
+
+
+def service_time_for(latency_s: FloatArray, rate_hz: FloatArray) -> FloatArray:
+    """Inverse of :func:`stage_latency_s`: the service time whose sojourn is ``latency_s``."""
+    lat = np.maximum(latency_s, 0.0)
+    f = rate_hz
+    # f·t² − 2t(1 + f·L) + 2L = 0, smaller root; written to stay exact as f -> 0.
+    p = 1 + f * lat
+    disc = np.maximum(p * p - 2 * f * lat, 0.0)
+    return 2 * lat / (p + np.sqrt(disc))
+
+
+@dataclass
+class Design:
+    """Per request: the bundle to bid for (n, 4) units and whether a budget remains at all."""
+
+    demand: FloatArray
+    feasible: BoolArray
+    stage_budget_s: FloatArray  # time left for transmission + compute (s)
+
+
+def stage_budget_s(req: Requests, link_delay_ms: FloatArray, extra_ms: FloatArray,
+                   margin: float) -> FloatArray:
+    """Seconds left for the transmission and compute stages after fixed delays."""
+    expected_miss_ms = (1 - req.cache_hit_ratio) * req.cache_miss_penalty_ms
+    ms = req.latency_budget_ms * (1 - margin) - link_delay_ms - extra_ms - expected_miss_ms
+    return ms / 1000.0
+
+
+def design_joint(req: Requests, se: FloatArray, se_ref: FloatArray, link_delay_ms: FloatArray,
+                 extra_ms: FloatArray, price_comm: FloatArray, price_comp: FloatArray,
+                 round_s: float, margin: float, comm_available: BoolArray | None = None,
+                 ) -> Design:
+    """Co-designed bundles (see module docstring).
+
+    ``comm_available`` False means the venue sells no bandwidth (the cloud: best-effort
+    access at a fixed rate, passed as ``se``/``se_ref`` = actual/nominal rate ratio 1 and
+    bandwidth demand 0).
+    """
+    n = len(req)
+    budget = stage_budget_s(req, link_delay_ms, extra_ms, margin)
+    ok_se = se > 0
+    a = np.where(ok_se, req.data_mbit * se_ref / np.where(ok_se, se, 1.0), np.inf)
+    b = req.work_gflop * round_s
+    # Tiny floor on prices so that free resources still get a finite share of the time.
+    wa = np.sqrt(np.maximum(price_comm, 1e-12) * np.where(np.isfinite(a), a, 0.0))
+    wb = np.sqrt(np.maximum(price_comp, 1e-12) * b)
+    tot = wa + wb
+    share = np.divide(wa, tot, out=np.full(n, 0.5), where=tot > 0)
+    t1, t2 = share * budget, (1 - share) * budget
+    # Scale both stages down until the queueing-inclusive latency fits (bisection on s).
+    lo, hi = np.zeros(n), np.ones(n)
+    for _ in range(30):
+        s = (lo + hi) / 2
+        fits = (stage_latency_s(s * t1, req.task_rate_hz)
+                + stage_latency_s(s * t2, req.task_rate_hz)) <= budget
+        lo, hi = np.where(fits, s, lo), np.where(fits, hi, s)
+    t1, t2 = lo * t1, lo * t2
+    feasible = (budget > 0) & ok_se & (lo > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        comm = np.where(req.data_mbit > 0, a / t1, 0.0)
+        comp = np.where(req.work_gflop > 0, b / t2, 0.0)
+    demand = np.column_stack([comm, req.cache_gb, comp, req.learning_lu])
+    if comm_available is not None:
+        demand[~comm_available, 0] = 0.0
+    demand[~feasible] = 0.0
+    return Design(demand=demand, feasible=feasible, stage_budget_s=budget)
+
+
+def design_comm_only(req: Requests, link_delay_ms: FloatArray, extra_ms: FloatArray,
+                     margin: float) -> Design:
+    """Bandwidth-only bids, the same per class whatever the channel (see module docstring)."""
+    budget = stage_budget_s(req, link_delay_ms, extra_ms, margin)
+    t1 = service_time_for(budget / 2, req.task_rate_hz)
+    feasible = budget > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        comm = np.where(feasible & (req.data_mbit > 0), req.data_mbit / t1, 0.0)
+    demand = np.zeros((len(req), 4))
+    demand[:, 0] = comm
+    return Design(demand=demand, feasible=feasible, stage_budget_s=budget)

@@ -1,0 +1,70 @@
+"""The ``learning:`` section of a scenario: who learns, the action ranges, rewards, episodes.
+
+Plain pydantic (strict, frozen, unknown keys rejected) like the rest of the scenario schema,
+and importable without Ray or torch. Defaults make a small, quickly learnable problem: every
+edge node prices its four resources as a multiplier on its marginal cost in
+``[min_multiplier, max_multiplier]``; devices keep their rule-based strategy.
+
+    learning:
+      nodes: all            # "all", "none", or a list of node indices that learn
+      devices: 0            # the first k devices act (bid shading + broker switch)
+      max_multiplier: 3.0
+      episode_rounds: 25
+      sla_penalty: 1.0
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+PolicyMode = Literal["shared", "per-role", "per-agent"]
+
+
+class LearningConfig(BaseModel):
+    """Which agents learn, their action ranges, rewards and episode length."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    nodes: Literal["all", "none"] | list[int] = Field(
+        "all", description="edge nodes that learn: all, none, or node indices (0-based)")
+    devices: int = Field(0, ge=0, description="the first k devices learn (0: none)")
+    min_multiplier: float = Field(1.0, gt=0, description="lowest ask as a multiple of marginal cost")
+    max_multiplier: float = Field(3.0, gt=0, description="highest ask as a multiple of marginal cost")
+    max_shade: float = Field(0.5, ge=0, lt=1, description="highest bid shading a device may choose")
+    episode_rounds: int = Field(25, ge=1, description="rounds (env steps) per episode")
+    history: int = Field(2, ge=1, le=8, description="rounds of past prices/demand in observations")
+    sla_penalty: float = Field(
+        1.0, ge=0, description="credits of reward lost per credit at stake in an SLA violation")
+    reward_scale: float | None = Field(
+        None, gt=0, description="credits per reward unit; None: each node's cost of full capacity")
+    policy: PolicyMode = Field("shared", description="default policy mapping for training")
+    seed_stride: int = Field(1, ge=1, description="seed increment between episodes of one env")
+
+    @model_validator(mode="after")
+    def _ranges(self) -> LearningConfig:
+        if self.max_multiplier <= self.min_multiplier:
+            raise ValueError("max_multiplier must be > min_multiplier")
+        if isinstance(self.nodes, list) and any(i < 0 for i in self.nodes):
+            raise ValueError("nodes: indices must be >= 0")
+        return self
+
+    def learning_node_indices(self, n_nodes: int) -> list[int]:
+        """The node rows that learn, for a model with ``n_nodes`` edge nodes."""
+        if self.nodes == "all":
+            return list(range(n_nodes))
+        if self.nodes == "none":
+            return []
+        bad = [i for i in self.nodes if i >= n_nodes]
+        if bad:
+            raise ValueError(f"learning.nodes: index {bad[0]} out of range ({n_nodes} nodes)")
+        return sorted(set(self.nodes))
+
+
+def learning_config(scenario: Any, overrides: dict[str, Any] | None = None) -> LearningConfig:
+    """The scenario's ``learning`` section (defaults if it has none), with ``overrides``."""
+    base = getattr(scenario, "learning", None)
+    data = base.model_dump() if isinstance(base, LearningConfig) else {}
+    data.update(overrides or {})
+    return LearningConfig.model_validate(data)

@@ -1,0 +1,159 @@
+"""The round's orders as markets: split by venue, cleared by the scenario's mechanism, merged.
+
+Orders arrive as flat arrays tagged with a *venue* (a market id): with ``scope: cell`` each
+edge node runs its own market for the devices attached to it and the brokers in its cell;
+with ``scope: pool`` all edge resources form one virtual resource pool (source 000); the
+cloud always has its own market. Each venue keeps its own mechanism instance (tâtonnement
+keeps posted prices per venue). Clearing itself is the market engine's
+(``market.mechanisms``); this module only slices arrays and re-indexes trades so that
+``bid_index`` is the request's row and ``ask_index`` the ask's row in the round's arrays.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from market.mechanisms import Mechanism
+from market.orders import Asks, Bids, Market, Trades
+from market.resources import N_RESOURCES
+from market.result import ClearingResult
+from market.welfare import efficiency_of
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+
+@dataclass
+class OrderArrays:
+    """Flat orders of one round, each row tagged with its venue."""
+
+    bid_venue: IntArray
+    bid_row: IntArray  # request row each bid belongs to
+    bid_agent: IntArray
+    bid_demand: FloatArray  # (b, 4)
+    bid_value: FloatArray
+    ask_venue: IntArray
+    ask_agent: IntArray
+    ask_resource: NDArray[np.int8]
+    ask_quantity: FloatArray
+    ask_price: FloatArray
+
+
+@dataclass
+class VenueOutcome:
+    """One venue's clearing, with its rows in the round's arrays."""
+
+    venue: int
+    result: ClearingResult
+    bid_rows: IntArray  # request row of each local bid
+    ask_rows: IntArray  # round-level ask row of each local ask
+    demand_total: FloatArray  # (4,) units wanted in the venue
+    supply_total: FloatArray  # (4,) units offered in the venue
+
+
+@dataclass
+class Clearing:
+    """All venues of one phase (edge or cloud)."""
+
+    outcomes: list[VenueOutcome] = field(default_factory=list)
+    trades: Trades = field(default_factory=Trades.empty)
+    served: FloatArray = field(default_factory=lambda: np.zeros(0))  # per request row
+
+
+def clear_venues(orders: OrderArrays, n_requests: int,
+                 mechanism_for: Callable[[int], Mechanism],
+                 optimum_skipped: bool = False) -> Clearing:
+    """Clear every venue that has bids; trades re-indexed to round-level rows.
+
+    ``optimum_skipped`` pre-fills each market's memo of its optimal welfare with NaN so the
+    mechanism does not solve the welfare LP (a large saving at scale; efficiency is then NaN).
+    """
+    out = Clearing(served=np.zeros(n_requests))
+    if orders.bid_venue.size == 0:
+        return out
+    bo = np.argsort(orders.bid_venue, kind="stable")
+    ao = np.argsort(orders.ask_venue, kind="stable")
+    bv, av = orders.bid_venue[bo], orders.ask_venue[ao]
+    venues, b_start = np.unique(bv, return_index=True)
+    b_end = np.r_[b_start[1:], bv.size]
+    a_start = np.searchsorted(av, venues, side="left")
+    a_end = np.searchsorted(av, venues, side="right")
+    parts: list[Trades] = []
+    for v, b0, b1, a0, a1 in zip(venues.tolist(), b_start.tolist(), b_end.tolist(),
+                                 a_start.tolist(), a_end.tolist(), strict=True):
+        bsel, asel = bo[b0:b1], ao[a0:a1]
+        bids = Bids(orders.bid_agent[bsel], orders.bid_demand[bsel], orders.bid_value[bsel],
+                    np.ones(bsel.size))
+        asks = Asks(orders.ask_agent[asel], orders.ask_resource[asel],
+                    orders.ask_quantity[asel], orders.ask_price[asel])
+        market = Market(bids, asks)
+        if optimum_skipped:
+            market.cache["optimal_welfare"] = math.nan
+        res = mechanism_for(v).clear(market)
+        rows = orders.bid_row[bsel]
+        t = res.trades
+        if len(t):
+            parts.append(Trades(t.buyer, t.seller, t.resource, t.quantity, t.price,
+                                rows[t.bid_index], asel[t.ask_index], t.seller_price))
+        out.served[rows] = res.bundles_served
+        out.outcomes.append(VenueOutcome(v, res, rows, asel, market.demand_total(),
+                                         market.supply_total()))
+    out.trades = Trades.concat(*parts)
+    return out
+
+
+def merge_results(mechanism: str, clearings: list[Clearing], extra: Trades,
+                  n_requests: int, n_asks: int) -> ClearingResult:
+    """One ClearingResult for the round: trades of every venue plus ``extra`` direct trades.
+
+    Prices are volume-weighted means over venues (nan where nothing traded); welfare,
+    optimum, volumes and payments are sums; ``bundles_served`` is per request row (the
+    best any venue gave it); ``sold`` is per round-level ask row.
+    """
+    outcomes = [o for c in clearings for o in c.outcomes]
+    trades = Trades.concat(*[c.trades for c in clearings if len(c.trades)], extra) \
+        if len(extra) else Trades.concat(*[c.trades for c in clearings if len(c.trades)])
+    volume = trades.volume() if len(trades) else np.zeros(N_RESOURCES)
+    pay_r = np.bincount(trades.resource, weights=trades.quantity * trades.price,
+                        minlength=N_RESOURCES).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        prices = np.where(volume > 0, pay_r / volume, np.nan)
+    served = np.zeros(n_requests)
+    for c in clearings:
+        if c.served.size:
+            served = np.maximum(served, c.served)
+    sold = np.zeros(n_asks)
+    unmet = np.zeros(N_RESOURCES)
+    res_welfare = np.zeros(N_RESOURCES)
+    welfare = optimum = 0.0
+    for o in outcomes:
+        r = o.result
+        if r.sold.size == o.ask_rows.size:
+            np.add.at(sold, o.ask_rows, r.sold)
+        unmet += r.unmet_demand
+        res_welfare += np.nan_to_num(r.resource_welfare)
+        welfare += r.welfare
+        optimum += r.optimal_welfare
+    payments, revenue = trades.buyer_payments, trades.seller_revenue
+    return ClearingResult(
+        mechanism=mechanism,
+        prices=prices,
+        trades=trades,
+        bundles_served=served,
+        volume=volume,
+        unmet_demand=unmet,
+        welfare=float(welfare),
+        optimal_welfare=float(optimum),
+        efficiency=efficiency_of(welfare, optimum) if math.isfinite(optimum) else math.nan,
+        buyer_payments=payments,
+        seller_revenue=revenue,
+        platform_surplus=payments - revenue,
+        sold=sold,
+        resource_welfare=res_welfare,
+        info={"venues": len(outcomes), "direct_trades": len(extra)},
+    )

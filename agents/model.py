@@ -1,0 +1,643 @@
+"""The edgemarket Mesa model: devices, edge nodes and the cloud trading 3C-L resources.
+
+One ``step()`` is one market round::
+
+    move devices -> measure channels (attach, hand over) -> draw AI-service requests
+    -> nodes quote, devices design bundles and bid, brokers quote
+    -> clear each venue with the scenario's mechanism (then the cloud for the rest)
+    -> execute services (latency, accuracy, cache hits) -> measure QoAIS
+    -> settle credits, energy and incentives -> strategies learn -> RoundResult
+
+State lives in numpy tables (agents.state) owned by the model; the Mesa agents are views on
+their rows. Everything random comes from ``self.rng`` (seeded), so a scenario and a seed
+give the same run bit for bit.
+
+RL seams: ``step(node_prices_override=...)`` lets an outside policy set node asks,
+``observe_nodes()`` returns per-node observation arrays (``NODE_OBSERVATION_FIELDS``), and
+``set_node_strategy()`` swaps the pricing strategy of a group of nodes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import mesa
+import numpy as np
+from numpy.typing import NDArray
+
+from agents import execution as ex
+from agents.bundles import design_comm_only, design_joint
+from agents.channel import Channel, LinkState
+from agents.cloud import Cloud
+from agents.device import Device
+from agents.edge_node import EdgeNode
+from agents.marketplace import Clearing, OrderArrays, clear_venues, merge_results
+from agents.mobility import Mobility
+from agents.qoais import aggregate, dimension_scores, sla_met
+from agents.results import AgentSnapshot, RoundResult
+from agents.scenario import NodesConfig, Scenario, load_scenario
+from agents.state import DeviceTable, NodeTable
+from agents.strategies import DeviceStrategy, NodeObservation, NodeStrategy, get_strategy
+from agents.workloads import ClassTable, Requests, generate
+from market.mechanisms import Mechanism, get_mechanism
+from market.orders import Trades
+from market.resources import N_RESOURCES
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+#: Venue id of the cloud market (edge venues are node indices, or 0 for the pool).
+CLOUD_VENUE = -1
+#: Columns of ``observe_nodes()``.
+NODE_OBSERVATION_FIELDS: tuple[str, ...] = (*tuple(f"{what}_{res}" for what in ("ask_over_cost", "sold_share", "demand_share", "price_over_cost") for res in ("communication", "caching", "computation", "learning")), "attached_devices", "profit_credits")
+
+_J_PER_KWH = 3.6e6
+
+
+def place_nodes(cfg: NodesConfig, width_m: float, height_m: float,
+                rng: np.random.Generator) -> FloatArray:
+    """(m, 2) node sites in m: a near-square grid, uniform random, or a line along x."""
+    m = cfg.count
+    if m == 0:
+        return np.zeros((0, 2))
+    if cfg.placement == "random":
+        return np.column_stack([rng.uniform(0, width_m, m), rng.uniform(0, height_m, m)])
+    if cfg.placement == "line":
+        return np.column_stack([(np.arange(m) + 0.5) * width_m / m, np.full(m, height_m / 2)])
+    cols = max(1, math.ceil(math.sqrt(m * width_m / height_m)))
+    rows = math.ceil(m / cols)
+    i = np.arange(m)
+    return np.column_stack([(i % cols + 0.5) * width_m / cols, (i // cols + 0.5) * height_m / rows])
+
+
+class EdgeMarketModel(mesa.Model):
+    """A 6G edge-resource market. ``EdgeMarketModel(scenario, seed)``; ``step()`` -> RoundResult."""
+
+    def __init__(self, scenario: Scenario | str = "smart_city", seed: int | None = None,
+                 overrides: dict[str, Any] | None = None) -> None:
+        if not isinstance(scenario, Scenario):
+            scenario = load_scenario(scenario, overrides)
+        elif overrides:
+            raise ValueError("overrides apply to a scenario name or path, not a Scenario object")
+        super().__init__(seed=seed)
+        self.scenario = sc = scenario
+        self.seed = seed
+        self.round_s = sc.round_duration_s
+        self.classes = ClassTable.from_scenario(sc)
+        self.history: list[RoundResult] = []
+        rng = self.rng
+        self._build_nodes(sc, rng)
+        self._build_cloud(sc)
+        self._build_devices(sc, rng)
+        self._build_lookup()
+        nc = sc.nodes
+        self.channel = Channel(sc.channel, self.nodes.xy_m, np.full(nc.count, nc.tx_power_dbm),
+                               nc.antenna_gain_db, np.full(nc.count, nc.bandwidth_mhz),
+                               nc.coverage_radius_m, sc.devices.count, rng)
+        node_strategy = get_strategy(nc.strategy.name, kind="node", **nc.strategy.params)
+        device_strategy = get_strategy(sc.devices.strategy.name, kind="device",
+                                       **sc.devices.strategy.params)
+        assert isinstance(node_strategy, NodeStrategy)
+        assert isinstance(device_strategy, DeviceStrategy)
+        self.node_strategies: list[tuple[NodeStrategy, IntArray]] = [
+            (node_strategy, np.arange(nc.count))]
+        self.device_strategies: list[tuple[DeviceStrategy, IntArray]] = [
+            (device_strategy, np.arange(sc.devices.count))]
+        self._mechanisms: dict[int, Mechanism] = {}
+        self.node_venue = self._node_venues()
+        # Sample of devices for snapshots, fixed for the run.
+        self.snapshot_rows = np.sort(rng.permutation(sc.devices.count)[: sc.snapshot_devices])
+        self.last_link: LinkState | None = None
+
+    # --- construction ------------------------------------------------------------------
+
+    def _energy_cost(self, j_per_unit: FloatArray) -> FloatArray:
+        return j_per_unit * self.scenario.nodes.energy.price_credits_per_kwh / _J_PER_KWH
+
+    def _build_nodes(self, sc: Scenario, rng: np.random.Generator) -> None:
+        nc, m = sc.nodes, sc.nodes.count
+        xy = place_nodes(nc, sc.area.width_m, sc.area.height_m, rng)
+        spread = rng.uniform(-nc.capacity_spread, nc.capacity_spread, (m, N_RESOURCES))
+        capacity = np.array(nc.capacity.as_list()) * (1 + spread)
+        # Energy per unit: J per Mbit carried over the round; J per GFLOP.
+        j_per_unit = np.array([nc.energy.j_per_mbit * self.round_s, 0.0, nc.energy.j_per_gflop, 0.0])
+        cost = np.array(nc.marginal_cost.as_list()) + self._energy_cost(j_per_unit)
+        se_ref = np.where(capacity[:, 0] > 0, capacity[:, 0] / nc.bandwidth_mhz, 1.0)
+        agents = EdgeNode.create_agents(self, m, index=np.arange(m))
+        self.nodes = NodeTable(
+            uid=np.array([a.unique_id for a in agents], dtype=np.int64), xy_m=xy,
+            capacity=capacity, cost=np.broadcast_to(cost, (m, N_RESOURCES)).copy(),
+            se_ref=se_ref, security_level=np.full(m, float(nc.security_level)),
+            autonomy_level=np.full(m, float(nc.autonomy_level)))
+
+    def _build_cloud(self, sc: Scenario) -> None:
+        cc = sc.cloud
+        self.cloud_agent = Cloud(self) if cc.enabled else None
+        self.cloud_capacity = np.array(cc.capacity.as_list())
+        self.cloud_capacity[0] = 0.0  # the cloud sells no radio: devices reach it best-effort
+        self.cloud_ask = np.array(cc.marginal_cost.as_list()) * (1 + cc.markup)
+
+    def _build_devices(self, sc: Scenario, rng: np.random.Generator) -> None:
+        dc, n = sc.devices, sc.devices.count
+        k = len(self.classes.names)
+        cls = rng.choice(k, size=n, p=np.array(sc.class_shares())).astype(np.int64)
+        specs = [sc.service_classes[name].mobility for name in self.classes.names]
+        self.mobility = Mobility.build(specs, cls, sc.area, rng)
+        is_broker = rng.random(n) < dc.broker_fraction
+        j_per_unit = np.array([0.0, 0.0, dc.j_per_gflop, 0.0])
+        cost = np.array(dc.marginal_cost.as_list()) + self._energy_cost(j_per_unit)
+        agents = Device.create_agents(self, n, index=np.arange(n))
+        self.devices = DeviceTable(
+            uid=np.array([a.unique_id for a in agents], dtype=np.int64), cls=cls,
+            xy_m=self.mobility.pos,
+            capacity=np.broadcast_to(np.array(dc.capacity.as_list()), (n, N_RESOURCES)).copy(),
+            cost=np.broadcast_to(cost, (n, N_RESOURCES)).copy(), is_broker=is_broker,
+            battery_j=np.full(n, dc.battery_j), battery_capacity_j=np.full(n, dc.battery_j),
+            budget_credits=np.full(n, dc.budget_credits))
+
+    def _build_lookup(self) -> None:
+        """Tables indexed by agent id: kind, row, security and autonomy level."""
+        sc = self.scenario
+        size = max(a.unique_id for a in self.agents) + 1 if len(self.agents) else 1
+        kind = np.full(size, -1, dtype=np.int8)
+        index = np.full(size, -1, dtype=np.int64)
+        security = np.zeros(size)
+        autonomy = np.zeros(size)
+        kind[self.nodes.uid], index[self.nodes.uid] = ex.KIND_NODE, np.arange(self.nodes.uid.size)
+        security[self.nodes.uid] = self.nodes.security_level
+        autonomy[self.nodes.uid] = self.nodes.autonomy_level
+        kind[self.devices.uid] = ex.KIND_DEVICE
+        index[self.devices.uid] = np.arange(self.devices.uid.size)
+        security[self.devices.uid] = sc.devices.security_level
+        autonomy[self.devices.uid] = 2.0  # a broker runs the work automatically
+        if self.cloud_agent is not None:
+            cu = self.cloud_agent.unique_id
+            kind[cu], index[cu] = ex.KIND_CLOUD, 0
+            security[cu], autonomy[cu] = sc.cloud.security_level, sc.cloud.autonomy_level
+        self.sellers = ex.SellerInfo(kind=kind, index=index, security=security, autonomy=autonomy)
+
+    def _node_venues(self) -> IntArray:
+        """Market (venue) id of each node: itself (cell), its square zone, or 0 (pool)."""
+        mc, m = self.scenario.market, self.nodes.uid.size
+        if mc.scope == "cell":
+            return np.arange(m, dtype=np.int64)
+        if mc.scope == "pool":
+            return np.zeros(m, dtype=np.int64)
+        cell = np.floor(self.nodes.xy_m / mc.zone_size_m).astype(np.int64)
+        key = cell[:, 0] * (1 << 20) + cell[:, 1]
+        return np.unique(key, return_inverse=True)[1].astype(np.int64)
+
+    def _mechanism(self, venue: int) -> Mechanism:
+        mech = self._mechanisms.get(venue)
+        if mech is None:
+            mc = self.scenario.market
+            mech = self._mechanisms[venue] = get_mechanism(mc.mechanism, **mc.params)
+        return mech
+
+    # --- RL seams ------------------------------------------------------------------------
+
+    def set_node_strategy(self, strategy: NodeStrategy, nodes: IntArray | None = None) -> None:
+        """Price ``nodes`` (row indices; default all) with ``strategy`` from now on."""
+        m = self.nodes.uid.size
+        rows = np.arange(m) if nodes is None else np.asarray(nodes, dtype=np.int64)
+        groups = []
+        for strat, idx in self.node_strategies:
+            rest = np.setdiff1d(idx, rows)
+            if rest.size:
+                groups.append((strat, rest))
+        groups.append((strategy, np.sort(rows)))
+        self.node_strategies = groups
+
+    def _node_observation(self, rows: IntArray) -> NodeObservation:
+        t = self.nodes
+        return NodeObservation(round=self.steps, cost=t.cost[rows], capacity=t.capacity[rows],
+                               last_ask=t.ask[rows], sold=t.sold[rows], demand=t.demand[rows],
+                               market_price=t.market_price[rows])
+
+    def observe_nodes(self) -> FloatArray:
+        """(m, len(NODE_OBSERVATION_FIELDS)) local observations of every node, last round."""
+        t = self.nodes
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cap = np.where(t.capacity > 0, t.capacity, 1.0)
+            cost = np.where(t.cost > 0, t.cost, 1.0)
+            cols = [t.ask / cost, t.sold / cap, t.demand / cap,
+                    np.nan_to_num(t.market_price / cost, nan=0.0)]
+        return np.column_stack([*cols, t.attached_devices.astype(np.float64), t.profit_credits])
+
+    def node_rewards(self) -> FloatArray:
+        """(m,) profit of each node last round, credits (revenue − marginal cost of units sold)."""
+        return self.nodes.profit_credits.copy()
+
+    # --- one round -------------------------------------------------------------------------
+
+    def _wrapped_step(self, *args: Any, **kwargs: Any) -> RoundResult:  # type: ignore[override]
+        """Mesa's step wrapper (counts steps), returning the RoundResult."""
+        self.steps += 1
+        return self._user_step(*args, **kwargs)
+
+    def run(self, rounds: int | None = None) -> list[RoundResult]:
+        """Run ``rounds`` rounds (default: the scenario's) and return their results."""
+        return [self.step() for _ in range(rounds or self.scenario.rounds)]
+
+    def step(self, node_prices_override: FloatArray | None = None) -> RoundResult:  # type: ignore[override]
+        """One market round; ``node_prices_override`` (m, 4) replaces non-NaN node asks."""
+        sc, rng = self.scenario, self.rng
+        dev, nodes = self.devices, self.nodes
+        # 1-2. Move, then measure the channel (attachment and handovers).
+        moved = self.mobility.advance(self.round_s, rng)
+        link = self.channel.measure(dev.xy_m, moved, rng)
+        self.last_link = link
+        dev.attached = link.attached
+        dev.handovers = self.channel.handovers
+        nodes.attached_devices = np.bincount(link.attached[link.attached >= 0],
+                                             minlength=nodes.uid.size)
+        # 3. Requests.
+        req = generate(self.classes, dev.cls, dev.battery_j > 0, rng)
+        n_req = len(req)
+        cache_draw = rng.random(n_req)
+        # 4. Quotes.
+        self._quote_nodes(node_prices_override)
+        bid_value = np.zeros(n_req)
+        for strat, idx in self.device_strategies:
+            sel = np.flatnonzero(np.isin(req.device, idx))
+            d = req.device[sel]
+            bid_value[sel] = strat.bid(req.value_credits[sel], dev.budget_credits[d])
+        # 5-6. Edge venues, then the cloud for what the edge did not serve.
+        venue, edge_design, stage_budget = self._edge_designs(req, link)
+        edge = self._clear_edge(req, venue, edge_design, bid_value)
+        got_edge = np.bincount(edge.trades.bid_index, minlength=n_req) > 0 if len(edge.trades) \
+            else np.zeros(n_req, bool)
+        extra = Trades.empty()
+        if sc.market.bundling == "comm_only":
+            extra = self._assign_compute_naively(req, link, edge.trades, stage_budget)
+        to_cloud = (venue == CLOUD_VENUE) | (sc.market.cloud_fallback & (venue >= 0) & ~got_edge)
+        cloud, cloud_budget = self._clear_cloud(req, link, to_cloud, bid_value)
+        served_cloud = np.zeros(n_req, bool)
+        if len(cloud.trades):
+            served_cloud[cloud.trades.bid_index] = True
+        stage_budget = np.where(served_cloud, cloud_budget, stage_budget)
+        n_asks = self._n_asks
+        clearing = merge_results(sc.market.mechanism, [edge, cloud], extra, n_req, n_asks)
+        # 7. Execute services and measure QoAIS.
+        trades = clearing.trades
+        got = ex.received(trades, n_req, self.sellers, self._comm_se_ratio(trades, req),
+                          self._transport_ms(trades, req, link))
+        got.rate_mbps = np.where(served_cloud, sc.cloud.access_rate_mbps, got.rate_mbps)
+        lv = self._link_view(req, link)
+        measured, tx_s, _ = ex.measure(req, got, lv, self.round_s, cache_draw)
+        measured.stage_budget_s = stage_budget
+        sla_all = sla_met(measured) & got.served
+        served_rows = np.flatnonzero(got.served)
+        m_served = _take_measured(measured, served_rows)
+        dims = dimension_scores(m_served)
+        qoais = aggregate(self.classes.names, self.classes.weights, req.cls, got.served,
+                          sla_all, m_served, dims)
+        deadline = got.served & (measured.latency_ms <= req.latency_budget_ms)
+        # 8. Settle.
+        contributions = self._settle(req, trades, got, tx_s)
+        violations = [(int(p), int(dev.uid[d]), float(c)) for p, d, c in zip(
+            got.provider[got.served & ~sla_all], req.device[got.served & ~sla_all],
+            got.payment[got.served & ~sla_all], strict=True)]
+        # 9. Learn.
+        self._observe_markets(edge, trades)
+        for strat, idx in self.node_strategies:
+            strat.update(self._node_observation(idx), rng)
+        for strat, idx in self.device_strategies:
+            sel = np.isin(req.device, idx)
+            strat.update(clearing.bundles_served[sel], got.payment[sel], req.value_credits[sel])
+        rr = RoundResult(
+            round=self.steps, clearing=clearing, optimal_welfare=clearing.optimal_welfare,
+            efficiency=clearing.efficiency, qoais=qoais, net_credits=trades.net_credits(),
+            contributions=contributions, violations=violations, snapshot=self._snapshot(),
+            n_requests=n_req, n_served=int(got.served.sum()),
+            sla_rate=float(sla_all.mean()) if n_req else 0.0,
+            deadline_rate=float(deadline.mean()) if n_req else 0.0,
+            handovers=int(link.handed_over.sum()),
+            n_markets=len(edge.outcomes) + len(cloud.outcomes),
+            info={"served_at_cloud": int(served_cloud.sum()),
+                  "bundling": sc.market.bundling, "scope": sc.market.scope},
+        )
+        self.history.append(rr)
+        return rr
+
+    # --- round helpers ---------------------------------------------------------------------
+
+    def _quote_nodes(self, override: FloatArray | None) -> None:
+        nodes = self.nodes
+        ask = nodes.ask
+        for strat, idx in self.node_strategies:
+            if idx.size:
+                ask[idx] = strat.quote(self._node_observation(idx), self.rng)
+        if override is not None:
+            o = np.asarray(override, dtype=np.float64)
+            if o.shape != ask.shape:
+                raise ValueError(f"node_prices_override must have shape {ask.shape}, got {o.shape}")
+            ask = np.where(np.isnan(o), ask, o)
+        nodes.ask = np.maximum(ask, 0.0)
+
+    def _edge_designs(self, req: Requests, link: LinkState) -> tuple[IntArray, Any, FloatArray]:
+        """Venue of each request (node index or CLOUD_VENUE) and its edge bundle design."""
+        sc, nodes = self.scenario, self.nodes
+        att = link.attached[req.device]
+        cloud_ok = self.cloud_agent is not None
+        node = np.maximum(att, 0)
+        too_private = (att >= 0) & (nodes.security_level[node] < req.privacy_level)
+        if cloud_ok:
+            too_private &= sc.cloud.security_level >= req.privacy_level
+        else:
+            too_private[:] = False
+        venue = np.where((att >= 0) & ~too_private, att, CLOUD_VENUE)
+        price = np.where(np.isfinite(nodes.market_price), nodes.market_price, nodes.ask)[node]
+        delay = link.link_delay_ms[req.device] + self._reliability_margin_ms(req, link)
+        zero = np.zeros(len(req))
+        if sc.market.bundling == "joint":
+            design = design_joint(req, link.spectral_eff[req.device], nodes.se_ref[node], delay,
+                                  zero, price[:, 0], price[:, 2], self.round_s,
+                                  sc.market.deadline_margin)
+        else:
+            design = design_comm_only(req, delay, zero, sc.market.deadline_margin)
+        return venue, design, design.stage_budget_s
+
+    @staticmethod
+    def _reliability_margin_ms(req: Requests, link: LinkState) -> FloatArray:
+        """Slack a device keeps so that P(latency <= budget) meets its reliability target."""
+        from scipy.special import ndtri
+
+        z = ndtri(np.clip(req.min_reliability, 0.5, 1 - 1e-12))
+        return z * link.jitter_ms[req.device]
+
+    def _asks_edge(self) -> tuple[IntArray, IntArray, NDArray[np.int8], FloatArray, FloatArray]:
+        """Edge asks (venue, agent, resource, quantity, price): nodes, then active brokers."""
+        sc, nodes, dev = self.scenario, self.nodes, self.devices
+        rows, res = np.nonzero(nodes.capacity > 0)
+        n_venue = self.node_venue[rows]
+        charged = dev.battery_j >= sc.devices.broker_min_battery_fraction * dev.battery_capacity_j
+        brokers = np.flatnonzero(dev.is_broker & charged & (dev.attached >= 0))
+        bq = np.zeros((brokers.size, N_RESOURCES))
+        for strat, idx in self.device_strategies:
+            mask = np.isin(brokers, idx)
+            bq[mask] = strat.quote(dev.cost[brokers[mask]])
+        cap = dev.capacity[brokers]
+        cap[:, 0] = 0.0  # brokers do not relay radio traffic (no D2D relaying modelled)
+        b_rows, b_res = np.nonzero(cap > 0)
+        b_dev = brokers[b_rows]
+        b_venue = self.node_venue[dev.attached[b_dev]]
+        venue = np.concatenate([n_venue, b_venue]).astype(np.int64)
+        agent = np.concatenate([nodes.uid[rows], dev.uid[b_dev]])
+        resource = np.concatenate([res, b_res]).astype(np.int8)
+        qty = np.concatenate([nodes.capacity[rows, res], cap[b_rows, b_res]])
+        price = np.concatenate([nodes.ask[rows, res], bq[b_rows, b_res]])
+        self._ask_seller_rows = (rows, res, b_dev, b_res)
+        return venue, agent, resource, qty, price
+
+    def _clear_edge(self, req: Requests, venue: IntArray, design: Any,
+                    bid_value: FloatArray) -> Clearing:
+        at_edge = np.flatnonzero((venue >= 0) & design.feasible & (bid_value > 0))
+        a_venue, a_agent, a_res, a_qty, a_price = self._asks_edge()
+        self._n_asks = a_venue.size
+        bid_venue = self.node_venue[venue[at_edge]]
+        orders = OrderArrays(
+            bid_venue=bid_venue.astype(np.int64), bid_row=at_edge,
+            bid_agent=self.devices.uid[req.device[at_edge]],
+            bid_demand=design.demand[at_edge], bid_value=bid_value[at_edge],
+            ask_venue=a_venue, ask_agent=a_agent, ask_resource=a_res, ask_quantity=a_qty,
+            ask_price=a_price)
+        return clear_venues(orders, len(req), self._mechanism, optimum_skipped=self._skip_optimum())
+
+    def _skip_optimum(self) -> bool:
+        every = self.scenario.market.optimum_every
+        return every == 0 or (self.steps - 1) % every != 0
+
+    def _clear_cloud(self, req: Requests, link: LinkState, to_cloud: NDArray[np.bool_],
+                     bid_value: FloatArray) -> tuple[Clearing, FloatArray]:
+        """The cloud market: compute/cache/learning bundles, bandwidth best-effort."""
+        sc, n_req = self.scenario, len(req)
+        if self.cloud_agent is None or not to_cloud.any():
+            return Clearing(served=np.zeros(n_req)), np.zeros(n_req)
+        cc = sc.cloud
+        rows = np.flatnonzero(to_cloud)
+        sub = req.take(rows)
+        tx_s = np.where(sub.data_mbit > 0, sub.data_mbit / cc.access_rate_mbps, 0.0)
+        from agents.bundles import stage_latency_s
+
+        extra_ms = cc.rtt_ms + 1000 * stage_latency_s(tx_s, sub.task_rate_hz)
+        lv = self._link_view(sub, link)
+        no_data = dataclasses.replace(sub, data_mbit=np.zeros(rows.size))
+        design = design_joint(no_data, np.ones(rows.size), np.ones(rows.size),
+                              lv.link_delay_ms + self._reliability_margin_ms(sub, link),
+                              np.nan_to_num(extra_ms, nan=np.inf, posinf=1e12),
+                              np.zeros(rows.size), np.full(rows.size, self.cloud_ask[2]),
+                              self.round_s, sc.market.deadline_margin)
+        ok = design.feasible & (bid_value[rows] > 0)
+        sel = rows[ok]
+        cap = self.cloud_capacity
+        res = np.flatnonzero(cap > 0)
+        cu = self.cloud_agent.unique_id
+        orders = OrderArrays(
+            bid_venue=np.full(sel.size, CLOUD_VENUE, np.int64), bid_row=sel,
+            bid_agent=self.devices.uid[req.device[sel]], bid_demand=design.demand[ok],
+            bid_value=bid_value[sel],
+            ask_venue=np.full(res.size, CLOUD_VENUE, np.int64),
+            ask_agent=np.full(res.size, cu, np.int64), ask_resource=res.astype(np.int8),
+            ask_quantity=cap[res], ask_price=self.cloud_ask[res])
+        budget = np.zeros(n_req)
+        budget[rows] = design.stage_budget_s
+        # Cloud ask rows follow the edge asks in the round's ask numbering.
+        cl = clear_venues(orders, n_req, self._mechanism, optimum_skipped=self._skip_optimum())
+        cl.trades = _shift_asks(cl.trades, self._n_asks)
+        for o in cl.outcomes:
+            o.ask_rows = o.ask_rows + self._n_asks
+        self._n_asks += res.size
+        return cl, budget
+
+    def _assign_compute_naively(self, req: Requests, link: LinkState, comm_trades: Trades,
+                                stage_budget: FloatArray) -> Trades:
+        """comm_only baseline: each node shares its compute max-min fairly among the requests
+        that bought its bandwidth, capped at what each needs given the rate it got; caching
+        and learning as requested (scaled down if the node runs short). Paid at the node's ask."""
+        nodes, n_req = self.nodes, len(req)
+        if not len(comm_trades):
+            return Trades.empty()
+        se_ratio = self._comm_se_ratio(comm_trades, req)
+        rate = np.bincount(comm_trades.bid_index, weights=comm_trades.quantity * se_ratio,
+                           minlength=n_req)
+        rows = np.unique(comm_trades.bid_index)
+        node_uid = np.zeros(n_req, np.int64)
+        node_uid[comm_trades.bid_index] = comm_trades.seller
+        node = self.sellers.index[node_uid[rows]]
+        sub = req.take(rows)
+        need = ex.compute_need_gflop(sub, rate[rows], stage_budget[rows], self.round_s)
+        alloc = np.zeros((rows.size, N_RESOURCES))
+        alloc[:, 2] = ex.water_fill(node, need, nodes.capacity[:, 2])
+        for r, want in ((1, sub.cache_gb), (3, sub.learning_lu)):
+            total = np.bincount(node, weights=want, minlength=nodes.uid.size)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                scale = np.where(total > 0, np.minimum(1.0, nodes.capacity[:, r] / total), 0.0)
+            alloc[:, r] = want * scale[node]
+        i, r = np.nonzero(alloc > 0)
+        buyer = self.devices.uid[sub.device[i]]
+        price = nodes.ask[node[i], r]
+        return Trades(buyer=buyer, seller=nodes.uid[node[i]], resource=r.astype(np.int8),
+                      quantity=alloc[i, r], price=price, bid_index=rows[i],
+                      ask_index=np.full(i.size, -1, np.int64), seller_price=price)
+
+    def _comm_se_ratio(self, trades: Trades, req: Requests) -> FloatArray:
+        """Per trade: actual Mbps per nominal Mbps bought, for bandwidth trades.
+
+        Radio traffic always flows through the device's attached node: se(device, attached)
+        / se_ref(attached). When bandwidth was bought from other nodes of a zone or the
+        pool (virtualized radio), a node whose devices bought more than its radio carries
+        scales all their rates down by capacity / load (0 for the other trades).
+        """
+        out = np.zeros(len(trades))
+        comm = np.flatnonzero((trades.resource == 0)
+                              & (self.sellers.kind[trades.seller] == ex.KIND_NODE))
+        if not comm.size or self.last_link is None:
+            return out
+        nodes, link = self.nodes, self.last_link
+        d = req.device[trades.bid_index[comm]]
+        att = link.attached[d]
+        ok = att >= 0
+        a = np.maximum(att, 0)
+        ratio = np.where(ok, link.spectral_eff[d] / nodes.se_ref[a], 0.0)
+        if self.scenario.market.scope != "cell":
+            load = np.bincount(a[ok], weights=trades.quantity[comm][ok], minlength=nodes.uid.size)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                squeeze = np.where(load > nodes.capacity[:, 0],
+                                   nodes.capacity[:, 0] / load, 1.0)
+            ratio = ratio * squeeze[a]
+        out[comm] = ratio
+        return out
+
+    def _transport_ms(self, trades: Trades, req: Requests, link: LinkState) -> FloatArray:
+        """Per trade: delay to reach where the work runs (backhaul, D2D hop or cloud RTT)."""
+        sc = self.scenario
+        kind = self.sellers.kind[trades.seller]
+        idx = self.sellers.index[trades.seller]
+        att = link.attached[req.device[trades.bid_index]]
+        out = np.zeros(len(trades))
+        is_node = kind == ex.KIND_NODE
+        remote = is_node & (att >= 0) & (idx != att)
+        if remote.any():
+            a, s = att[remote], idx[remote]
+            km = np.hypot(*(self.nodes.xy_m[a] - self.nodes.xy_m[s]).T) / 1000.0
+            out[remote] = sc.nodes.backhaul_ms + sc.nodes.backhaul_ms_per_km * km
+        out[kind == ex.KIND_DEVICE] = sc.devices.d2d_ms
+        out[kind == ex.KIND_CLOUD] = sc.cloud.rtt_ms
+        return out
+
+    def _link_view(self, req: Requests, link: LinkState) -> ex.LinkView:
+        """Per request link figures; devices out of coverage use a wide-area default."""
+        cfg, d = self.scenario.channel, req.device
+        att = link.attached[d] >= 0
+        ber0 = cfg.target_ber
+        per0 = -math.expm1(cfg.packet_bits * math.log1p(-ber0))
+        return ex.LinkView(
+            link_delay_ms=np.where(att, link.link_delay_ms[d], cfg.air_interface_ms),
+            jitter_ms=np.where(att, link.jitter_ms[d], cfg.base_jitter_ms),
+            ber=np.where(att, link.ber[d], ber0), per=np.where(att, link.per[d], per0),
+            residual_loss=np.where(att, link.residual_loss[d], per0 ** (cfg.max_retransmissions + 1)),
+            handed_over=link.handed_over[d])
+
+    def _settle(self, req: Requests, trades: Trades, got: ex.Received,
+                tx_s: FloatArray) -> dict[int, float]:
+        """Budgets, broker revenue, node revenue/profit/energy, batteries; contributions."""
+        sc, nodes, dev = self.scenario, self.nodes, self.devices
+        m, n = nodes.uid.size, dev.uid.size
+        kind = self.sellers.kind[trades.seller]
+        idx = self.sellers.index[trades.seller]
+        r = trades.resource.astype(np.int64)
+        q, earned = trades.quantity, trades.quantity * trades.seller_price
+        is_node, is_dev = kind == ex.KIND_NODE, kind == ex.KIND_DEVICE
+        nodes.sold = np.bincount(idx[is_node] * N_RESOURCES + r[is_node], weights=q[is_node],
+                                 minlength=m * N_RESOURCES).reshape(m, N_RESOURCES)
+        nodes.revenue_credits = np.bincount(idx[is_node], weights=earned[is_node], minlength=m)
+        nodes.profit_credits = nodes.revenue_credits - (nodes.sold * nodes.cost).sum(axis=1)
+        e = sc.nodes.energy
+        nodes.energy_j += (e.idle_w * self.round_s + e.j_per_gflop * nodes.sold[:, 2]
+                           + e.j_per_mbit * self.round_s * nodes.sold[:, 0])
+        dev.sold = np.bincount(idx[is_dev] * N_RESOURCES + r[is_dev], weights=q[is_dev],
+                               minlength=n * N_RESOURCES).reshape(n, N_RESOURCES)
+        broker_income = np.bincount(idx[is_dev], weights=earned[is_dev], minlength=n)
+        dev.spent_credits = np.bincount(req.device, weights=got.payment, minlength=n)
+        dev.budget_credits = (dev.budget_credits - dev.spent_credits + broker_income
+                              + sc.devices.budget_refill_credits_per_round)
+        tx_j = sc.devices.tx_power_w * req.task_rate_hz * self.round_s * tx_s * got.served
+        used = np.bincount(req.device, weights=tx_j, minlength=n)
+        used += sc.devices.j_per_gflop * dev.sold[:, 2]
+        dev.battery_j = np.maximum(dev.battery_j - used, 0.0)
+        work_unit = np.array(sc.market.work_unit.as_list())
+        units = q / work_unit[r]
+        uniq, inv = np.unique(trades.seller, return_inverse=True)
+        sums = np.bincount(inv, weights=units, minlength=uniq.size)
+        return {int(a): float(s) for a, s in zip(uniq, sums, strict=True)}
+
+    def _observe_markets(self, edge: Clearing, trades: Trades) -> None:
+        """Per node: its market's clearing price and its pro-rata share of the demand."""
+        nodes = self.nodes
+        m = nodes.uid.size
+        price = np.full((m, N_RESOURCES), np.nan)
+        demand = np.zeros((m, N_RESOURCES))
+        for o in edge.outcomes:
+            rows = np.flatnonzero(self.node_venue == o.venue)
+            price[rows] = o.result.prices
+            with np.errstate(divide="ignore", invalid="ignore"):
+                share = np.where(o.supply_total > 0, nodes.capacity[rows] / o.supply_total, 0.0)
+            demand[rows] = share * o.demand_total
+        nodes.market_price = price
+        nodes.demand = demand
+
+    def _snapshot(self) -> AgentSnapshot | None:
+        every = self.scenario.snapshot_every
+        if every == 0 or self.steps % every != 0:
+            return None
+        nodes, dev = self.nodes, self.devices
+        rows = self.snapshot_rows
+        with np.errstate(divide="ignore", invalid="ignore"):
+            n_util = np.where(nodes.capacity > 0, nodes.sold / nodes.capacity, np.nan)
+            d_cap = dev.capacity[rows]
+            d_util = np.where(d_cap > 0, dev.sold[rows] / d_cap, np.nan)
+        n_util = np.nan_to_num(_row_nanmean(n_util), nan=0.0)
+        d_util = np.where(dev.is_broker[rows],
+                          np.nan_to_num(_row_nanmean(d_util), nan=0.0), 0.0)
+        att = dev.attached[rows]
+        parts = [
+            (nodes.uid, np.full(nodes.uid.size, "node"), nodes.xy_m, nodes.uid, n_util),
+            (dev.uid[rows], np.full(rows.size, "device"), dev.xy_m[rows],
+             np.where(att >= 0, nodes.uid[np.maximum(att, 0)] if len(nodes.uid) else -1, -1),
+             d_util),
+        ]
+        if self.cloud_agent is not None:
+            cu = np.array([self.cloud_agent.unique_id])
+            parts.append((cu, np.array(["cloud"]), np.full((1, 2), np.nan), cu, np.zeros(1)))
+        return AgentSnapshot(
+            agent_id=np.concatenate([p[0] for p in parts]).astype(np.int64),
+            kind=np.concatenate([p[1] for p in parts]).astype(str),
+            x_m=np.concatenate([p[2][:, 0] for p in parts]),
+            y_m=np.concatenate([p[2][:, 1] for p in parts]),
+            attached=np.concatenate([np.asarray(p[3]) for p in parts]).astype(np.int64),
+            utilization=np.concatenate([p[4] for p in parts]).astype(np.float64))
+
+
+def _row_nanmean(a: FloatArray) -> FloatArray:
+    """Mean of each row ignoring NaN (NaN for all-NaN rows), without warnings."""
+    ok = ~np.isnan(a)
+    cnt = ok.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(cnt > 0, np.where(ok, a, 0.0).sum(axis=1) / cnt, np.nan)
+
+
+def _shift_asks(trades: Trades, offset: int) -> Trades:
+    if not len(trades):
+        return trades
+    return Trades(trades.buyer, trades.seller, trades.resource, trades.quantity, trades.price,
+                  trades.bid_index, np.where(trades.ask_index >= 0, trades.ask_index + offset, -1),
+                  trades.seller_price)
+
+
+def _take_measured(m: Any, rows: IntArray) -> Any:
+    """The Measured rows at ``rows``."""
+    return dataclasses.replace(m, **{f.name: getattr(m, f.name)[rows]
+                                     for f in dataclasses.fields(m)})
