@@ -59,15 +59,22 @@ class ResourceBids:
     rows: IntArray
     quantity: FloatArray
     price: FloatArray
+    all_rows: bool = False  # rows == arange(n_bids): callers may skip gathers
 
 
 def split_bids(bids: Bids, asks: Asks, resource: int) -> ResourceBids:
     """The bids for ``resource`` after splitting bundles (see the module doc)."""
     if bids.is_single:  # fast path, the common per-resource market
-        rows = np.flatnonzero(bids.resource == resource)
+        mask = bids.resource == resource
+        if int(np.count_nonzero(mask)) == len(bids):  # one-resource market: no gathers
+            d = bids.demand[:, resource]
+            rows = np.arange(len(bids), dtype=np.int64)
+            if bool(np.all(d == 1.0)):  # plain unit bids (Bids.single): nothing to rescale
+                return ResourceBids(rows, bids.max_bundles, bids.value, all_rows=True)
+            return ResourceBids(rows, d * bids.max_bundles, bids.value / d, all_rows=True)
+        rows = np.flatnonzero(mask)
         d = bids.demand[rows, resource]
-        qty = d * bids.max_bundles[rows]
-        return ResourceBids(rows, qty, bids.value[rows] / d)
+        return ResourceBids(rows, d * bids.max_bundles[rows], bids.value[rows] / d)
     d_all = bids.demand[:, resource]
     rows = np.flatnonzero(d_all > 0)
     d = d_all[rows]

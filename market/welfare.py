@@ -13,14 +13,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from market.book import cross
+from market.book import resource_book
 from market.lp import solve_welfare_lp
 from market.orders import NO_RESOURCE, Bids, Market, Trades
 from market.resources import N_RESOURCES
 from market.result import ClearingResult
-from market.split import split_bids, value_shares
+from market.split import value_shares
 
 FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
 
 #: |welfare| below this (credits) counts as zero when computing efficiency.
 WELFARE_TOL = 1e-9
@@ -28,28 +29,18 @@ WELFARE_TOL = 1e-9
 
 def _single_resource_optimum(market: Market) -> float:
     """Optimal welfare when no bid is a true bundle: per-resource greedy (exact, no LP)."""
-    bids, asks = market.bids, market.asks
+    bids = market.bids
     total = float(bids.value @ (bids.max_bundles * (bids.resource == NO_RESOURCE)))
-    for r in range(N_RESOURCES):
-        rb = split_bids(bids, asks, r)
-        sel = np.flatnonzero(asks.resource == r)
-        if rb.rows.size == 0 or sel.size == 0:
-            continue
-        ap, aq = asks.price[sel], asks.quantity[sel]
-        c = cross(rb.price, rb.quantity, ap, aq)
-        market.cache[("crossing", r)] = (rb, sel, c)
-        if c.quantity <= 0:
-            continue
-        total += _accepted_value(rb.price[c.bid_order], rb.quantity[c.bid_order], c.quantity)
-        total -= _accepted_value(ap[c.ask_order], aq[c.ask_order], c.quantity)
-    return total
+    return total + sum(resource_book(market, r).surplus() for r in range(N_RESOURCES))
 
 
-def _accepted_value(price: FloatArray, qty: FloatArray, volume: float) -> float:
-    """Sum of price x quantity over the first ``volume`` units of a ranked curve."""
-    end = np.cumsum(qty)
-    take = np.clip(volume - (end - qty), 0.0, qty)
-    return float(price @ take)
+def demand_total(market: Market) -> FloatArray:
+    """(4,) units wanted per resource at every bid's max bundles (memoised)."""
+    cached = market.cache.get("demand_total")
+    if not isinstance(cached, np.ndarray):
+        cached = market.demand_total()
+        market.cache["demand_total"] = cached
+    return cached
 
 
 def optimal_welfare(market: Market) -> float:
@@ -69,6 +60,78 @@ def optimal_welfare(market: Market) -> float:
         value = solve_welfare_lp(market).welfare
     market.cache["optimal_welfare"] = value
     return value
+
+
+def single_demand(market: Market) -> FloatArray:
+    """(n,) units per bundle of each bid on its single resource (0 for bundle rows), memoised."""
+    cached = market.cache.get("single_demand")
+    if not isinstance(cached, np.ndarray):
+        bids = market.bids
+        # A matrix-vector product: an axis-1 reduction over 4 columns is ~20x slower.
+        row_sum = bids.demand @ np.ones(N_RESOURCES)
+        cached = row_sum if bids.is_single else np.where(bids.resource >= 0, row_sum, 0.0)
+        market.cache["single_demand"] = cached
+    return cached
+
+
+class Fills:
+    """Accumulates, per resource cleared, the units each bid got and each ask sold, and the
+    value and cost of those units.
+
+    Mechanisms that know these from their matching record them here instead of making
+    :func:`build_result` re-derive them from the trades (scatters instead of bincounts).
+    """
+
+    def __init__(self, market: Market) -> None:
+        self.market = market
+        n = len(market.bids)
+        self.single = market.bids.is_single
+        self.got = np.zeros(n) if self.single else np.zeros((n, N_RESOURCES))
+        self.sold = np.zeros(len(market.asks))
+        self.volume = np.zeros(N_RESOURCES)
+        self.cost = np.zeros(N_RESOURCES)
+        self.value = np.zeros(N_RESOURCES)  # value of units bought; meaningful if single
+
+    def add(
+        self,
+        resource: int,
+        bid_rows: IntArray,
+        bid_units: FloatArray,
+        ask_rows: IntArray,
+        ask_units: FloatArray,
+        *,
+        value: float | None = None,
+        cost: float | None = None,
+    ) -> None:
+        """Record one resource's fills (rows are unique within a resource).
+
+        value / cost: sum of unit bid price x units and ask price x units, if known.
+        """
+        if self.single:
+            self.got[bid_rows] += bid_units
+            if value is None:
+                bids = self.market.bids
+                value = float((bids.value[bid_rows] / single_demand(self.market)[bid_rows]) @ bid_units)
+            self.value[resource] += value
+        else:
+            self.got[bid_rows, resource] += bid_units
+        self.sold[ask_rows] += ask_units
+        self.volume[resource] += float(ask_units.sum())
+        if cost is None:
+            cost = float(self.market.asks.price[ask_rows] @ ask_units)
+        self.cost[resource] += cost
+
+    def bundles(self) -> FloatArray:
+        """(n,) bundles served: the fully filled fraction, min over the bid's resources."""
+        bids = self.market.bids
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.single:
+                out = self.got / single_demand(self.market)
+                if not np.all(bids.resource >= 0):
+                    out = np.where(bids.resource >= 0, out, bids.max_bundles)
+            else:
+                out = np.where(bids.demand > 0, self.got / bids.demand, np.inf).min(axis=1)
+        return np.minimum(out, bids.max_bundles, out=out)
 
 
 def bundles_from_trades(bids: Bids, trades: Trades) -> FloatArray:
@@ -104,23 +167,45 @@ def build_result(
     prices: FloatArray,
     bundles_served: FloatArray | None = None,
     info: dict[str, Any] | None = None,
+    fills: Fills | None = None,
 ) -> ClearingResult:
-    """Assemble a ClearingResult: volumes, welfare, optimum, efficiency, budget balance."""
+    """Assemble a ClearingResult: volumes, welfare, optimum, efficiency, budget balance.
+
+    ``fills`` (if the mechanism tracked them) saves re-deriving volumes, units sold, costs
+    and bundles served from the trades; ``bundles_served`` overrides the latter.
+    """
     bids, asks = market.bids, market.asks
-    volume = trades.volume()
-    prices = np.where(volume > 0, np.asarray(prices, dtype=np.float64), np.nan)
-    sold = np.bincount(trades.ask_index[trades.ask_index >= 0],
-                       weights=trades.quantity[trades.ask_index >= 0], minlength=len(asks)).astype(np.float64, copy=False)
-    cost_r = np.bincount(asks.resource, weights=sold * asks.price, minlength=N_RESOURCES).astype(np.float64, copy=False)
-    served = bundles_from_trades(bids, trades) if bundles_served is None else bundles_served
-    earned = served * bids.value
-    if bids.is_single:
-        single = bids.resource >= 0
-        value_r = np.bincount(bids.resource[single], weights=earned[single], minlength=N_RESOURCES).astype(np.float64, copy=False)
-        value_r += earned[~single].sum() / N_RESOURCES
+    if fills is not None:
+        volume, sold, cost_r = fills.volume, fills.sold, fills.cost
+        served = fills.bundles() if bundles_served is None else bundles_served
     else:
-        value_r = earned @ value_shares(bids, asks)
-    welfare = float(earned.sum() - cost_r.sum())
+        volume = trades.volume()
+        has_ask = trades.ask_index >= 0
+        sold = np.bincount(
+            trades.ask_index[has_ask], weights=trades.quantity[has_ask], minlength=len(asks)
+        ).astype(np.float64, copy=False)
+        cost_r = np.bincount(
+            asks.resource, weights=sold * asks.price, minlength=N_RESOURCES
+        ).astype(np.float64, copy=False)
+        served = bundles_from_trades(bids, trades) if bundles_served is None else bundles_served
+    if fills is not None and fills.single and bundles_served is None:
+        # Single-resource bids: value of the units bought is the value of the bundles.
+        value_r = fills.value.copy()
+        free = bids.resource < 0
+        if free.any():
+            value_r += float(served[free] @ bids.value[free]) / N_RESOURCES
+    else:
+        earned = served * bids.value
+        if bids.is_single:
+            one = bids.resource >= 0
+            value_r = np.bincount(
+                bids.resource[one], weights=earned[one], minlength=N_RESOURCES
+            ).astype(np.float64, copy=False)
+            value_r += earned[~one].sum() / N_RESOURCES
+        else:
+            value_r = earned @ value_shares(bids, asks)
+    prices = np.where(volume > 0, np.asarray(prices, dtype=np.float64), np.nan)
+    welfare = float(value_r.sum() - cost_r.sum())
     optimum = optimal_welfare(market)
     payments, revenue = trades.buyer_payments, trades.seller_revenue
     return ClearingResult(
@@ -129,7 +214,7 @@ def build_result(
         trades=trades,
         bundles_served=served,
         volume=volume,
-        unmet_demand=np.maximum(market.demand_total() - volume, 0.0),
+        unmet_demand=np.maximum(demand_total(market) - volume, 0.0),
         welfare=welfare,
         optimal_welfare=optimum,
         efficiency=efficiency_of(welfare, optimum),

@@ -53,3 +53,6 @@ def get_mechanism(name: str, **params: Any) -> Mechanism:
 
 # Importing the implementations registers them.
 from market.mechanisms import equilibrium as _equilibrium  # noqa: E402, F401
+from market.mechanisms import mcafee as _mcafee  # noqa: E402, F401
+from market.mechanisms import tatonnement as _tatonnement  # noqa: E402, F401
+from market.mechanisms import uniform as _uniform  # noqa: E402, F401

@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 from market.matching import match_intervals
 from market.orders import Market, Trades
 from market.result import ClearingResult
+from market.welfare import Fills
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -72,21 +73,30 @@ def resource_trades(
     price: float,
     seller_price: float | None = None,
     total: float | None = None,
+    fills: Fills | None = None,
+    bid_cum: FloatArray | None = None,
+    ask_cum: FloatArray | None = None,
 ) -> Trades:
     """Trades of one resource: match ranked bids to ranked asks (rows into the market).
 
     Every trade is at the buyer's unit ``price``; sellers receive ``seller_price``
     (default: the same). ``total`` caps the matched units (default: all that match).
+    The units each bid got and each ask sold are added to ``fills``. ``bid_cum`` /
+    ``ask_cum``: cumulative quantities, if already known.
     """
-    bpos, apos, qty = match_intervals(bid_qty, ask_qty, total)
-    bi, ai = bid_rows[bpos], ask_rows[apos]
-    t = qty.size
+    mt = match_intervals(
+        bid_qty, ask_qty, total, buy_cum=bid_cum, sell_cum=ask_cum, takes=fills is not None
+    )
+    bi, ai = bid_rows[mt.buy_pos], ask_rows[mt.sell_pos]
+    t = mt.quantity.size
     p = np.full(t, price)
+    if fills is not None:
+        fills.add(resource, bid_rows, mt.buy_take, ask_rows, mt.sell_take)
     return Trades(
         buyer=market.bids.agent[bi],
         seller=market.asks.agent[ai],
         resource=np.full(t, resource, np.int8),
-        quantity=qty,
+        quantity=mt.quantity,
         price=p,
         bid_index=bi,
         ask_index=ai,
