@@ -139,8 +139,8 @@ class Snapshot(Base):
     round: Mapped[int] = mapped_column(Integer)
     agent_id: Mapped[int] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(20))
-    x_m: Mapped[float] = mapped_column(Float)
-    y_m: Mapped[float] = mapped_column(Float)
+    x_m: Mapped[float | None] = mapped_column(Float, nullable=True)  # NULL: no position (cloud)
+    y_m: Mapped[float | None] = mapped_column(Float, nullable=True)
     attached: Mapped[int] = mapped_column(BigInteger)
     utilization: Mapped[float] = mapped_column(Float)
 

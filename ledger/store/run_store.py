@@ -49,6 +49,16 @@ def _num(x: Any) -> float | None:
     return None if math.isnan(v) else v
 
 
+def _nullable(a: Any) -> list[float | None]:
+    """Floats for SQL with NaN as NULL (vectorized check, then a list)."""
+    arr = np.asarray(a, dtype=float)
+    out: list[float | None] = arr.tolist()
+    if np.isnan(arr).any():
+        for i in np.flatnonzero(np.isnan(arr)).tolist():
+            out[i] = None
+    return out
+
+
 @cache
 def code_version() -> str:
     """The package version plus the git commit when run from a checkout."""
@@ -174,8 +184,7 @@ class RunStore:
             m = len(snap.agent_id)
             self._buffer("snapshots", list(zip(
                 [run_id] * m, [int(rr.round)] * m, np.asarray(snap.agent_id).tolist(),
-                [str(k) for k in np.asarray(snap.kind).tolist()], np.asarray(snap.x_m, float).tolist(),
-                np.asarray(snap.y_m, float).tolist(), np.asarray(snap.attached).tolist(),
+                [str(k) for k in np.asarray(snap.kind).tolist()], _nullable(snap.x_m), _nullable(snap.y_m), np.asarray(snap.attached).tolist(),
                 np.asarray(snap.utilization, float).tolist(), strict=True,
             )))
         self._pending_rounds += 1

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 01:20:54.368064
+Create Date: 2026-11-23 01:35:22.706453
 """
 
 from __future__ import annotations
@@ -163,8 +163,8 @@ def upgrade() -> None:
     sa.Column('round', sa.Integer(), nullable=False),
     sa.Column('agent_id', sa.BigInteger(), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
-    sa.Column('x_m', sa.Float(), nullable=False),
-    sa.Column('y_m', sa.Float(), nullable=False),
+    sa.Column('x_m', sa.Float(), nullable=True),
+    sa.Column('y_m', sa.Float(), nullable=True),
     sa.Column('attached', sa.BigInteger(), nullable=False),
     sa.Column('utilization', sa.Float(), nullable=False),
     sa.ForeignKeyConstraint(['run_id'], ['runs.id'], ondelete='CASCADE'),
