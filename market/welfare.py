@@ -154,7 +154,10 @@ def bundles_from_trades(bids: Bids, trades: Trades) -> FloatArray:
 
 
 def efficiency_of(welfare: float, optimum: float) -> float:
-    """welfare / optimum; 1.0 when both are zero, nan when the optimum is 0 but welfare < 0."""
+    """welfare / optimum; 1.0 when both are zero; nan when the optimum is unknown (nan) or
+    0 while welfare < 0 (a per-resource auction selling parts of unfinished bundles)."""
+    if math.isnan(optimum):
+        return math.nan
     if optimum > WELFARE_TOL:
         return welfare / optimum
     return 1.0 if welfare >= -WELFARE_TOL else math.nan
