@@ -180,8 +180,9 @@ def run_simulation(
         scen = Scenario.model_validate(run.scenario_json)
         name, seed, n_rounds, chain = run.scenario, run.seed, run.rounds_planned, run.chain
         run_id = resume_run_id
-        start = store.last_round(run_id) + 1
-        store.truncate_after(run_id, start - 1)
+        start = store.rounds_stored(run_id)
+        last = store.last_round(run_id)
+        store.truncate_after(run_id, -1 if last is None else last)
         store.mark_status(run_id, "running")
     else:
         scen = _load(scenario, overrides)

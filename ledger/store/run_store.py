@@ -134,12 +134,18 @@ class RunStore:
                 c.execute(delete(table).where(table.run_id == run_id))
             c.execute(delete(Run).where(Run.id == run_id))
 
-    def last_round(self, run_id: int) -> int:
-        """The last round stored for a run, or -1 (used to resume)."""
+    def rounds_stored(self, run_id: int) -> int:
+        """How many rounds of a run are stored (a resumed run continues after them)."""
+        self.flush()
+        with self.engine.connect() as c:
+            return int(c.execute(select(func.count()).select_from(RoundRow).where(RoundRow.run_id == run_id)).scalar_one())
+
+    def last_round(self, run_id: int) -> int | None:
+        """The number of the last stored round of a run, or None."""
         self.flush()
         with self.engine.connect() as c:
             r = c.execute(select(func.max(RoundRow.round)).where(RoundRow.run_id == run_id)).scalar()
-        return -1 if r is None else int(r)
+        return None if r is None else int(r)
 
     def truncate_after(self, run_id: int, last_round: int) -> None:
         """Drop rows of rounds after `last_round` (a resumed run recomputes them)."""
@@ -214,7 +220,6 @@ class RunStore:
         if not self._pending:
             return
         pending, self._pending, self._pending_rounds = self._pending, {}, 0
-        rounds_done = max((r[1] for r in pending.get("rounds", [])), default=None)
         with self.engine.begin() as c:
             for name in ("rounds", "trades", "qoais", "snapshots"):
                 rows = pending.get(name)
@@ -222,10 +227,9 @@ class RunStore:
                     continue
                 cols = self._COLUMNS[name]
                 c.execute(insert(self._TABLES[name]), [dict(zip(cols, r, strict=True)) for r in rows])
-            if rounds_done is not None:
-                run_ids = {r[0] for r in pending["rounds"]}
-                for rid in run_ids:
-                    c.execute(update(Run).where(Run.id == rid).values(rounds_done=rounds_done + 1))
+            for rid in {r[0] for r in pending.get("rounds", [])}:
+                stored = select(func.count()).select_from(RoundRow).where(RoundRow.run_id == rid).scalar_subquery()
+                c.execute(update(Run).where(Run.id == rid).values(rounds_done=stored))
 
     # -------------------------------------------------------------- accounts
     def record_accounts(self, run_id: int, rows: Iterable[tuple[int, str, str, int]]) -> None:
