@@ -10,14 +10,13 @@ from __future__ import annotations
 import streamlit as st
 
 from app.ui.data import runs_table
-from app.ui.store import RUN_KEY, apply_pending_selection, db_url
+from app.ui.store import PICKER_KEY, RUN_KEY, db_url, picker_changed
 
 st.set_page_config(page_title="edgemarket", page_icon="📡", layout="wide")
 
 
 def run_picker() -> None:
     """Sidebar select box of stored runs (newest first); its value is the selected run."""
-    apply_pending_selection()
     runs = runs_table()
     st.sidebar.markdown("### 📡 edgemarket")
     if runs.empty:
@@ -30,8 +29,9 @@ def run_picker() -> None:
         }
         if st.session_state.get(RUN_KEY) not in labels:
             st.session_state[RUN_KEY] = next(iter(labels))
-        st.sidebar.selectbox("Run", options=list(labels), format_func=labels.__getitem__, key=RUN_KEY,
-                             help="The run every page shows. Newest first.")
+        st.session_state[PICKER_KEY] = st.session_state[RUN_KEY]
+        st.sidebar.selectbox("Run", options=list(labels), format_func=labels.__getitem__, key=PICKER_KEY,
+                             on_change=picker_changed, help="The run every page shows. Newest first.")
     st.sidebar.caption(f"Store: `{db_url()}`")
 
 

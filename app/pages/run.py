@@ -21,10 +21,10 @@ from app.ui.scenarios import scenario_names
 from app.ui.store import db_url, select_run, selected_run
 
 
-def _choice(options: list[str], value: str) -> tuple[list[str], int]:
-    """Options including `value` (first when new) and its index."""
+def _choice(options: list[str], value: str) -> tuple[list[str], int | None]:
+    """Options including `value` (first when new) and its index (None when no options)."""
     opts = options if value in options or not value else [value, *options]
-    return opts, opts.index(value) if value in opts else 0
+    return opts, (opts.index(value) if value in opts else 0) if opts else None
 
 
 def run_form() -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from app.ui.scenarios import get_path, parse_overrides, scenario_defaults
 
-# form field -> dotted scenario path (the runner's override keys)
+# form field -> dotted scenario path (the runner's override keys, see agents.scenario)
 OVERRIDE_KEYS: dict[str, str] = {
     "devices": "devices.count",
     "nodes": "nodes.count",
@@ -21,9 +21,9 @@ OVERRIDE_KEYS: dict[str, str] = {
     "device_strategy": "devices.strategy",
     "node_strategy": "nodes.strategy",
 }
-FALLBACK_MECHANISMS = ("uniform", "mcafee", "tatonnement", "equilibrium")
-FALLBACK_DEVICE_STRATEGIES = ("truthful", "shading", "adaptive")
-FALLBACK_NODE_STRATEGIES = ("cost_plus", "tatonnement", "adaptive")
+# strategies are {name, params} mappings: a changed name is sent as {"name": new} (defaults)
+STRATEGY_FIELDS = ("device_strategy", "node_strategy")
+FALLBACK_MECHANISMS = ("uniform", "mcafee", "tatonnement")
 
 
 def mechanisms() -> list[str]:
@@ -39,16 +39,11 @@ def mechanisms() -> list[str]:
 def strategies(kind: str) -> list[str]:
     """Strategy names for "device" or "node" agents, from `agents.strategies` when present."""
     try:
-        import agents.strategies as strat
+        from agents.strategies import available_strategies
 
-        fn = getattr(strat, "available_strategies", None)
-        if fn is not None:
-            names = fn(kind)
-            if names:
-                return list(names)
-    except Exception:  # agents layer not importable yet
-        pass
-    return list(FALLBACK_DEVICE_STRATEGIES if kind == "device" else FALLBACK_NODE_STRATEGIES)
+        return list(available_strategies(kind))
+    except Exception:  # agents layer not importable: the scenario's own choice only
+        return []
 
 
 @dataclass
@@ -65,18 +60,28 @@ class FormDefaults:
     raw: dict[str, Any] = field(default_factory=dict)
 
 
+def _resolved(scenario: str) -> dict[str, Any]:
+    """The scenario with every default filled in (`agents.scenario`), else the raw file."""
+    try:
+        from agents.scenario import load_scenario
+
+        return dict(load_scenario(scenario).model_dump(mode="json"))
+    except Exception:  # invalid file or agents layer missing: the runner will say why
+        return scenario_defaults(scenario)
+
+
 def defaults_for(scenario: str) -> FormDefaults:
-    """Read a scenario file's values of the form fields (missing ones keep the fallbacks)."""
-    raw = scenario_defaults(scenario)
-    d = FormDefaults(raw=raw)
+    """A scenario's values of the form fields (missing ones keep the fallbacks)."""
+    data = _resolved(scenario)
+    d = FormDefaults(raw=data)
     for name, path in OVERRIDE_KEYS.items():
-        value = get_path(raw, path)
+        value = get_path(data, path)
+        if name in STRATEGY_FIELDS and isinstance(value, dict):
+            value = value.get("name")
         if value is not None:
             setattr(d, name, type(getattr(d, name))(value))
-    for key in ("rounds", "seed"):
-        value = raw.get(key, get_path(raw, f"run.{key}"))
-        if isinstance(value, int):
-            setattr(d, key, value)
+    if isinstance(data.get("rounds"), int):
+        d.rounds = data["rounds"]
     return d
 
 
@@ -85,8 +90,10 @@ def build_overrides(defaults: FormDefaults, values: dict[str, Any], advanced: st
 
     Raises ValueError (naming the line) for unreadable advanced overrides.
     """
-    out = {OVERRIDE_KEYS[k]: v for k, v in values.items()
-           if k in OVERRIDE_KEYS and v not in (None, "") and v != getattr(defaults, k)}
+    out: dict[str, Any] = {}
+    for k, v in values.items():
+        if k in OVERRIDE_KEYS and v not in (None, "") and v != getattr(defaults, k):
+            out[OVERRIDE_KEYS[k]] = {"name": v} if k in STRATEGY_FIELDS else v
     out.update(parse_overrides(advanced))
     return out
 

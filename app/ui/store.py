@@ -2,9 +2,12 @@
 
 The store URL comes from `--db URL` after `--` on the `streamlit run` line, else the
 `EDGEMARKET_DB` environment variable, else the project's default SQLite file. The engine
-is opened once per URL (`st.cache_resource`). The selected run lives in
-`st.session_state["run_id"]` (the sidebar picker's key); pages that choose a run (the
-Run page after a run) call `select_run`, which applies it on the next rerun.
+is opened once per URL (`st.cache_resource`).
+
+The selected run lives in `st.session_state["run_id"]`, a plain (non-widget) key, so it
+survives page switches whatever happens to widget state; the sidebar picker (key
+`run_picker`) is set from it before it is drawn and writes back to it when changed.
+Pages that choose a run (the Run page after a run) call `select_run`.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from ledger.store import DEFAULT_DB_URL, open_engine
 from ledger.store import queries as q
 
 RUN_KEY = "run_id"
-_PENDING_KEY = "_pending_run_id"
+PICKER_KEY = "run_picker"
 
 
 def db_url(argv: list[str] | None = None) -> str:
@@ -54,14 +57,13 @@ class RunRef:
 
 
 def select_run(run_id: int) -> None:
-    """Make `run_id` the selected run from the next rerun on (call `st.rerun()` after)."""
-    st.session_state[_PENDING_KEY] = int(run_id)
+    """Make `run_id` the selected run (the sidebar shows it from the next rerun on)."""
+    st.session_state[RUN_KEY] = int(run_id)
 
 
-def apply_pending_selection() -> None:
-    """Move a run chosen by a page into the picker's state before the picker is drawn."""
-    if _PENDING_KEY in st.session_state:
-        st.session_state[RUN_KEY] = st.session_state.pop(_PENDING_KEY)
+def picker_changed() -> None:
+    """`on_change` of the sidebar picker: its value becomes the selected run."""
+    st.session_state[RUN_KEY] = st.session_state[PICKER_KEY]
 
 
 def selected_run() -> RunRef | None:

@@ -1,16 +1,40 @@
-"""Fixtures of the app tests: an empty store, a store filled with small real-shaped runs,
-and `app_at(db_url, page)`, an AppTest of one page against one of them."""
+"""Fixtures of the app tests.
+
+- `empty_db`: a store with the schema and nothing else.
+- `app_db`: a store with two real small runs of `smart_city` made by `app.runner`
+  (uniform and mcafee), plus a synthetic run with what real runs cannot give yet
+  (equilibrium prices, snapshots, settlements) and training/evaluation rows.
+- `app_at(db_url, page, run_id=None)`: an AppTest of one page against a store.
+"""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
-from app_driver import open_page
 from streamlit.testing.v1 import AppTest
-from synthetic_runs import fill_learning, fill_run
 
 from ledger.store import RunStore
+
+# The suite runs with --import-mode=importlib: make this folder's helper modules
+# (app_driver, synthetic_runs, live_server) importable by the test modules.
+sys.path.insert(0, str(Path(__file__).parent))
+
+from app_driver import open_page
+from synthetic_runs import fill_learning, fill_run
+
+SMALL = {"devices.count": 30, "nodes.count": 3, "snapshot_every": 0}
+
+
+@dataclass(frozen=True)
+class AppStore:
+    url: str
+    uniform: int       # real run, uniform price
+    mcafee: int        # real run, McAfee
+    synthetic: int     # synthetic settled run with snapshots and equilibrium prices
 
 
 @pytest.fixture(scope="session")
@@ -21,23 +45,26 @@ def empty_db(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def filled_db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """Two runs of the same scenario (uniform settled on chain, mcafee without chain or
-    equilibrium prices) plus training and evaluation data."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('filled') / 'store.db'}"
+def app_db(tmp_path_factory: pytest.TempPathFactory) -> AppStore:
+    from app.runner import run_simulation
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('app') / 'store.db'}"
     store = RunStore(url)
-    fill_run(store, mechanism="uniform", seed=1, settle=True)
-    fill_run(store, mechanism="mcafee", seed=2, settle=False, eq_prices=False)
+    synthetic = fill_run(store, mechanism="uniform", seed=1, settle=True)
     fill_learning(store)
-    return url
+    mcafee = run_simulation("smart_city", overrides={**SMALL, "market.mechanism": "mcafee"}, seed=2, rounds=6,
+                            db_url=url).run_id
+    uniform = run_simulation("smart_city", overrides={**SMALL, "market.mechanism": "uniform"}, seed=1, rounds=6,
+                             db_url=url).run_id
+    return AppStore(url, uniform, mcafee, synthetic)
 
 
 @pytest.fixture
-def app_at(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, str], AppTest]:
-    """`app_at(db_url, page)`: the app on `page`, run once, against the store at `db_url`."""
+def app_at(monkeypatch: pytest.MonkeyPatch) -> Callable[..., AppTest]:
+    """`app_at(db_url, page="run", run_id=None)`: the app on `page` against the store at `db_url`."""
 
-    def make(db_url: str, page: str = "run") -> AppTest:
+    def make(db_url: str, page: str = "run", run_id: int | None = None) -> AppTest:
         monkeypatch.setenv("EDGEMARKET_DB", db_url)
-        return open_page(page)
+        return open_page(page, run_id)
 
     return make
