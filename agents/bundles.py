@@ -63,8 +63,10 @@ class Design:
 def stage_budget_s(req: Requests, link_delay_ms: FloatArray, extra_ms: FloatArray,
                    margin: float) -> FloatArray:
     """Seconds left for the transmission and compute stages after fixed delays."""
-    expected_miss_ms = (1 - req.cache_hit_ratio) * req.cache_miss_penalty_ms
-    ms = req.latency_budget_ms * (1 - margin) - link_delay_ms - extra_ms - expected_miss_ms
+    # A miss is planned for in full when misses are more frequent than the allowed failures.
+    miss_prob = 1 - req.cache_hit_ratio
+    miss_ms = np.where(miss_prob > 1 - req.min_reliability, 1.0, miss_prob) * req.cache_miss_penalty_ms
+    ms = req.latency_budget_ms * (1 - margin) - link_delay_ms - extra_ms - miss_ms
     return ms / 1000.0
 
 

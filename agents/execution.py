@@ -8,9 +8,11 @@ partial fills of a bundle, brokers and the cloud are all handled the same way:
 - compute rate (GFLOPS) = Σ GFLOP bought / round length; cache GB, learning LU summed;
 - per-task latency (ms) = link delay + transmission sojourn + compute sojourn (M/D/1, see
   agents.bundles) + transport to where the work runs (backhaul between nodes, D2D to a
-  broker, or the cloud RTT) + a cache-miss penalty when the cache draw misses;
-- reliability = P(latency ≤ budget) with the link jitter as σ (normal), times
-  1 − residual packet loss; accuracy = accuracy_max·(1 − exp(−gain·LU bought / LU needed)).
+  broker, or the cloud RTT) + the cache-miss penalty for tasks that miss the cache
+  (hit probability = share of the cache bought × the class hit ratio); the mean is reported;
+- reliability = share of tasks within budget (normal with the link jitter as σ, for hits
+  and misses), times 1 − residual packet loss;
+- accuracy = accuracy_max·(1 − exp(−gain·LU bought / LU needed)).
 
 Latencies are capped at :data:`TIMEOUT_MS` (a stage that got nothing never completes).
 """
@@ -117,47 +119,52 @@ class LinkView:
     handed_over: BoolArray
 
 
-def measure(req: Requests, got: Received, link: LinkView, round_s: float,
-            cache_draw: FloatArray) -> tuple[Measured, FloatArray, FloatArray]:
-    """Per request: Measured (for QoAIS), transmission seconds per task, compute sojourn ms.
+def measure(req: Requests, got: Received, link: LinkView,
+            round_s: float) -> tuple[Measured, FloatArray]:
+    """Per request: Measured (for QoAIS) and transmission seconds per task.
 
-    ``got`` and ``link`` rows align with ``req``; ``cache_draw`` is U(0, 1) per request.
+    ``got`` and ``link`` rows align with ``req``. A session's tasks hit the cache with
+    probability ``h`` = share of the cache bought × the class hit ratio; the reported latency
+    is the mean over its tasks, reliability the share of tasks within budget (a hit/miss
+    mixture of normals with the link jitter as σ) times 1 − residual loss.
     """
     f = req.task_rate_hz
     with np.errstate(divide="ignore", invalid="ignore"):
         tx_s = np.where(req.data_mbit > 0, req.data_mbit / got.rate_mbps, 0.0)
         comp_s = np.where(req.work_gflop > 0, req.work_gflop * round_s / got.units[:, 2], 0.0)
-    tx_lat = stage_latency_s(np.nan_to_num(tx_s, nan=np.inf), f)
-    comp_lat = stage_latency_s(np.nan_to_num(comp_s, nan=np.inf), f)
-    with np.errstate(divide="ignore", invalid="ignore"):
         cache_share = np.where(req.cache_gb > 0, np.minimum(got.units[:, 1] / req.cache_gb, 1.0), 1.0)
         learn_ratio = np.where(req.learning_lu > 0, got.units[:, 3] / req.learning_lu, 1.0)
-    hit = cache_draw < cache_share * req.cache_hit_ratio
-    latency_ms = (link.link_delay_ms + 1000 * (tx_lat + comp_lat) + got.transport_ms
-                  + np.where(hit, 0.0, req.cache_miss_penalty_ms))
-    latency_ms = np.minimum(np.nan_to_num(latency_ms, nan=TIMEOUT_MS), TIMEOUT_MS)
+    tx_lat = stage_latency_s(np.nan_to_num(tx_s, nan=np.inf), f)
+    comp_lat = stage_latency_s(np.nan_to_num(comp_s, nan=np.inf), f)
+    hit = cache_share * req.cache_hit_ratio
+    hit_ms = link.link_delay_ms + 1000 * (tx_lat + comp_lat) + got.transport_ms
+    hit_ms = np.minimum(np.nan_to_num(hit_ms, nan=TIMEOUT_MS), TIMEOUT_MS)
+    miss_ms = np.minimum(hit_ms + req.cache_miss_penalty_ms, TIMEOUT_MS)
+    latency_ms = hit * hit_ms + (1 - hit) * miss_ms
     sigma = np.maximum(link.jitter_ms, 1e-3)
-    reliability = ndtr((req.latency_budget_ms - latency_ms) / sigma) * (1 - link.residual_loss)
+    budget = req.latency_budget_ms
+    in_time = hit * ndtr((budget - hit_ms) / sigma) + (1 - hit) * ndtr((budget - miss_ms) / sigma)
+    reliability = in_time * (1 - link.residual_loss)
     accuracy = req.accuracy_max * -np.expm1(-req.learning_gain * learn_ratio)
     with np.errstate(divide="ignore", invalid="ignore"):
         efficiency = np.where(got.units[:, 2] > 0,
                               f * req.work_gflop * round_s / got.units[:, 2], 1.0)
     autonomy_delivered = np.minimum(req.autonomy_level, got.autonomy)
     m = Measured(
-        cls=req.cls, latency_ms=latency_ms, latency_budget_ms=req.latency_budget_ms,
+        cls=req.cls, latency_ms=latency_ms, latency_budget_ms=budget,
         stage_budget_s=np.zeros(len(req)),  # filled by the caller (depends on the venue)
         link_delay_ms=link.link_delay_ms, jitter_ms=link.jitter_ms, ber=link.ber, per=link.per,
         residual_loss=link.residual_loss, reliability=reliability, accuracy=accuracy,
         min_accuracy=req.min_accuracy, min_reliability=req.min_reliability,
         rate_mbps=got.rate_mbps, data_mbit=req.data_mbit, cache_share=cache_share,
-        cache_hit=hit, cache_miss_penalty_ms=req.cache_miss_penalty_ms,
+        cache_hit_ratio=hit, cache_miss_penalty_ms=req.cache_miss_penalty_ms,
         compute_latency_ms=np.minimum(1000 * comp_lat, TIMEOUT_MS),
         compute_efficiency=efficiency, provider_security=got.security,
         privacy_level=req.privacy_level, broker_share=got.broker_share,
         autonomy_required=req.autonomy_level, autonomy_delivered=autonomy_delivered,
         handed_over=link.handed_over,
     )
-    return m, np.nan_to_num(tx_s, nan=0.0, posinf=0.0), latency_ms
+    return m, np.nan_to_num(tx_s, nan=0.0, posinf=0.0)
 
 
 def compute_need_gflop(req: Requests, rate_mbps: FloatArray, stage_budget_s: FloatArray,

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from market.lp import solve_welfare_lp
 from market.mechanisms import Mechanism
 from market.orders import Asks, Bids, Market, Trades
 from market.resources import N_RESOURCES
@@ -54,6 +55,7 @@ class VenueOutcome:
     ask_rows: IntArray  # round-level ask row of each local ask
     demand_total: FloatArray  # (4,) units wanted in the venue
     supply_total: FloatArray  # (4,) units offered in the venue
+    equilibrium_prices: FloatArray  # (4,) Walrasian prices (LP duals); nan if not solved
 
 
 @dataclass
@@ -95,6 +97,8 @@ def clear_venues(orders: OrderArrays, n_requests: int,
         if optimum_skipped:
             market.cache["optimal_welfare"] = math.nan
         res = mechanism_for(v).clear(market)
+        eq = (np.full(N_RESOURCES, np.nan) if optimum_skipped
+              else np.asarray(solve_welfare_lp(market).prices, dtype=np.float64))
         rows = orders.bid_row[bsel]
         t = res.trades
         if len(t):
@@ -102,7 +106,7 @@ def clear_venues(orders: OrderArrays, n_requests: int,
                                 rows[t.bid_index], asel[t.ask_index], t.seller_price))
         out.served[rows] = res.bundles_served
         out.outcomes.append(VenueOutcome(v, res, rows, asel, market.demand_total(),
-                                         market.supply_total()))
+                                         market.supply_total(), eq))
     out.trades = Trades.concat(*parts)
     return out
 
@@ -155,5 +159,20 @@ def merge_results(mechanism: str, clearings: list[Clearing], extra: Trades,
         platform_surplus=payments - revenue,
         sold=sold,
         resource_welfare=res_welfare,
-        info={"venues": len(outcomes), "direct_trades": len(extra)},
+        info={"venues": len(outcomes), "direct_trades": len(extra),
+              "equilibrium_prices": equilibrium_prices(outcomes)},
     )
+
+
+def equilibrium_prices(outcomes: list[VenueOutcome]) -> FloatArray:
+    """(4,) Walrasian prices of the venues (LP duals), weighted by each venue's supply.
+
+    NaN for a resource no solved venue offers (or when no optimum was solved this round).
+    """
+    num, den = np.zeros(N_RESOURCES), np.zeros(N_RESOURCES)
+    for o in outcomes:
+        ok = np.isfinite(o.equilibrium_prices) & (o.supply_total > 0)
+        num += np.where(ok, o.equilibrium_prices * o.supply_total, 0.0)
+        den += np.where(ok, o.supply_total, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / den, np.nan)

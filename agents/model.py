@@ -107,6 +107,7 @@ class EdgeMarketModel(mesa.Model):
             (device_strategy, np.arange(sc.devices.count))]
         self._mechanisms: dict[int, Mechanism] = {}
         self.node_venue = self._node_venues()
+        self.expected_transport_ms = self._expected_transport()
         # Sample of devices for snapshots, fixed for the run.
         self.snapshot_rows = np.sort(rng.permutation(sc.devices.count)[: sc.snapshot_devices])
         self.last_link: LinkState | None = None
@@ -189,6 +190,17 @@ class EdgeMarketModel(mesa.Model):
         key = cell[:, 0] * (1 << 20) + cell[:, 1]
         return np.unique(key, return_inverse=True)[1].astype(np.int64)
 
+    def _expected_transport(self) -> float:
+        """ms a device plans for reaching whoever sells its compute: a broker's D2D hop, or
+        (zone/pool) a backhaul hop across a zone or half the area."""
+        sc = self.scenario
+        d2d = sc.devices.d2d_ms if self.devices.is_broker.any() else 0.0
+        if sc.market.scope == "cell":
+            return d2d
+        km = (sc.market.zone_size_m if sc.market.scope == "zone"
+              else math.hypot(sc.area.width_m, sc.area.height_m) / 2) / 1000.0
+        return max(d2d, sc.nodes.backhaul_ms + sc.nodes.backhaul_ms_per_km * km)
+
     def _mechanism(self, venue: int) -> Mechanism:
         mech = self._mechanisms.get(venue)
         if mech is None:
@@ -256,7 +268,6 @@ class EdgeMarketModel(mesa.Model):
         # 3. Requests.
         req = generate(self.classes, dev.cls, dev.battery_j > 0, rng)
         n_req = len(req)
-        cache_draw = rng.random(n_req)
         # 4. Quotes.
         self._quote_nodes(node_prices_override)
         bid_value = np.zeros(n_req)
@@ -286,7 +297,7 @@ class EdgeMarketModel(mesa.Model):
                           self._transport_ms(trades, req, link))
         got.rate_mbps = np.where(served_cloud, sc.cloud.access_rate_mbps, got.rate_mbps)
         lv = self._link_view(req, link)
-        measured, tx_s, _ = ex.measure(req, got, lv, self.round_s, cache_draw)
+        measured, tx_s = ex.measure(req, got, lv, self.round_s)
         measured.stage_budget_s = stage_budget
         sla_all = sla_met(measured) & got.served
         served_rows = np.flatnonzero(got.served)
@@ -317,6 +328,7 @@ class EdgeMarketModel(mesa.Model):
             handovers=int(link.handed_over.sum()),
             n_markets=len(edge.outcomes) + len(cloud.outcomes),
             info={"served_at_cloud": int(served_cloud.sum()),
+                  "equilibrium_prices": clearing.info["equilibrium_prices"],
                   "bundling": sc.market.bundling, "scope": sc.market.scope},
         )
         self.history.append(rr)
@@ -343,6 +355,12 @@ class EdgeMarketModel(mesa.Model):
         att = link.attached[req.device]
         cloud_ok = self.cloud_agent is not None
         node = np.maximum(att, 0)
+        if nodes.uid.size == 0:  # no edge at all: pad so the lookups below stay valid
+            node = np.zeros(len(req), dtype=np.int64)
+            nodes = NodeTable(uid=np.zeros(1, np.int64), xy_m=np.zeros((1, 2)),
+                              capacity=np.zeros((1, 4)), cost=np.zeros((1, 4)),
+                              se_ref=np.ones(1), security_level=np.zeros(1),
+                              autonomy_level=np.zeros(1))
         too_private = (att >= 0) & (nodes.security_level[node] < req.privacy_level)
         if cloud_ok:
             too_private &= sc.cloud.security_level >= req.privacy_level
@@ -351,13 +369,13 @@ class EdgeMarketModel(mesa.Model):
         venue = np.where((att >= 0) & ~too_private, att, CLOUD_VENUE)
         price = np.where(np.isfinite(nodes.market_price), nodes.market_price, nodes.ask)[node]
         delay = link.link_delay_ms[req.device] + self._reliability_margin_ms(req, link)
-        zero = np.zeros(len(req))
+        extra = np.full(len(req), self.expected_transport_ms)
         if sc.market.bundling == "joint":
             design = design_joint(req, link.spectral_eff[req.device], nodes.se_ref[node], delay,
-                                  zero, price[:, 0], price[:, 2], self.round_s,
+                                  extra, price[:, 0], price[:, 2], self.round_s,
                                   sc.market.deadline_margin)
         else:
-            design = design_comm_only(req, delay, zero, sc.market.deadline_margin)
+            design = design_comm_only(req, delay, extra, sc.market.deadline_margin)
         return venue, design, design.stage_budget_s
 
     @staticmethod

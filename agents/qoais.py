@@ -37,7 +37,7 @@ INDICATORS: tuple[tuple[str, str, str, str], ...] = (
     ("connection", "reliability", "probability", "P(latency <= budget) x (1 - residual loss)"),
     ("data", "completeness", "fraction", "1 - residual loss after HARQ"),
     ("data", "availability", "fraction", "min(1, cache bought / cache needed)"),
-    ("data", "preparation time", "ms", "1 on a cache hit, else clip(1 - miss penalty / budget, 0, 1)"),
+    ("data", "preparation time", "ms", "h + (1 - h) clip(1 - miss penalty / budget, 0, 1), h = cache hit ratio"),
     ("computation", "duration", "ms", "clip(1 - compute stage latency / budget, 0, 1)"),
     ("computation", "efficiency", "fraction", "min(1, stream work / compute bought)"),
     ("security", "privacy level", "level 0-3", "min(1, (provider level + 1) / (required + 1))"),
@@ -67,7 +67,7 @@ class Measured:
     rate_mbps: FloatArray
     data_mbit: FloatArray
     cache_share: FloatArray
-    cache_hit: BoolArray
+    cache_hit_ratio: FloatArray
     cache_miss_penalty_ms: FloatArray
     compute_latency_ms: FloatArray
     compute_efficiency: FloatArray
@@ -103,7 +103,8 @@ def dimension_scores(m: Measured) -> FloatArray:
         data = np.column_stack([
             _clip01(1 - m.residual_loss),
             _clip01(m.cache_share),
-            np.where(m.cache_hit, 1.0, _clip01(1 - m.cache_miss_penalty_ms / budget)),
+            m.cache_hit_ratio
+            + (1 - m.cache_hit_ratio) * _clip01(1 - m.cache_miss_penalty_ms / budget),
         ])
         comp = np.column_stack([
             _clip01(1 - m.compute_latency_ms / budget),

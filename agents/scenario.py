@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -74,8 +74,43 @@ class UnitCosts(_Strict):
 class StrategySpec(_Strict):
     """A strategy from the registry (agents.strategies) by name, with its parameters."""
 
+    #: Which registry the name is looked up in ("node" or "device").
+    kind: ClassVar[str] = ""
+
     name: str
     params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _known_name(cls, v: str) -> str:
+        from agents.strategies import available_strategies
+
+        names = available_strategies(cls.kind)
+        if v not in names:
+            raise ValueError(f"unknown {cls.kind} strategy {v!r} (available: {', '.join(names)})")
+        return v
+
+    @model_validator(mode="after")
+    def _valid_params(self) -> StrategySpec:
+        from agents.strategies import get_strategy
+
+        try:
+            get_strategy(self.name, kind=self.kind, **self.params)
+        except TypeError as exc:
+            raise ValueError(f"params: {exc}") from None
+        return self
+
+
+class NodeStrategySpec(StrategySpec):
+    """A node pricing strategy: fixed_markup, tatonnement, zip, or a registered one."""
+
+    kind: ClassVar[str] = "node"
+
+
+class DeviceStrategySpec(StrategySpec):
+    """A device bidding strategy: truthful, shading, or a registered one."""
+
+    kind: ClassVar[str] = "device"
 
 
 class Area(_Strict):
@@ -117,14 +152,8 @@ class NodesConfig(_Strict):
     autonomy_level: int = Field(2, ge=0, le=2, description="highest orchestration autonomy offered")
     backhaul_ms: float = Field(2.0, ge=0, description="ms per hop between nodes")
     backhaul_ms_per_km: float = Field(0.05, ge=0, description="ms per km between nodes")
-    strategy: StrategySpec = Field(
-        default_factory=lambda: StrategySpec(name="fixed_markup", params={"markup": 0.3}))
-
-    @field_validator("strategy")
-    @classmethod
-    def _known_strategy(cls, v: StrategySpec) -> StrategySpec:
-        _check_strategy("node", v)
-        return v
+    strategy: NodeStrategySpec = Field(
+        default_factory=lambda: NodeStrategySpec(name="fixed_markup", params={"markup": 0.3}))
 
 
 class DevicesConfig(_Strict):
@@ -150,13 +179,8 @@ class DevicesConfig(_Strict):
     j_per_gflop: float = Field(0.002, ge=0, description="J per GFLOP computed as a broker")
     budget_credits: float = Field(50.0, ge=0, description="credits at start")
     budget_refill_credits_per_round: float = Field(5.0, ge=0, description="credits per round")
-    strategy: StrategySpec = Field(default_factory=lambda: StrategySpec(name="truthful"))
-
-    @field_validator("strategy")
-    @classmethod
-    def _known_strategy(cls, v: StrategySpec) -> StrategySpec:
-        _check_strategy("device", v)
-        return v
+    strategy: DeviceStrategySpec = Field(
+        default_factory=lambda: DeviceStrategySpec(name="truthful"))
 
 
 class CloudConfig(_Strict):
@@ -164,7 +188,7 @@ class CloudConfig(_Strict):
 
     enabled: bool = True
     rtt_ms: float = Field(40.0, ge=0, description="ms round trip to the cloud data centre")
-    access_rate_mbps: float = Field(50.0, gt=0,
+    access_rate_mbps: float = Field(200.0, gt=0,
                                     description="Mbps best-effort rate a device gets to the cloud")
     capacity: Capacity = Field(default_factory=lambda: Capacity(
         communication_mbps=0.0, caching_gb=1e6, computation_gflop=1e7, learning_lu=1e4))
@@ -187,8 +211,8 @@ class ChannelConfig(_Strict):
     snr_gap_db: float = Field(3.0, ge=0, description="dB gap to Shannon of practical coding")
     max_spectral_efficiency_bps_hz: float = Field(10.0, gt=0, description="bit/s/Hz cap")
     min_snr_db: float = Field(-5.0, description="dB; below it the link is out of service")
-    fast_fading_sigma_db: float = Field(2.0, ge=0, description="dB, per-round residual fading")
-    target_ber: float = Field(1e-6, gt=0, lt=0.5, description="post-decoding BER at mean SNR")
+    fast_fading_sigma_db: float = Field(1.0, ge=0, description="dB, per-round residual fading")
+    target_ber: float = Field(1e-7, gt=0, lt=0.5, description="post-decoding BER at mean SNR")
     packet_bits: int = Field(12000, gt=0, description="bits per packet")
     max_retransmissions: int = Field(4, ge=0, description="HARQ retransmissions")
     air_interface_ms: float = Field(0.5, ge=0, description="ms scheduling + TTI")
@@ -286,19 +310,26 @@ class MarketConfig(_Strict):
                                          computation_gflop=1000.0, learning_lu=1.0),
         description="quantity counted as one work unit in incentives (contributions)")
 
-    @model_validator(mode="after")
-    def _known_mechanism(self) -> MarketConfig:
-        from market.mechanisms import available_mechanisms, get_mechanism
+    @field_validator("mechanism")
+    @classmethod
+    def _known_mechanism(cls, v: str) -> str:
+        from market.mechanisms import available_mechanisms
 
         names = sorted(available_mechanisms())
-        if self.mechanism not in names:
-            raise ValueError(f"unknown mechanism {self.mechanism!r} (available: {', '.join(names)})")
+        if v not in names:
+            raise ValueError(f"unknown mechanism {v!r} (available: {', '.join(names)})")
+        return v
+
+    @model_validator(mode="after")
+    def _valid_params(self) -> MarketConfig:
+        from market.mechanisms import get_mechanism
+
         try:
             get_mechanism(self.mechanism, **self.params)
         except (TypeError, ValueError) as exc:
-            raise ValueError(f"mechanism {self.mechanism!r}: {exc}") from None
+            raise ValueError(f"params for mechanism {self.mechanism!r}: {exc}") from None
         if min(self.work_unit.as_list()) <= 0:
-            raise ValueError("work_unit quantities must all be > 0")
+            raise ValueError("work_unit: quantities must all be > 0")
         return self
 
 
@@ -354,18 +385,6 @@ class Scenario(_Strict):
         return self.model_dump(mode="json")
 
 
-def _check_strategy(kind: str, spec: StrategySpec) -> None:
-    from agents.strategies import available_strategies, get_strategy
-
-    names = available_strategies(kind)
-    if spec.name not in names:
-        raise ValueError(f"unknown {kind} strategy {spec.name!r} (available: {', '.join(names)})")
-    try:
-        get_strategy(spec.name, kind=kind, **spec.params)
-    except TypeError as exc:
-        raise ValueError(f"{kind} strategy {spec.name!r}: {exc}") from None
-
-
 # --- loading ------------------------------------------------------------------------------
 
 
@@ -389,8 +408,12 @@ def resolve_path(name_or_path: str | Path) -> Path:
 
 
 def apply_overrides(data: dict[str, Any], overrides: dict[str, Any] | None) -> dict[str, Any]:
-    """A deep copy of ``data`` with dotted keys set (``{"devices.count": 50}``)."""
+    """A deep copy of ``data`` with dotted keys set (``{"devices.count": 50}``).
+
+    Setting ``...mechanism`` or ``...strategy.name`` without its ``params`` resets them.
+    """
     out = copy.deepcopy(data)
+    overrides_keys = {str(k) for k in (overrides or {})}
     for key, value in (overrides or {}).items():
         parts = str(key).split(".")
         if not all(parts):
@@ -404,6 +427,11 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any] | None) -> d
             elif not isinstance(nxt, dict):
                 raise ScenarioError(f"override {key!r}: {'.'.join(parts[: i + 1])} is not a mapping")
             node = nxt
+        # Parameters belong to the mechanism/strategy they were written for: changing the
+        # name without giving new parameters starts from that one's defaults.
+        if parts[-1] in ("mechanism", "name") and isinstance(node.get("params"), dict) \
+                and ".".join([*parts[:-1], "params"]) not in overrides_keys:
+            node["params"] = {}
         node[parts[-1]] = copy.deepcopy(value)
     return out
 
