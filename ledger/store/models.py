@@ -37,6 +37,7 @@ class Run(Base):
     rounds_done: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(20), default="running", index=True)
     chain: Mapped[str] = mapped_column(String(200), default="none")
+    chain_info: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # deployment, state file
     label: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

@@ -299,7 +299,7 @@ def snapshot_rounds(bind: Bind, run_id: int) -> list[int]:
 
 
 def _is_device(col: Any) -> Any:
-    return func.lower(col).in_(sorted(DEVICE_KINDS))
+    return col.in_(sorted(DEVICE_KINDS))
 
 
 def device_count(bind: Bind, run_id: int, rnd: int) -> int:

@@ -126,6 +126,11 @@ class RunStore:
         with self.engine.begin() as c:
             c.execute(update(Run).where(Run.id == run_id).values(**values))
 
+    def set_chain_info(self, run_id: int, info: dict) -> None:
+        """Remember where a run settles: contract addresses, first block, state file."""
+        with self.engine.begin() as c:
+            c.execute(update(Run).where(Run.id == run_id).values(chain_info=info))
+
     def mark_status(self, run_id: int, status: str) -> None:
         with self.engine.begin() as c:
             c.execute(update(Run).where(Run.id == run_id).values(status=status))

@@ -71,11 +71,39 @@ def test_resume_finishes_a_crashed_run_identically(sqlite_url: str) -> None:
     assert _count(store, TradeRow, crashed.id) == _count(store, TradeRow, ref.run_id)
 
 
+def _head() -> str:
+    from alembic.script import ScriptDirectory
+
+    from ledger.store.database import MIGRATIONS_DIR, alembic_config
+
+    cfg = alembic_config("sqlite://")
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return ScriptDirectory.from_config(cfg).get_current_head()
+
+
 def test_schema_is_managed_by_alembic(sqlite_url: str) -> None:
     store = RunStore(sqlite_url)
     with store.engine.connect() as c:
-        assert c.execute(text("select version_num from alembic_version")).scalar_one() == "0001"
+        assert c.execute(text("select version_num from alembic_version")).scalar_one() == _head()
     RunStore(sqlite_url)  # re-opening an up-to-date store is a no-op
+
+
+def test_an_old_store_is_migrated_on_open_and_keeps_its_runs(sqlite_url: str) -> None:
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from ledger.store.database import alembic_config
+
+    command.upgrade(alembic_config(sqlite_url), "0001")
+    with create_engine(sqlite_url).begin() as c:
+        c.execute(text("insert into runs (scenario, scenario_json, seed, code_version, mechanism, rounds_planned,"
+                       " rounds_done, status, chain, label, created_at, wall_s)"
+                       " values ('old', '{}', 1, 'v0', 'uniform', 3, 3, 'done', 'none', '', '2026-01-01', 1.0)"))
+    store = RunStore(sqlite_url)
+    run = store.get_run(1)
+    assert run is not None and run.scenario == "old" and run.chain_info is None
+    store.set_chain_info(1, {"deployment": {"token": "0x0"}})
+    assert store.get_run(1).chain_info == {"deployment": {"token": "0x0"}}
 
 
 def test_postgresql_store(postgres_url: str) -> None:
