@@ -86,7 +86,7 @@ def _clip01(x: FloatArray) -> FloatArray:
 def dimension_scores(m: Measured) -> FloatArray:
     """(n, 6) dimension scores in [0, 1], columns in DIMENSIONS order."""
     budget = m.latency_budget_ms
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         perf = np.column_stack([
             _clip01(m.accuracy),
             _clip01(np.where(m.min_accuracy > 0, m.accuracy / m.min_accuracy, 1.0)),
