@@ -25,10 +25,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import best_time, parser, report  # noqa: E402
+from _common import best_time, parser, report
 
-from market.mechanisms import get_mechanism  # noqa: E402
-from market.orders import Asks, Bids, Market  # noqa: E402
+from market.mechanisms import get_mechanism
+from market.orders import Asks, Bids, Market
 
 
 def make_orders(n: int, seed: int) -> tuple[np.ndarray, ...]:
@@ -90,7 +90,7 @@ def main() -> None:
 
     bn = min(args.baseline_n, n) if args.quick else n
     lists = [x[:bn].tolist() for x in (bp, bq, ap, aq)]
-    base_s, (b_price, b_volume, b_trades) = best_time(
+    base_s, (b_price, b_volume, _trades) = best_time(
         lambda: baseline(*lists), repeat=1 if args.quick else 2
     )
     scaled = bn != n

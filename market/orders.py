@@ -73,8 +73,8 @@ def _broadcast(n: int | None, *cols: ArrayLike) -> list[NDArray[Any]]:
     shape = np.broadcast_shapes(*(a.shape for a in arrs))
     if len(shape) > 1:
         raise ValueError(f"columns must be scalars or 1-d, got shape {shape}")
-    if n is not None and shape == ():
-        shape = (n,)
+    if shape == ():  # all scalars: one row (or n rows when the row count is known)
+        shape = (1 if n is None else n,)
     return [np.broadcast_to(a, shape).copy() for a in arrs]
 
 

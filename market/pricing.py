@@ -3,12 +3,14 @@
 Prices move with normalized excess demand z = (D - S) / (D + S), which lies in [-1, 1]:
 
 - ``step="multiplicative"``: p <- p * exp(eta_t * z)   (scale-free; the default)
-- ``step="additive"``:       p <- p + eta_t * z * scale (credits; ``scale`` defaults to 1)
+- ``step="additive"``:       p <- p + eta_t * z * scale (credits; ``scale``: a scalar or
+  one per resource, best set to the price level, e.g. the mean ask)
 
-with a step size eta_t = rate / (1 + t) ** decay that decays over the rule's update count t
-(decay = 0 keeps it constant; 0.5 < decay <= 1 gives the Robbins-Monro conditions under
-which the price settles inside the clearing interval even when supply and demand are step
-functions). Prices never go below ``floor`` (per resource; e.g. the cheapest ask, below
+with a step size eta_t = rate / (1 + t) ** decay that decays over the rule's update count t.
+decay = 0 keeps it constant (geometric convergence on smooth curves, a small oscillation
+on step curves); the default 0.2 damps that oscillation while still converging quickly;
+0.5 < decay <= 1 gives the Robbins-Monro conditions (Σ eta = ∞, Σ eta² < ∞) but slows
+convergence. Prices never go below ``floor`` (per resource; e.g. the cheapest ask, below
 which nothing is supplied) nor below ``min_price`` (a multiplicative rule must stay > 0).
 """
 
@@ -40,18 +42,19 @@ class TatonnementRule:
 
     step: StepKind = "multiplicative"
     rate: float = 0.5
-    decay: float = 0.6
-    scale: float = 1.0
+    decay: float = 0.2
+    scale: float | FloatArray = 1.0
     min_price: float = 1e-9
     t: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         if self.step not in ("multiplicative", "additive"):
             raise ValueError(f"step must be 'multiplicative' or 'additive', got {self.step!r}")
-        for name in ("rate", "scale"):
-            v = getattr(self, name)
-            if not (isinstance(v, int | float) and math.isfinite(v) and v > 0):
-                raise ValueError(f"{name} must be a positive number, got {v!r}")
+        if not (isinstance(self.rate, int | float) and math.isfinite(self.rate) and self.rate > 0):
+            raise ValueError(f"rate must be a positive number, got {self.rate!r}")
+        sc = np.asarray(self.scale, dtype=np.float64)
+        if not np.all(np.isfinite(sc) & (sc > 0)):
+            raise ValueError(f"scale must be positive, got {self.scale!r}")
         if not (isinstance(self.decay, int | float) and 0 <= self.decay <= 2):
             raise ValueError(f"decay must be in [0, 2], got {self.decay!r}")
         if not (isinstance(self.min_price, int | float) and self.min_price > 0):

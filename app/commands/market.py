@@ -132,11 +132,17 @@ def clear(
             str(len(d["trades"])), _fmt(d["welfare"]), _fmt(d["buyer_payments"]),
             _fmt(d["seller_revenue"]), _fmt(d["platform_surplus"]),
         )
-    Console().print(table)
-    Console().print(
+    console = _console()
+    console.print(table)
+    console.print(
         f"welfare {res.welfare:.6g} of {res.optimal_welfare:.6g} optimal "
         f"(efficiency {_fmt(res.efficiency)})"
     )
+
+
+def _console() -> Console:
+    """stdout console, at least 110 columns wide so tables are not truncated in pipes."""
+    return Console(width=max(Console().width, 110))
 
 
 def _fmt(x: float | None) -> str:
@@ -201,7 +207,7 @@ def equilibrium(
     if as_json:
         _echo_json(report)
         return
-    console = Console()
+    console = _console()
     table = Table(title="equilibrium prices")
     table.add_column("resource")
     table.add_column("price", justify="right")
@@ -261,7 +267,7 @@ def demo(
             " / ".join("—" if p is None else f"{p:.3g}" for p in r["prices"].values()),
             f"{r['ms']:.1f}",
         )
-    console = Console(width=max(Console().width, 110))
+    console = _console()
     console.print(table)
     console.print(
         "welfare = value of complete bundles - cost of units sold; per-resource auctions "

@@ -12,7 +12,8 @@ Each call to ``clear``:
    Every trade is at the posted price: IR on both sides, exactly budget balanced.
 4. Prices move with excess demand by :class:`market.pricing.TatonnementRule`, floored at
    the cheapest ask of each resource (below it nothing is supplied). ``iterations`` > 1
-   runs more price steps against the same orders before the next round.
+   runs more price steps against the same orders before the next round. The additive rule
+   steps in units of ``scale`` credits, by default the starting price of each resource.
 
 On a stationary market the posted price converges to the clearing price (where demand
 meets supply); the mechanism's ``prices`` attribute holds the prices it will post next.
@@ -69,8 +70,8 @@ class Tatonnement(Mechanism):
         self,
         step: StepKind = "multiplicative",
         rate: float = 0.5,
-        decay: float = 0.6,
-        scale: float = 1.0,
+        decay: float = 0.2,
+        scale: float | None = None,
         initial_price: float | ArrayLike | None = None,
         iterations: int = 1,
     ) -> None:
@@ -86,7 +87,8 @@ class Tatonnement(Mechanism):
         self.scale = scale
         self.initial_price = initial_price
         self.iterations = iterations
-        self.rule = TatonnementRule(step=step, rate=rate, decay=decay, scale=scale)
+        self.rule = TatonnementRule(step=step, rate=rate, decay=decay,
+                                    scale=1.0 if scale is None else scale)
         self.prices: FloatArray | None = None
         self.round = 0
 
@@ -107,6 +109,8 @@ class Tatonnement(Mechanism):
         """Trade at the posted prices, then take ``iterations`` price steps."""
         if self.prices is None:
             self.prices = self._start_prices(market)
+            if self.scale is None:  # additive steps in units of each resource's price level
+                self.rule.scale = np.maximum(self.prices, self.rule.min_price)
         posted = self.prices.copy()
         floor = cheapest_ask(market)
         posted = np.maximum(posted, np.nan_to_num(floor, nan=0.0))
