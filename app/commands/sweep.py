@@ -1,0 +1,83 @@
+"""`edgemarket sweep`: run a scenario over a grid of overrides × seeds as Ray tasks.
+
+    edgemarket sweep smart_city --grid devices.count=20,40 --grid market.mechanism=uniform,mcafee \\
+        --seeds 2 [--rounds 10] [--address ray://host:10001] [--resume] [--db URL] [--serial]
+
+Each cell is one ordinary run in the store, labelled ``sweep:<name>:<key=val,...>:seed=S``;
+``--resume`` skips cells already done. A failing cell is reported and the others go on
+(exit status 1 if any failed).
+"""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from app.errors import UserError
+
+
+def _check_scenario(scenario: str) -> None:
+    from agents.scenario import ScenarioError, resolve_path
+
+    try:
+        resolve_path(scenario)
+    except ScenarioError as exc:
+        raise UserError(str(exc)) from None
+
+
+def register(cli: typer.Typer) -> None:
+    """Add the top-level `sweep` command to the CLI."""
+
+    @cli.command("sweep")
+    def sweep_command(
+        scenario: str = typer.Argument(..., help="Scenario name (scenarios/NAME.yaml) or path."),
+        grid: list[str] = typer.Option([], "--grid", "-g",
+                                       help="key=v1,v2,... dotted scenario key and its values; repeatable."),
+        seeds: int = typer.Option(1, "--seeds", min=1, help="Seeds 0..N-1 per grid cell."),
+        rounds: int = typer.Option(None, "--rounds", min=1, help="Rounds per run (default: the scenario's)."),
+        name: str = typer.Option(None, "--name", help="Sweep name in the labels (default: scenario stem)."),
+        address: str = typer.Option(None, "--address", help="Ray cluster address (default: local Ray)."),
+        cpus: int = typer.Option(2, "--cpus", min=1, help="CPUs of the local Ray (one per cell at a time)."),
+        resume: bool = typer.Option(False, "--resume", help="Skip cells already done in the store."),
+        serial: bool = typer.Option(False, "--serial", help="Run the cells one by one, without Ray."),
+        db: str = typer.Option(None, "--db", help="Run store URL (default: data/edgemarket.db)."),
+        as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    ) -> None:
+        """Run every grid combination × seed (Ray tasks), one stored run per cell."""
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from app.sweep import parse_grid, run_sweep
+
+        _check_scenario(scenario)
+        parsed = parse_grid(grid)
+        console = Console(stderr=True)
+        with Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console, disable=as_json) as bar:
+            task = bar.add_task("cells", total=None)
+
+            def on_outcome(o, done, total):  # type: ignore[no-untyped-def]
+                bar.update(task, completed=done, total=total)
+                if as_json:
+                    return
+                if o.status == "done" and o.summary:
+                    eff = o.summary.get("efficiency_mean")
+                    bar.console.print(f"[green]done[/]    {o.label}  run {o.run_id}  "
+                                      f"efficiency {eff:.3f}  ({o.wall_s:.1f}s)")
+                elif o.status == "skipped":
+                    bar.console.print(f"[dim]skipped[/] {o.label}  (already done)")
+                else:
+                    bar.console.print(f"[red]failed[/]  {o.label}: {o.error}")
+
+            report = run_sweep(scenario, parsed, seeds, db_url=db, rounds=rounds, name=name,
+                               resume=resume, parallel=not serial, address=address, num_cpus=cpus,
+                               on_outcome=on_outcome)
+        if as_json:
+            typer.echo(json.dumps(report.to_dict(), default=str))
+        else:
+            typer.echo(f"sweep {report.name}: {report.count('done')} done, {report.count('failed')} failed, "
+                       f"{report.count('skipped')} skipped of {len(report.outcomes)} cells in "
+                       f"{report.wall_s:.1f}s ({report.mode}, {report.workers:g} workers); store {report.db_url}")
+        if report.failed:
+            raise typer.Exit(1)
