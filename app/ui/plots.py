@@ -22,12 +22,13 @@ from app.ui.labels import (
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
            "#7f7f7f", "#bcbd22", "#17becf")
-_LAYOUT = {"margin": {"l": 10, "r": 10, "t": 50, "b": 10}, "legend": {"orientation": "h", "y": -0.15},
-           "template": "plotly_white"}
+# No template: Streamlit's chart theme styles the figures.
+_LAYOUT = {"margin": {"l": 10, "r": 10, "t": 50, "b": 10}, "legend": {"orientation": "h", "y": -0.15}}
 
 
 def _fig(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
-    fig.update_layout(title=title, height=height, **_LAYOUT)
+    """Title, height, margins and legend of every figure (dict values: valid unvalidated too)."""
+    fig.update_layout(title={"text": title}, height=height, **_LAYOUT)
     return fig
 
 
@@ -185,85 +186,97 @@ def _is_device(kind: pd.Series) -> pd.Series:
 
 def agent_map(snap: pd.DataFrame, rnd: int, max_lines: int = 3000) -> go.Figure:
     """Devices (small, coloured by their attachment) and infrastructure agents (large,
-    coloured by utilization) at one round, with device→node attachment lines."""
-    fig = go.Figure()
+    coloured by utilization) at one round, with device→node attachment lines.
+
+    Traces are plain dicts and the figure skips Plotly's validation: with thousands of
+    points, validation would cost more than everything else on the page."""
+    data: list[dict] = []
     dev = snap[_is_device(snap["kind"])]
-    infra = snap[~_is_device(snap["kind"])]
-    pos = infra.set_index("agent_id")[["x_m", "y_m"]]
+    infra = snap[~_is_device(snap["kind"]) & snap["x_m"].notna()]
+    pos = infra.drop_duplicates("agent_id").set_index("agent_id")[["x_m", "y_m"]]
     if len(dev) and len(pos):
         lines = dev[dev["attached"].isin(pos.index)].head(max_lines)
         tgt = pos.loc[lines["attached"]].to_numpy()
-        xs = np.column_stack([lines["x_m"].to_numpy(), tgt[:, 0], np.full(len(lines), np.nan)]).ravel()
-        ys = np.column_stack([lines["y_m"].to_numpy(), tgt[:, 1], np.full(len(lines), np.nan)]).ravel()
-        fig.add_trace(go.Scattergl(x=xs, y=ys, mode="lines", name="attachment",
-                                   line={"color": "rgba(120,120,120,0.25)", "width": 1}, hoverinfo="skip"))
+        gap = np.full(len(lines), np.nan)
+        data.append({"type": "scattergl", "mode": "lines", "name": "attachment", "hoverinfo": "skip",
+                     "x": np.column_stack([lines["x_m"].to_numpy(), tgt[:, 0], gap]).ravel(),
+                     "y": np.column_stack([lines["y_m"].to_numpy(), tgt[:, 1], gap]).ravel(),
+                     "line": {"color": "rgba(120,120,120,0.25)", "width": 1}})
     if len(dev):
         codes = pd.factorize(dev["attached"])[0]
-        colors = [PALETTE[c % len(PALETTE)] for c in codes]
-        fig.add_trace(go.Scattergl(
-            x=dev["x_m"], y=dev["y_m"], mode="markers", name=f"devices ({len(dev):,} shown)",
-            marker={"size": 5, "color": colors, "opacity": 0.8},
-            customdata=np.column_stack([dev["agent_id"], dev["attached"], dev["utilization"]]),
-            hovertemplate="device %{customdata[0]}<br>attached to %{customdata[1]}"
-                          "<br>utilization %{customdata[2]:.2f}<extra></extra>"))
+        data.append({
+            "type": "scattergl", "mode": "markers", "name": f"devices ({len(dev):,} shown)",
+            "x": dev["x_m"].to_numpy(), "y": dev["y_m"].to_numpy(),
+            "marker": {"size": 5, "opacity": 0.8, "color": np.asarray(PALETTE)[codes % len(PALETTE)]},
+            "customdata": np.column_stack([dev["agent_id"], dev["attached"], dev["utilization"]]),
+            "hovertemplate": "device %{customdata[0]}<br>attached to %{customdata[1]}"
+                             "<br>utilization %{customdata[2]:.2f}<extra></extra>"})
     for kind, d in infra.groupby("kind", sort=True):
-        fig.add_trace(go.Scatter(
-            x=d["x_m"], y=d["y_m"], mode="markers", name=str(kind),
-            marker={"size": 16, "symbol": "diamond", "color": d["utilization"], "cmin": 0, "cmax": 1,
-                    "colorscale": "RdYlGn_r", "line": {"color": "black", "width": 1},
-                    "colorbar": {"title": {"text": "utilization"}, "x": 1.02}},
-            customdata=np.column_stack([d["agent_id"], d["utilization"]]),
-            hovertemplate=f"{kind} %{{customdata[0]}}<br>utilization %{{customdata[1]:.2f}}<extra></extra>"))
-    fig.update_xaxes(title_text="x (m)")
-    fig.update_yaxes(title_text="y (m)", scaleanchor="x", scaleratio=1)
-    return _fig(fig, f"Devices and edge nodes at round {rnd}", height=620)
+        data.append({
+            "type": "scatter", "mode": "markers", "name": str(kind), "x": d["x_m"].to_numpy(), "y": d["y_m"].to_numpy(),
+            "marker": {"size": 16, "symbol": "diamond", "color": d["utilization"].to_numpy(), "cmin": 0, "cmax": 1,
+                       "colorscale": "RdYlGn_r", "line": {"color": "black", "width": 1},
+                       "colorbar": {"title": {"text": "utilization"}, "x": 1.02}},
+            "customdata": np.column_stack([d["agent_id"], d["utilization"]]),
+            "hovertemplate": f"{kind} %{{customdata[0]}}<br>utilization %{{customdata[1]:.2f}}<extra></extra>"})
+    layout = {"xaxis": {"title": {"text": "x (m)"}},
+              "yaxis": {"title": {"text": "y (m)"}, "scaleanchor": "x", "scaleratio": 1}}
+    return _fig(go.Figure({"data": data, "layout": layout}, _validate=False),
+                f"Devices and edge nodes at round {rnd}", height=620)
 
 
 def agent_animation(frames: pd.DataFrame) -> go.Figure:
     """Plotly animation over the snapshot rounds: sampled devices move and change colour
-    with their attachment; edge nodes are coloured by utilization. Play / slider controls."""
+    with their attachment; edge nodes are coloured by utilization. Play / slider controls.
+    Built from plain dicts without validation (see `agent_map`)."""
+    frames = frames[frames["x_m"].notna()]
     rounds = sorted(frames["round"].unique())
     xr = [frames["x_m"].min(), frames["x_m"].max()]
     yr = [frames["y_m"].min(), frames["y_m"].max()]
-    node_ids = sorted(frames.loc[~_is_device(frames["kind"]), "agent_id"].unique())
-    color_of = {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(node_ids)}
+    is_dev = _is_device(frames["kind"])
+    node_ids = np.sort(frames.loc[~is_dev, "agent_id"].unique())
+    palette = np.asarray(PALETTE)
 
-    def traces(rnd: int) -> list[go.Scatter]:
+    def traces(rnd: int) -> list[dict]:
         d = frames[frames["round"] == rnd]
-        dev, infra = d[_is_device(d["kind"])], d[~_is_device(d["kind"])]
+        dmask = _is_device(d["kind"])
+        dev, infra = d[dmask], d[~dmask]
+        slot = np.searchsorted(node_ids, dev["attached"].to_numpy())
+        known = (slot < len(node_ids)) & (node_ids[np.minimum(slot, len(node_ids) - 1)] == dev["attached"].to_numpy()) \
+            if len(node_ids) else np.zeros(len(dev), bool)
+        colors = np.where(known, palette[slot % len(palette)], "#999999")
         return [
-            go.Scatter(x=dev["x_m"], y=dev["y_m"], mode="markers", name="devices (sample)",
-                       ids=dev["agent_id"].astype(str),
-                       marker={"size": 6, "color": [color_of.get(a, "#999") for a in dev["attached"]]},
-                       customdata=np.column_stack([dev["agent_id"], dev["attached"]]),
-                       hovertemplate="device %{customdata[0]} → %{customdata[1]}<extra></extra>"),
-            go.Scatter(x=infra["x_m"], y=infra["y_m"], mode="markers", name="edge nodes",
-                       ids=("n" + infra["agent_id"].astype(str)),
-                       marker={"size": 16, "symbol": "diamond", "color": infra["utilization"],
-                               "colorscale": "RdYlGn_r", "cmin": 0, "cmax": 1,
-                               "line": {"color": "black", "width": 1}},
-                       customdata=np.column_stack([infra["agent_id"], infra["utilization"]]),
-                       hovertemplate="node %{customdata[0]}<br>utilization %{customdata[1]:.2f}<extra></extra>"),
+            {"type": "scatter", "mode": "markers", "name": "devices (sample)", "x": dev["x_m"].to_numpy(),
+             "y": dev["y_m"].to_numpy(), "ids": dev["agent_id"].astype(str).to_numpy(),
+             "marker": {"size": 6, "color": colors},
+             "customdata": np.column_stack([dev["agent_id"], dev["attached"]]),
+             "hovertemplate": "device %{customdata[0]} → %{customdata[1]}<extra></extra>"},
+            {"type": "scatter", "mode": "markers", "name": "edge nodes", "x": infra["x_m"].to_numpy(),
+             "y": infra["y_m"].to_numpy(), "ids": ("n" + infra["agent_id"].astype(str)).to_numpy(),
+             "marker": {"size": 16, "symbol": "diamond", "color": infra["utilization"].to_numpy(),
+                        "colorscale": "RdYlGn_r", "cmin": 0, "cmax": 1, "line": {"color": "black", "width": 1}},
+             "customdata": np.column_stack([infra["agent_id"], infra["utilization"]]),
+             "hovertemplate": "node %{customdata[0]}<br>utilization %{customdata[1]:.2f}<extra></extra>"},
         ]
 
-    fig = go.Figure(data=traces(rounds[0]),
-                    frames=[go.Frame(data=traces(r), name=str(r)) for r in rounds])
     steps = [{"label": str(r), "method": "animate",
               "args": [[str(r)], {"mode": "immediate", "frame": {"duration": 400, "redraw": False},
                                   "transition": {"duration": 300}}]} for r in rounds]
-    fig.update_layout(
-        updatemenus=[{"type": "buttons", "showactive": False, "x": 0, "y": -0.08, "xanchor": "left",
-                      "buttons": [{"label": "▶ Play", "method": "animate",
-                                   "args": [None, {"frame": {"duration": 500, "redraw": False},
-                                                   "fromcurrent": True, "transition": {"duration": 300}}]},
-                                  {"label": "❚❚ Pause", "method": "animate",
-                                   "args": [[None], {"mode": "immediate", "frame": {"duration": 0}}]}]}],
-        sliders=[{"steps": steps, "x": 0.15, "len": 0.85, "y": -0.05,
-                  "currentvalue": {"prefix": "round "}}],
-    )
     pad_x, pad_y = 0.03 * (xr[1] - xr[0] or 1), 0.03 * (yr[1] - yr[0] or 1)
-    fig.update_xaxes(title_text="x (m)", range=[xr[0] - pad_x, xr[1] + pad_x])
-    fig.update_yaxes(title_text="y (m)", range=[yr[0] - pad_y, yr[1] + pad_y], scaleanchor="x", scaleratio=1)
+    layout = {
+        "updatemenus": [{"type": "buttons", "showactive": False, "x": 0, "y": -0.08, "xanchor": "left",
+                         "buttons": [{"label": "▶ Play", "method": "animate",
+                                      "args": [None, {"frame": {"duration": 500, "redraw": False},
+                                                      "fromcurrent": True, "transition": {"duration": 300}}]},
+                                     {"label": "❚❚ Pause", "method": "animate",
+                                      "args": [[None], {"mode": "immediate", "frame": {"duration": 0}}]}]}],
+        "sliders": [{"steps": steps, "x": 0.15, "len": 0.85, "y": -0.05, "currentvalue": {"prefix": "round "}}],
+        "xaxis": {"title": {"text": "x (m)"}, "range": [xr[0] - pad_x, xr[1] + pad_x]},
+        "yaxis": {"title": {"text": "y (m)"}, "range": [yr[0] - pad_y, yr[1] + pad_y], "scaleanchor": "x",
+                  "scaleratio": 1},
+    }
+    fig = go.Figure({"data": traces(rounds[0]), "layout": layout,
+                     "frames": [{"name": str(r), "data": traces(r)} for r in rounds]}, _validate=False)
     return _fig(fig, "Mobility and handovers over the snapshot rounds", height=640)
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import (
+    BigInteger,
     Connection,
     Engine,
     Float,
@@ -413,68 +414,90 @@ def trade_flows(bind: Bind, run_id: int) -> pd.DataFrame:
     return df
 
 
-def account_balances(bind: Bind, run_id: int) -> pd.DataFrame:
-    """Per agent: kind, address, initial balance, sold/bought/net credits from the run's
-    trades and the resulting off-chain balance (credits), largest |net| first. Agents
-    come from the accounts table when the run has one, else from the trades."""
-    a = AgentAccount
-    accounts = _frame(bind, select(a.agent_id, a.kind, a.address,
-                                   (cast(a.initial_base, Float) / BASE_UNITS_PER_CREDIT).label("initial_credits"))
-                      .where(a.run_id == run_id))
-    flows = trade_flows(bind, run_id)
-    if accounts.empty:
-        df = flows.assign(kind="", address="", initial_credits=0.0)
-    else:
-        df = accounts.merge(flows, on="agent_id", how="outer")
-    df = df.fillna({"sold_credits": 0.0, "bought_credits": 0.0, "net_credits": 0.0, "trades": 0,
-                    "initial_credits": 0.0, "kind": "", "address": ""})
-    df["balance_credits"] = df["initial_credits"] + df["net_credits"]
-    df = df.reindex(columns=["agent_id", "kind", "address", "initial_credits", "sold_credits",
-                             "bought_credits", "net_credits", "balance_credits", "trades"])
-    return df.iloc[df["net_credits"].abs().argsort()[::-1]].reset_index(drop=True)
+def settled_deltas(bind: Bind, run_id: int) -> pd.DataFrame:
+    """Per agent: the sum of its netted deltas over the run's *confirmed* settlements
+    (`payload["deltas_by_agent"]`, base units) and the number of rounds it appears in.
 
-
-# Keys of a settlement payload read for incentives and slashes (see docs/app.md).
-INCENTIVE_KEYS = ("incentives", "rewards")
-SLASH_KEYS = ("slashes", "slashing", "penalties")
-
-
-def _payload_entries(value: Any) -> Iterator[tuple[str, float]]:
-    """(account, base units) pairs from a mapping {account: amount} or a list of
-    {"agent"|"account"|"address": ..., "amount"|"amount_base"|"base": ...} records."""
-    if isinstance(value, dict):
-        for k, v in value.items():
-            with contextlib.suppress(TypeError, ValueError):
-                yield str(k), float(v)
-    elif isinstance(value, list):
-        for item in value:
-            if isinstance(item, dict):
-                who = next((item[k] for k in ("agent", "agent_id", "account", "address", "node") if k in item), None)
-                amt = next((item[k] for k in ("amount_base", "amount", "base", "value") if k in item), None)
-                if who is not None and amt is not None:
-                    with contextlib.suppress(TypeError, ValueError):
-                        yield str(who), float(amt)
-            elif isinstance(item, list | tuple) and len(item) >= 2:
-                with contextlib.suppress(TypeError, ValueError):
-                    yield str(item[0]), float(item[-1])
-
-
-def incentives_and_slashes(bind: Bind, run_id: int) -> pd.DataFrame:
-    """Incentives paid and slashes from the run's settlement payloads: round, kind
-    ("incentive" | "slash"), account, amount (credits). Empty when payloads carry none."""
+    Summed in SQL with the database's JSON table function (`json_each` on SQLite,
+    `json_each_text` on PostgreSQL); other databases fall back to reading the payloads.
+    """
     st = Settlement
+    where = (st.run_id == run_id, st.status == "confirmed")
+    dialect = bind.dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        if dialect == "sqlite":
+            j = func.json_each(st.payload, "$.deltas_by_agent").table_valued("key", "value").alias("j")
+        else:
+            j = func.json_each_text(st.payload["deltas_by_agent"]).table_valued("key", "value").alias("j")
+        stmt = (select(cast(j.c.key, BigInteger).label("agent_id"),
+                       func.sum(cast(j.c.value, BigInteger)).label("delta_base"), func.count().label("rounds"))
+                .select_from(st).join(j, literal(True)).where(*where).group_by(j.c.key))
+        return _frame(bind, stmt)
+    totals: dict[int, list[int]] = {}
     with _connect(bind) as conn:
-        rows = conn.execute(select(st.round, st.payload).where(st.run_id == run_id).order_by(st.round)).all()
-    recs = []
-    for rnd, payload in rows:
-        if not isinstance(payload, dict):
-            continue
-        for kind, keys in (("incentive", INCENTIVE_KEYS), ("slash", SLASH_KEYS)):
-            for key in keys:
-                for who, base in _payload_entries(payload.get(key)):
-                    recs.append({"round": int(rnd), "kind": kind, "account": who,
-                                 "amount_credits": abs(base) / BASE_UNITS_PER_CREDIT})
-    return pd.DataFrame.from_records(recs, columns=["round", "kind", "account", "amount_credits"])
+        for (payload,) in conn.execute(select(st.payload).where(*where)):
+            for k, v in (payload or {}).get("deltas_by_agent", {}).items():
+                t = totals.setdefault(int(k), [0, 0])
+                t[0] += int(v)
+                t[1] += 1
+    return pd.DataFrame([(k, v[0], v[1]) for k, v in totals.items()], columns=["agent_id", "delta_base", "rounds"])
+
+
+def account_balances(bind: Bind, run_id: int) -> pd.DataFrame:
+    """Escrow balances the store implies, per agent: kind, address, initial deposit, net
+    settled credits (sum of confirmed deltas) and balance = initial + net, in credits,
+    largest |net| first. This is the "expected" side of a reconciliation with the chain."""
+    a = AgentAccount
+    accounts = _frame(bind, select(a.agent_id, a.kind, a.address, a.initial_base).where(a.run_id == run_id))
+    deltas = settled_deltas(bind, run_id)
+    df = accounts.merge(deltas, on="agent_id", how="outer")
+    df = df.fillna({"initial_base": 0, "delta_base": 0, "rounds": 0, "kind": "", "address": ""})
+    df["initial_credits"] = df.pop("initial_base").astype(float) / BASE_UNITS_PER_CREDIT
+    df["net_credits"] = df.pop("delta_base").astype(float) / BASE_UNITS_PER_CREDIT
+    df["balance_credits"] = df["initial_credits"] + df["net_credits"]
+    df["rounds"] = df["rounds"].astype(int)
+    df = df.reindex(columns=["agent_id", "kind", "address", "initial_credits", "net_credits",
+                             "balance_credits", "rounds"])
+    return df.iloc[df["net_credits"].abs().argsort(kind="stable")[::-1]].reset_index(drop=True)
+
+
+def incentives_and_slashes(bind: Bind, run_id: int) -> dict[str, pd.DataFrame]:
+    """What the run's settlements paid into incentives and what they slashed, from the
+    payloads (only the small `fee`, `contributions` and `violations` parts are read):
+
+    - "fees": round, fee_credits (the platform fee funding the incentives pool),
+    - "contributions": account (address), agent_id, kind, work_units (attested work, summed
+      over the run; rewards are paid from the pool pro rata on chain),
+    - "violations": round, node / buyer (addresses and agent ids), amount_credits (slashed
+      from the node's stake to compensate the buyer).
+    """
+    st = Settlement
+    stmt = (select(st.round, st.payload["fee"].label("fee"), st.payload["contributions"].label("contributions"),
+                   st.payload["violations"].label("violations"))
+            .where(st.run_id == run_id, st.status == "confirmed").order_by(st.round))
+    from ledger.chain.encoding import unpack_entry  # the packed-entry layout lives there
+
+    fees, contrib, viol = [], [], []
+    with _connect(bind) as conn:
+        for rnd, fee, contributions, violations in conn.execute(stmt):
+            fees.append((int(rnd), int(fee or 0) / BASE_UNITS_PER_CREDIT))
+            for entry in contributions or []:
+                addr, units = unpack_entry(int(entry))
+                contrib.append((addr, units / 10**6))
+            for node, buyer, amount in violations or []:
+                viol.append((int(rnd), str(node).lower(), str(buyer).lower(), int(amount) / BASE_UNITS_PER_CREDIT))
+    a = AgentAccount
+    book = _frame(bind, select(func.lower(a.address).label("address"), a.agent_id, a.kind).where(a.run_id == run_id))
+    c = pd.DataFrame(contrib, columns=["account", "work_units"])
+    c = c.groupby("account", as_index=False)["work_units"].sum().sort_values("work_units", ascending=False)
+    c = c.merge(book.rename(columns={"address": "account"}), on="account", how="left")
+    v = pd.DataFrame(viol, columns=["round", "node", "buyer", "amount_credits"])
+    ids = dict(zip(book["address"], book["agent_id"], strict=True))
+    v["node_id"] = v["node"].map(ids)
+    v["buyer_id"] = v["buyer"].map(ids)
+    return {"fees": pd.DataFrame(fees, columns=["round", "fee_credits"]),
+            "contributions": c.reindex(columns=["agent_id", "kind", "account", "work_units"]).reset_index(drop=True),
+            "violations": v}
 
 
 def trade_count(bind: Bind, run_id: int, rnd: int) -> int:
@@ -490,6 +513,14 @@ def trade_at(bind: Bind, run_id: int, rnd: int, idx: int) -> dict[str, Any] | No
         row = conn.execute(select(t.round, t.idx, t.buyer, t.seller, t.resource, t.quantity, t.price)
                            .where(t.run_id == run_id, t.round == rnd, t.idx == idx)).mappings().first()
     return dict(row) if row else None
+
+
+def round_trades(bind: Bind, run_id: int, rnd: int) -> pd.DataFrame:
+    """Every trade of one round in stored order (buyer, seller, resource, quantity, price):
+    what a Merkle proof of one of them needs (one round only: thousands of rows)."""
+    t = TradeRow
+    return _frame(bind, select(t.buyer, t.seller, t.resource, t.quantity, t.price)
+                  .where(t.run_id == run_id, t.round == rnd).order_by(t.idx))
 
 
 def settled_rounds(bind: Bind, run_id: int) -> list[int]:

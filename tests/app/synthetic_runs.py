@@ -25,7 +25,7 @@ def fake_round(rnd: int, rng: np.random.Generator, *, n_devices: int, n_nodes: i
     quantity = rng.uniform(0.5, 20, n_trades)
     price = base_price[resource] if uniform else base_price[resource] * rng.uniform(0.8, 1.2, n_trades)
     trades = SimpleNamespace(buyer=rng.integers(0, n_devices, n_trades), seller=n_devices + rng.integers(0, n_nodes, n_trades),
-                             resource=resource, quantity=quantity, price=price,
+                             resource=resource, quantity=quantity, price=price, seller_price=0.98 * price,
                              bid_index=np.arange(n_trades))
     volume = np.bincount(resource, weights=quantity, minlength=4)
     pay = float((price * quantity).sum())
@@ -63,24 +63,53 @@ def fill_run(store: RunStore, *, mechanism: str = "uniform", seed: int = 1, roun
     rng = np.random.default_rng(seed)
     run_id = store.create_run("smart_city", {"devices": {"count": n_devices}}, seed, mechanism=mechanism,
                               rounds_planned=rounds, chain="anvil" if settle else "none")
+    history = []
     for r in range(rounds):
         rr = fake_round(r, rng, n_devices=n_devices, n_nodes=n_nodes, n_trades=n_trades,
                         snapshot=r % snapshot_every == 0, uniform=mechanism == "uniform")
         eq = rr.clearing.prices * 1.05 if eq_prices else None
         store.record_round(run_id, rr, eq_prices=eq)
+        history.append(rr)
     store.flush()
     if settle:
-        store.record_accounts(run_id, [(i, "device" if i < n_devices else "edge_node", f"0x{i:040x}", 100 * BASE)
-                                       for i in range(n_devices + n_nodes)])
-        for r in range(rounds):
-            payload = {"round": r, "root": "0x" + "ab" * 32,
-                       "incentives": {str(n_devices + r % n_nodes): 2 * BASE},
-                       "slashes": [{"agent": n_devices, "amount_base": BASE // 2}] if r % 3 == 0 else []}
-            store.add_pending_settlement(run_id, r, payload, n_trades=n_trades, netted_base=(r + 1) * 3 * BASE)
-            if r < rounds - 1:   # the last one stays pending
-                store.confirm_settlement(run_id, r, tx_hash="0x" + f"{r:064x}", block=10 + r, gas_used=90_000 + r)
+        settle_rounds(store, run_id, history, n_devices=n_devices, n_nodes=n_nodes)
     store.finish_run(run_id, status="done", summary={"rounds": rounds}, wall_s=1.5)
     return run_id
+
+
+def round_payload(run_id: int, rr: SimpleNamespace, n_devices: int, n_nodes: int) -> dict:
+    """A settlement payload with the fields the app reads, in the shape of
+    `ledger.settle.batch_to_payload`: deltas_by_agent (base units, summing to -fee), fee,
+    contributions (packed `address << 96 | 1e-6 work units`), violations (node, buyer, base)."""
+    from ledger.chain.accounts import agent_address
+    from ledger.chain.encoding import net_trades, pack_entry
+    from ledger.units import balance_batch
+
+    r = int(rr.round)
+    net, fee_credits = net_trades(rr.clearing.trades)
+    deltas, fee = balance_batch(net, fee_credits)
+    contributions = sorted(pack_entry(agent_address(n_devices + k), int((1.5 + k) * 10**6)) for k in range(n_nodes))
+    violations = [[agent_address(n_devices), agent_address(0), BASE // 2]] if r % 3 == 0 else []
+    return {"run_id": run_id, "round": r, "trades_root": "ab" * 32, "trade_count": len(rr.clearing.trades.buyer),
+            "fee": fee, "prices": [], "deltas": [], "contributions": contributions, "violations": violations,
+            "deltas_by_agent": {str(k): v for k, v in deltas.items() if v}}
+
+
+def settle_rounds(store: RunStore, run_id: int, history: list[SimpleNamespace], *, n_devices: int,
+                  n_nodes: int) -> None:
+    """Settlement outbox rows with real-shaped payloads, all confirmed but the last, and the
+    accounts with their real addresses. Nothing is sent to a chain."""
+    from ledger.chain.accounts import agent_address
+
+    store.record_accounts(run_id, [(i, "device" if i < n_devices else "node", agent_address(i), 100 * BASE)
+                                   for i in range(n_devices + n_nodes)])
+    for rr in history:
+        r = int(rr.round)
+        payload = round_payload(run_id, rr, n_devices, n_nodes)
+        store.add_pending_settlement(run_id, r, payload, n_trades=payload["trade_count"],
+                                     netted_base=sum(v for v in payload["deltas_by_agent"].values() if v > 0))
+        if r < len(history) - 1:   # the last one stays pending
+            store.confirm_settlement(run_id, r, tx_hash="0x" + f"{r:064x}", block=10 + r, gas_used=90_000 + r)
 
 
 def fill_learning(store: RunStore) -> None:
