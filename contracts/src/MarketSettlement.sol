@@ -21,10 +21,15 @@ import {IStakeRegistry} from "./interfaces/IStakeRegistry.sol";
  * with the number of participants of a round, not with its trades; any trade can later be
  * proven to belong to a round with {verifyTrade}.
  *
- * Packed entries (calldata and the `RoundSettled` event):
- *   delta entry        = uint256(uint160(account)) << 96 | uint96(int96(delta))   (base units)
- *   contribution entry = uint256(uint160(account)) << 96 | uint96(workUnits)       (1e-6 work units)
- * Delta entries must be sorted by strictly increasing account.
+ * Accounts: the first credit to an address opens its escrow account and gives it a dense
+ * index (1, 2, 3, ...; event `AccountOpened`). Balances live in 64-bit lanes, four accounts
+ * per storage word, so a round touching many consecutive accounts pays one storage write per
+ * four accounts. A balance is therefore at most 2**64-1 base units (1.8e13 credits).
+ *
+ * Packed entries (calldata and events):
+ *   delta entry        = index << 72 | negative << 64 | magnitude    (uint64 base units)
+ *   contribution entry = uint256(uint160(account)) << 96 | workUnits   (1e-6 work units)
+ * Delta entries must be sorted by strictly increasing account index; bits 65..71 are zero.
  *
  * Trade leaves follow OpenZeppelin's StandardMerkleTree convention (sorted-pair hashing,
  * double-hashed leaves): leaf = keccak256(bytes.concat(keccak256(abi.encode(buyer, seller,
@@ -32,7 +37,8 @@ import {IStakeRegistry} from "./interfaces/IStakeRegistry.sol";
  * units and `price` in base units (1e-6 credits) per resource unit.
  *
  * The full off-chain ledger of internal balances can be rebuilt from this contract's events:
- * `Deposited` (+), `Withdrawn` (-), `RoundSettled` (packed deltas) and `Compensated` (+ buyer).
+ * `AccountOpened` (index -> address), `Deposited` (+), `Withdrawn` (-), `RoundSettled`
+ * (packed deltas by index) and `Compensated` (+ buyer).
  */
 contract MarketSettlement is AccessControl, Pausable, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
@@ -87,15 +93,27 @@ contract MarketSettlement is AccessControl, Pausable, ReentrancyGuardTransient {
 
     /// @notice Sum of all internal balances (base units); never more than the escrow's token balance.
     uint256 public totalBalances;
+    /// @notice Number of escrow accounts opened (the highest account index).
+    uint256 public accountCount;
 
-    mapping(address account => uint256) private _balances;
+    uint256 private constant LANE_MASK = type(uint64).max;
+    uint256 private constant NEGATIVE = 1 << 64;
+    uint256 private constant RESERVED_BITS = ((1 << 72) - 1) ^ ((1 << 65) - 1);
+
+    mapping(address account => uint256) private _indexOf;
+    mapping(uint256 index => address) private _accountAt;
+    /// @dev Word `w` holds the balances of indices 4w..4w+3, 64 bits each (index 0 unused).
+    mapping(uint256 word => uint256) private _lanes;
     mapping(bytes32 key => RoundRecord) private _rounds;
 
+    /// @notice `account` opened its escrow account; deltas refer to it by `index`.
+    event AccountOpened(address indexed account, uint256 indexed index);
     /// @notice `amount` base units were credited to `account`, paid by `funder`.
     event Deposited(address indexed account, address indexed funder, uint256 amount);
     /// @notice `amount` base units were withdrawn by `account`.
     event Withdrawn(address indexed account, uint256 amount);
-    /// @notice Round `round` of run `runId` was settled; `deltas` are the packed balance changes.
+    /// @notice Round `round` of run `runId` was settled; `deltas` are the packed balance changes
+    /// (`index << 72 | negative << 64 | magnitude`).
     event RoundSettled(
         bytes32 indexed key,
         uint64 indexed runId,
@@ -123,8 +141,14 @@ contract MarketSettlement is AccessControl, Pausable, ReentrancyGuardTransient {
     error UnbalancedBatch(int256 deltaSum, uint256 fee);
     /// @dev The account's balance is smaller than what it must pay.
     error InsufficientBalance(address account, uint256 balance, uint256 needed);
-    /// @dev Delta entries are not sorted by strictly increasing account at `index`.
-    error UnsortedAccounts(uint256 index);
+    /// @dev Delta entries are not sorted by strictly increasing account index at position `position`.
+    error UnsortedAccounts(uint256 position);
+    /// @dev A delta entry refers to an account index that was never opened.
+    error UnknownAccount(uint256 index);
+    /// @dev A delta entry has reserved bits set.
+    error MalformedEntry(uint256 position);
+    /// @dev The account's balance would exceed 2**64-1 base units.
+    error BalanceOverflow(address account);
 
     /**
      * @param token_ Credit token held in escrow.
@@ -152,7 +176,7 @@ contract MarketSettlement is AccessControl, Pausable, ReentrancyGuardTransient {
      */
     function deposit(uint256 amount) external whenNotPaused nonReentrant {
         if (amount == 0) revert ZeroAmount();
-        _balances[msg.sender] += amount;
+        _credit(msg.sender, amount);
         totalBalances += amount;
         emit Deposited(msg.sender, msg.sender, amount);
         token.safeTransferFrom(msg.sender, address(this), amount);
@@ -177,7 +201,7 @@ contract MarketSettlement is AccessControl, Pausable, ReentrancyGuardTransient {
             address account = accounts[i];
             if (account == address(0)) revert ZeroAddress();
             uint256 amount = amounts[i];
-            _balances[account] += amount;
+            _credit(account, amount);
             total += amount;
             emit Deposited(account, msg.sender, amount);
         }
@@ -192,10 +216,8 @@ contract MarketSettlement is AccessControl, Pausable, ReentrancyGuardTransient {
      */
     function withdraw(uint256 amount) external whenNotPaused nonReentrant {
         if (amount == 0) revert ZeroAmount();
-        uint256 balance = _balances[msg.sender];
-        if (balance < amount) revert InsufficientBalance(msg.sender, balance, amount);
+        _debit(msg.sender, amount);
         unchecked {
-            _balances[msg.sender] = balance - amount;
             totalBalances -= amount;
         }
         emit Withdrawn(msg.sender, amount);
@@ -227,7 +249,7 @@ contract MarketSettlement is AccessControl, Pausable, ReentrancyGuardTransient {
         // Effects (checks interleaved; any failure reverts the whole batch).
         uint256 fee = batch.fee;
         int256 sum = _applyDeltas(batch.deltas);
-        // |sum| <= n * 2**95, far below 2**255, so the casts below cannot wrap.
+        // |sum| <= n * 2**64, far below 2**255, so the casts below cannot wrap.
         if (fee > uint256(type(int256).max) || sum + int256(fee) != 0) revert UnbalancedBatch(sum, fee);
         totalBalances -= fee;
         _record(rec, batch);
@@ -246,35 +268,86 @@ contract MarketSettlement is AccessControl, Pausable, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev Apply packed deltas to the internal balances; return their sum.
+    /// @dev Apply packed deltas to the lanes; return their sum. Consecutive indices that share
+    /// a storage word are read and written once.
     function _applyDeltas(uint256[] calldata deltas) private returns (int256 sum) {
         uint256 n = deltas.length;
-        uint256 prevAccount;
+        uint256 count = accountCount;
+        uint256 prev;
+        uint256 wordIndex = type(uint256).max;
+        uint256 word;
         for (uint256 i; i < n;) {
             uint256 entry = deltas[i];
-            uint256 accountBits = entry >> 96;
-            if (accountBits <= prevAccount) {
-                if (accountBits == 0) revert ZeroAddress();
+            uint256 index = entry >> 72;
+            if (index <= prev) {
+                if (index == 0) revert UnknownAccount(0);
                 revert UnsortedAccounts(i);
             }
-            prevAccount = accountBits;
-            address account = address(uint160(accountBits));
-            int256 delta = int256(int96(uint96(entry)));
-            uint256 balance = _balances[account];
-            if (delta < 0) {
-                uint256 pay = uint256(-delta);
-                if (balance < pay) revert InsufficientBalance(account, balance, pay);
+            if (index > count) revert UnknownAccount(index);
+            if (entry & RESERVED_BITS != 0) revert MalformedEntry(i);
+            prev = index;
+            uint256 w = index >> 2;
+            if (w != wordIndex) {
+                if (wordIndex != type(uint256).max) _lanes[wordIndex] = word;
+                wordIndex = w;
+                word = _lanes[w];
+            }
+            uint256 shift = (index & 3) << 6;
+            uint256 balance = (word >> shift) & LANE_MASK;
+            uint256 amount = entry & LANE_MASK;
+            if (entry & NEGATIVE != 0) {
+                if (balance < amount) revert InsufficientBalance(_accountAt[index], balance, amount);
                 unchecked {
-                    _balances[account] = balance - pay;
+                    balance -= amount;
+                    sum -= int256(amount);
                 }
             } else {
-                _balances[account] = balance + uint256(delta);
+                unchecked {
+                    balance += amount; // < 2**65: no wrap in 256 bits
+                    sum += int256(amount);
+                }
+                if (balance > LANE_MASK) revert BalanceOverflow(_accountAt[index]);
             }
+            word = (word & ~(LANE_MASK << shift)) | (balance << shift);
             unchecked {
-                sum += delta;
                 ++i;
             }
         }
+        if (wordIndex != type(uint256).max) _lanes[wordIndex] = word;
+    }
+
+    /// @dev Add `amount` to `account`'s lane, opening the account on its first credit.
+    function _credit(address account, uint256 amount) private {
+        uint256 index = _indexOf[account];
+        if (index == 0) {
+            index = ++accountCount;
+            _indexOf[account] = index;
+            _accountAt[index] = account;
+            emit AccountOpened(account, index);
+        }
+        uint256 w = index >> 2;
+        uint256 shift = (index & 3) << 6;
+        uint256 word = _lanes[w];
+        uint256 balance = ((word >> shift) & LANE_MASK) + amount;
+        if (balance > LANE_MASK) revert BalanceOverflow(account);
+        _lanes[w] = (word & ~(LANE_MASK << shift)) | (balance << shift);
+    }
+
+    /// @dev Subtract `amount` from `account`'s lane; reverts on overdraft.
+    function _debit(address account, uint256 amount) private {
+        uint256 index = _indexOf[account];
+        uint256 w = index >> 2;
+        uint256 shift = (index & 3) << 6;
+        uint256 word = index == 0 ? 0 : _lanes[w];
+        uint256 balance = (word >> shift) & LANE_MASK;
+        if (balance < amount) revert InsufficientBalance(account, balance, amount);
+        _lanes[w] = (word & ~(LANE_MASK << shift)) | ((balance - amount) << shift);
+    }
+
+    function _balanceOf(address account) private view returns (uint256) {
+        uint256 index = _indexOf[account];
+        if (index == 0) return 0;
+        return (_lanes[index >> 2] >> ((index & 3) << 6)) & LANE_MASK;
     }
 
     /// @dev Store the round's record (root, prices, block, counts, fee).
@@ -284,7 +357,7 @@ contract MarketSettlement is AccessControl, Pausable, ReentrancyGuardTransient {
         rec.settledBlock = uint64(block.number);
         rec.tradeCount = batch.tradeCount;
         rec.accounts = uint32(batch.deltas.length);
-        rec.fee = uint128(batch.fee); // fee == -sum(int96 deltas) < 2**128
+        rec.fee = uint128(batch.fee); // fee == -sum(uint64 magnitudes) < 2**128
     }
 
     /**
@@ -296,7 +369,7 @@ contract MarketSettlement is AccessControl, Pausable, ReentrancyGuardTransient {
         if (v.node == address(0) || v.buyer == address(0)) revert ZeroAddress();
         uint256 stake = stakes.stakeOf(v.node);
         uint256 amount = v.amount < stake ? v.amount : stake;
-        _balances[v.buyer] += amount;
+        _credit(v.buyer, amount);
         totalBalances += amount;
         emit Compensated(key, v.node, v.buyer, amount);
         // slither-disable-next-line reentrancy-no-eth,reentrancy-benign,reentrancy-events
@@ -321,7 +394,7 @@ contract MarketSettlement is AccessControl, Pausable, ReentrancyGuardTransient {
      * @return Balance in base units.
      */
     function balanceOf(address account) external view returns (uint256) {
-        return _balances[account];
+        return _balanceOf(account);
     }
 
     /**
@@ -332,8 +405,29 @@ contract MarketSettlement is AccessControl, Pausable, ReentrancyGuardTransient {
     function balancesOf(address[] calldata accounts) external view returns (uint256[] memory out) {
         out = new uint256[](accounts.length);
         for (uint256 i; i < accounts.length; ++i) {
-            out[i] = _balances[accounts[i]];
+            out[i] = _balanceOf(accounts[i]);
         }
+    }
+
+    /**
+     * @notice Escrow account indices of many addresses (0 where no account is open).
+     * @param accounts Participant addresses.
+     * @return out Indices, in the order given.
+     */
+    function indicesOf(address[] calldata accounts) external view returns (uint256[] memory out) {
+        out = new uint256[](accounts.length);
+        for (uint256 i; i < accounts.length; ++i) {
+            out[i] = _indexOf[accounts[i]];
+        }
+    }
+
+    /**
+     * @notice The address of escrow account `index` (zero if not opened).
+     * @param index Account index (1-based).
+     * @return The account's address.
+     */
+    function accountAt(uint256 index) external view returns (address) {
+        return _accountAt[index];
     }
 
     /**

@@ -44,8 +44,23 @@ abstract contract Fixture is TestBase {
         return address(uint160(0x100000 + i));
     }
 
+    /// @dev A contribution entry: `account << 96 | units`.
     function pack(address account, int256 value) internal pure returns (uint256) {
         return (uint256(uint160(account)) << 96) | uint256(uint96(int96(value)));
+    }
+
+    /// @dev A delta entry for `account` (which must have an escrow account): sign-magnitude.
+    function delta(address account, int256 value) internal view returns (uint256) {
+        address[] memory one = new address[](1);
+        one[0] = account;
+        uint256 index = settlement.indicesOf(one)[0];
+        require(index != 0, "no escrow account");
+        return packDelta(index, value);
+    }
+
+    function packDelta(uint256 index, int256 value) internal pure returns (uint256) {
+        uint256 magnitude = value < 0 ? uint256(-value) : uint256(value);
+        return (index << 72) | (value < 0 ? 1 << 64 : 0) | magnitude;
     }
 
     /// @dev Mint `amount` to the treasury and fund `accounts` with `each` through depositFor.

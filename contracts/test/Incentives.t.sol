@@ -17,7 +17,7 @@ contract IncentivesTest is Fixture {
         MarketSettlement.RoundBatch memory b = emptyBatch(1, round);
         b.fee = fee;
         b.deltas = new uint256[](1);
-        b.deltas[0] = pack(actor(0), -int256(fee));
+        b.deltas[0] = delta(actor(0), -int256(fee));
         b.contributions = contributions;
         vm.prank(OPERATOR);
         settlement.settleRound(b);

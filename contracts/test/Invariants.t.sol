@@ -49,9 +49,18 @@ contract SettlementHandler is TestBase {
         return address(uint160(0x200000 + (i % 3)));
     }
 
+    /// @dev Open every actor's escrow account (1 base unit each), so batches can pay them.
+    function bootstrap() external {
+        for (uint256 i; i < N; ++i) {
+            _mintAndDeposit(actor(i), 1);
+        }
+    }
+
     function mintAndDeposit(uint256 who, uint256 amount) external {
-        amount = bound(amount, 1, 1e12);
-        address a = actor(who);
+        _mintAndDeposit(actor(who), bound(amount, 1, 1e12));
+    }
+
+    function _mintAndDeposit(address a, uint256 amount) private {
         vm.prank(treasury);
         token.mint(a, amount);
         ghostMinted += amount;
@@ -105,9 +114,25 @@ contract SettlementHandler is TestBase {
             d[i] = int256(get);
             left -= get;
         }
+        uint256 k;
         for (uint256 i; i < N; ++i) {
-            b.deltas[i] = (uint256(uint160(actor(i))) << 96) | uint256(uint96(int96(d[i])));
+            uint256 index = _indexOf(actor(i));
+            require(index != 0, "bootstrap opened every account");
+            uint256 magnitude = d[i] < 0 ? uint256(-d[i]) : uint256(d[i]);
+            b.deltas[k++] = (index << 72) | (d[i] < 0 ? 1 << 64 : 0) | magnitude;
         }
+        // accounts open in deposit order, so sort the entries by index (insertion sort, n <= 6)
+        uint256[] memory sorted = new uint256[](k);
+        for (uint256 i; i < k; ++i) {
+            uint256 e = b.deltas[i];
+            uint256 j = i;
+            while (j > 0 && sorted[j - 1] > e) {
+                sorted[j] = sorted[j - 1];
+                --j;
+            }
+            sorted[j] = e;
+        }
+        b.deltas = sorted;
         b.contributions = new uint256[](2);
         b.contributions[0] = (uint256(uint160(actor(1))) << 96) | (seed % 1000);
         b.contributions[1] = (uint256(uint160(actor(3))) << 96) | ((seed >> 10) % 1000);
@@ -119,6 +144,12 @@ contract SettlementHandler is TestBase {
         settlement.settleRound(b);
         ghostSettled += 1;
         nextRound += 1;
+    }
+
+    function _indexOf(address a) private view returns (uint256) {
+        address[] memory one = new address[](1);
+        one[0] = a;
+        return settlement.indicesOf(one)[0];
     }
 
     function replay(uint256 roundSeed) external {
@@ -178,6 +209,7 @@ contract InvariantsTest is Fixture {
     function setUp() public override {
         super.setUp();
         handler = new SettlementHandler(token, settlement, incentives, stakes, TREASURY, OPERATOR);
+        handler.bootstrap();
         targets.push(address(handler));
     }
 

@@ -35,7 +35,7 @@ contract MarketSettlementTest is Fixture {
         b.fee = fee;
         b.deltas = new uint256[](N);
         for (uint256 i; i < N; ++i) {
-            b.deltas[i] = pack(actor(i), d[i]);
+            b.deltas[i] = delta(actor(i), d[i]);
         }
     }
 
@@ -63,11 +63,11 @@ contract MarketSettlementTest is Fixture {
     }
 
     function testFuzz_unbalancedReverts(uint256 seed, uint64 skew) public {
-        vm.assume(skew != 0);
+        skew = uint64(bound(skew, 1, 1e15));
         (MarketSettlement.RoundBatch memory b, int256[] memory d) = randomBatch(seed, 2);
         // Move the last (receiving) account by `skew` base units: the batch no longer sums to zero.
         int256 changed = d[N - 1] + int256(uint256(skew));
-        b.deltas[N - 1] = pack(actor(N - 1), changed);
+        b.deltas[N - 1] = delta(actor(N - 1), changed);
         int256 sum;
         for (uint256 i; i < N - 1; ++i) {
             sum += d[i];
@@ -82,8 +82,8 @@ contract MarketSettlementTest is Fixture {
         extra = bound(extra, 1, 1e18);
         MarketSettlement.RoundBatch memory b = emptyBatch(1, 3);
         b.deltas = new uint256[](2);
-        b.deltas[0] = pack(actor(0), -int256(BUDGET + extra));
-        b.deltas[1] = pack(actor(1), int256(BUDGET + extra));
+        b.deltas[0] = delta(actor(0), -int256(BUDGET + extra));
+        b.deltas[1] = delta(actor(1), int256(BUDGET + extra));
         vm.prank(OPERATOR);
         vm.expectRevert(
             abi.encodeWithSelector(MarketSettlement.InsufficientBalance.selector, actor(0), BUDGET, BUDGET + extra)
@@ -100,16 +100,20 @@ contract MarketSettlementTest is Fixture {
         settlement.settleRound(b);
     }
 
-    function test_unsortedAndZeroAccountsRevert() public {
+    function test_unsortedAndUnknownAccountsRevert() public {
         MarketSettlement.RoundBatch memory b = emptyBatch(1, 5);
         b.deltas = new uint256[](2);
-        b.deltas[0] = pack(actor(1), 1);
-        b.deltas[1] = pack(actor(0), -1);
+        b.deltas[0] = delta(actor(1), 1);
+        b.deltas[1] = delta(actor(0), -1);
         vm.startPrank(OPERATOR);
         vm.expectRevert(abi.encodeWithSelector(MarketSettlement.UnsortedAccounts.selector, uint256(1)));
         settlement.settleRound(b);
-        b.deltas[0] = pack(address(0), 1);
-        vm.expectRevert(MarketSettlement.ZeroAddress.selector);
+        b.deltas[0] = packDelta(0, 1);
+        vm.expectRevert(abi.encodeWithSelector(MarketSettlement.UnknownAccount.selector, uint256(0)));
+        settlement.settleRound(b);
+        b.deltas[0] = delta(actor(0), -1);
+        b.deltas[1] = packDelta(N + 1, 1);
+        vm.expectRevert(abi.encodeWithSelector(MarketSettlement.UnknownAccount.selector, N + 1));
         settlement.settleRound(b);
         vm.stopPrank();
     }

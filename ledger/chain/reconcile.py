@@ -4,7 +4,8 @@ Three views of every escrow balance are compared:
 
 1. ``expected``: what the caller's own ledger says (e.g. the run store's rows),
 2. ``from_events``: rebuilt from the settlement contract's events alone
-   (``Deposited`` +, ``Withdrawn`` -, ``RoundSettled`` packed deltas, ``Compensated`` +),
+   (``AccountOpened`` index -> address, ``Deposited`` +, ``Withdrawn`` -, ``RoundSettled``
+   packed deltas, ``Compensated`` +),
 3. ``on_chain``: the contract's ``balanceOf`` now.
 
 They must agree for every account that appears in any of them. The report lists every
@@ -14,12 +15,12 @@ disagreement with all three numbers, and :meth:`ReconcileReport.diff` prints a t
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ledger.chain.accounts import agent_address
-from ledger.chain.encoding import unpack_entry
+from ledger.chain.encoding import unpack_delta
 from ledger.units import from_base_decimal
 
 if TYPE_CHECKING:
@@ -86,11 +87,22 @@ class ReconcileReport:
         return self.diff()
 
 
-def rebuild_balances(events: list[ChainEvent]) -> tuple[dict[str, int], int]:
+def rebuild_balances(
+    events: list[ChainEvent], resolve: Callable[[list[int]], Mapping[int, str]] | None = None
+) -> tuple[dict[str, int], int]:
     """Escrow balances (lower-case address -> base units) from settlement events alone.
+
+    Args:
+        events: the settlement's events from its deployment on, in chain order.
+        resolve: index -> address lookup for accounts opened before the first event given
+            (only needed when ``events`` start after the deployment).
 
     Returns ``(balances, rounds settled)``.
     """
+    address_at: dict[int, str] = {}
+    for ev in events:
+        if ev.contract == "MarketSettlement" and ev.name == "AccountOpened":
+            address_at[ev.args["index"]] = ev.args["account"].lower()
     balances: dict[str, int] = defaultdict(int)
     rounds = 0
     for ev in events:
@@ -102,9 +114,14 @@ def rebuild_balances(events: list[ChainEvent]) -> tuple[dict[str, int], int]:
             balances[ev.args["account"].lower()] -= ev.args["amount"]
         elif ev.name == "RoundSettled":
             rounds += 1
-            for entry in ev.args["deltas"]:
-                address, delta = unpack_entry(entry, signed=True)
-                balances[address] += delta
+            pairs = [unpack_delta(e) for e in ev.args["deltas"]]
+            unknown = [i for i, _ in pairs if i not in address_at]
+            if unknown:
+                if resolve is None:
+                    raise ValueError(f"account indices {unknown[:5]} not opened in these events")
+                address_at.update({i: a.lower() for i, a in resolve(unknown).items()})
+            for index, delta in pairs:
+                balances[address_at[index]] += delta
         elif ev.name == "Compensated":
             balances[ev.args["buyer"].lower()] += ev.args["amount"]
     return dict(balances), rounds
@@ -137,7 +154,7 @@ def reconcile(
         exp[addr] = exp.get(addr, 0) + int(value)
 
     events = session.events_since(from_block)
-    rebuilt, rounds = rebuild_balances(events)
+    rebuilt, rounds = rebuild_balances(events, session.accounts_at)
     accounts = sorted(set(exp) | set(rebuilt))
     on_chain_by_addr = (
         {a.lower(): v for a, v in session.balances_of(accounts).items()} if accounts else {}

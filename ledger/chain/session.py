@@ -41,7 +41,7 @@ from ledger.chain.encoding import (
     build_batch,
     decode_prices,
     trade_leaves,
-    unpack_entry,
+    unpack_delta,
 )
 from ledger.chain.errors import ChainError, ContractRevert, RpcError
 from ledger.chain.merkle import TradeTree
@@ -67,6 +67,7 @@ class SettlementReceipt:
         trades_root, trade_count, accounts: Merkle root, number of trades, accounts netted.
         fee: platform fee in base units.
         deltas: agent id -> balance change in base units (sums to ``-fee``).
+        indices: agent id -> escrow account index used in the batch.
         already_settled: the round was found on chain (an idempotent re-send).
     """
 
@@ -82,6 +83,7 @@ class SettlementReceipt:
     fee: int
     deltas: dict[int, int] = field(repr=False)
     already_settled: bool = False
+    indices: dict[int, int] = field(default_factory=dict, repr=False)
 
     @property
     def gas_per_trade(self) -> float:
@@ -156,6 +158,8 @@ class ChainSession:
             self.close()
             raise
         self.book = AddressBook()
+        self._indices: dict[int, int] = {}
+        self._address_at: dict[int, str] = {}
         self._trees: OrderedDict[tuple[int, int], TradeTree] = OrderedDict()
         self._keep_trees = keep_trees
         self.deployment: Deployment | None = None
@@ -270,6 +274,8 @@ class ChainSession:
             raise ChainError(f"evm_revert({snapshot_id}) failed")
         self.sender.resync_nonce()
         self._trees.clear()
+        self._indices.clear()
+        self._address_at.clear()
 
     # ------------------------------------------------------------------ funding
 
@@ -316,7 +322,7 @@ class ChainSession:
                         "depositFor",
                         [self.address(a) for a in chunk],
                         budgets[i : i + _CHUNK],
-                        gas=120_000 + 40_000 * len(chunk),
+                        gas=150_000 + 80_000 * len(chunk),
                     )
                 )
         if nodes and total_stake:
@@ -332,7 +338,31 @@ class ChainSession:
                         gas=120_000 + 70_000 * len(chunk),
                     )
                 )
-        return self.sender.transact_many(reqs) if reqs else []
+        receipts = self.sender.transact_many(reqs) if reqs else []
+        self.account_indices(agents)
+        return receipts
+
+    def account_indices(self, agent_ids: Iterable[int]) -> dict[int, int]:
+        """Escrow account index per agent (0 when no account is open); cached once known."""
+        ids = [int(a) for a in agent_ids]
+        unknown = list(dict.fromkeys(a for a in ids if a not in self._indices))
+        for i in range(0, len(unknown), 1000):
+            chunk = unknown[i : i + 1000]
+            found = self.call("settlement", "indicesOf", [self.address(a) for a in chunk])
+            for a, idx in zip(chunk, found, strict=True):
+                if idx:
+                    self._indices[a] = int(idx)
+                    self._address_at[int(idx)] = self.address(a)
+        return {a: self._indices.get(a, 0) for a in ids}
+
+    def accounts_at(self, indices: Iterable[int]) -> dict[int, str]:
+        """Address of each escrow account index (cached)."""
+        idx = [int(i) for i in indices]
+        unknown = list(dict.fromkeys(i for i in idx if i not in self._address_at))
+        if unknown:
+            found = self._batch_calls("settlement", "accountAt", [(i,) for i in unknown])
+            self._address_at.update(zip(unknown, found, strict=True))
+        return {i: self._address_at[i] for i in idx}
 
     # ------------------------------------------------------------------ settlement
 
@@ -352,7 +382,15 @@ class ChainSession:
         Confirm with :meth:`wait_rounds`. Arguments as in :meth:`settle_round`.
         """
         batch = build_batch(
-            run_id, round, net_credits, prices, trades, contributions, violations, fee_credits
+            run_id,
+            round,
+            net_credits,
+            prices,
+            trades,
+            contributions,
+            violations,
+            fee_credits,
+            index_of=self.account_indices(net_credits),
         )
         for aid in batch.deltas_by_agent:
             self.book.address(aid)
@@ -427,6 +465,7 @@ class ChainSession:
             accounts=len(b.deltas),
             fee=b.fee,
             deltas=dict(b.deltas_by_agent),
+            indices=dict(b.index_by_agent),
         )
 
     def _existing(self, b: RoundBatch) -> SettlementReceipt:
@@ -465,6 +504,7 @@ class ChainSession:
             accounts=len(b.deltas),
             fee=b.fee,
             deltas=dict(b.deltas_by_agent),
+            indices=dict(b.index_by_agent),
             already_settled=True,
         )
 
@@ -638,12 +678,13 @@ class ChainSession:
             )
         return out
 
-    @staticmethod
-    def round_deltas(event: ChainEvent) -> dict[str, int]:
+    def round_deltas(self, event: ChainEvent) -> dict[str, int]:
         """Address (lower-case) -> delta (base units) of a ``RoundSettled`` event."""
         if event.name != "RoundSettled":
             raise ValueError(f"not a RoundSettled event: {event.name}")
-        return dict(unpack_entry(e, signed=True) for e in event.args["deltas"])
+        pairs = [unpack_delta(e) for e in event.args["deltas"]]
+        addresses = self.accounts_at(i for i, _ in pairs)
+        return {addresses[i].lower(): d for i, d in pairs}
 
 
 def _per_agent(

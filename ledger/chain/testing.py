@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eth_utils import to_checksum_address
 
 from ledger.chain.abi import ContractABI
 from ledger.chain.accounts import ANVIL_KEYS
@@ -217,7 +218,7 @@ def deploy_contract(chain: ChainSession) -> Any:
         abi = ContractABI(art.abi, name)
         chain.contracts.decoder.add(abi)
         receipt = chain.sender.transact(TxRequest(None, abi.encode_constructor(art.bytecode, *args), gas))
-        return DeployedContract(name, receipt["contractAddress"], abi, chain.sender)
+        return DeployedContract(name, to_checksum_address(receipt["contractAddress"]), abi, chain.sender)
 
     return factory
 

@@ -13,10 +13,12 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
 
 from ledger.chain.errors import ChainError, ContractRevert, ErrorDecoder, RpcError
 from ledger.chain.rpc import RpcClient
@@ -45,6 +47,12 @@ class SentTx:
 
 class TxTimeout(ChainError):
     """Receipts did not arrive in time."""
+
+
+@lru_cache(maxsize=4096)
+def _checksum(address: str) -> str:
+    """eth-account refuses lower-case addresses (as nodes return them): checksum them."""
+    return to_checksum_address(address)
 
 
 def hexint(value: Any) -> int:
@@ -113,7 +121,7 @@ class Sender:
             "data": req.data,
         }
         if req.to is not None:
-            tx["to"] = req.to
+            tx["to"] = _checksum(req.to)
         signed = self.account.sign_transaction(tx)
         return "0x" + signed.hash.hex().removeprefix(
             "0x"

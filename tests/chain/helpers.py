@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ledger.chain.accounts import agent_address
-from ledger.chain.encoding import pack_entry
+from ledger.chain.encoding import pack_delta, pack_entry
 
 ZERO = "0x0000000000000000000000000000000000000000"
 PRICES = [1_000_000, 2_000_000, 3_000_000, 4_000_000]
@@ -17,7 +17,7 @@ PRICES = [1_000_000, 2_000_000, 3_000_000, 4_000_000]
 def raw_batch(
     run_id: int,
     round_: int,
-    deltas: list[tuple[str, int]] = (),  # type: ignore[assignment]
+    deltas: list[tuple[int, int]] = (),  # type: ignore[assignment]
     *,
     fee: int = 0,
     contributions: list[tuple[str, int]] = (),  # type: ignore[assignment]
@@ -25,9 +25,12 @@ def raw_batch(
     sort: bool = True,
     root: bytes = b"\x11" * 32,
 ) -> tuple[Any, ...]:
-    """A ``RoundBatch`` ABI tuple built by hand (bypasses the Python-side validation)."""
-    d = [pack_entry(a, v, signed=True) for a, v in deltas]
-    c = [pack_entry(a, v, signed=False) for a, v in contributions]
+    """A ``RoundBatch`` ABI tuple built by hand (bypasses the Python-side validation).
+
+    ``deltas`` are (escrow account index, base units); ``contributions`` (address, units).
+    """
+    d = [pack_delta(i, v) if i > 0 else v & (2**64 - 1) for i, v in deltas]
+    c = [pack_entry(a, v) for a, v in contributions]
     if sort:
         d.sort()
         c.sort()

@@ -18,8 +18,9 @@ C = 10**6  # base units per credit
 
 @pytest.fixture
 def funded(chain: ChainSession) -> ChainSession:
-    """Agents 1..4 with 100 credits each; node 9 staked with 50 credits."""
+    """Agents 1..4 with 100 credits each (escrow indices 1..4); node 9 staked with 50 credits."""
     chain.register_participants([1, 2, 3, 4], 100.0, node_ids=[9], stakes=50.0)
+    assert chain.account_indices([1, 2, 3, 4]) == {1: 1, 2: 2, 3: 3, 4: 4}
     return chain
 
 
@@ -37,9 +38,28 @@ def test_settlement_zero_amount_and_zero_address(funded: ChainSession, actors: l
     with expect_revert("ZeroAddress"):
         funded.transact("settlement", "depositFor", [ZERO], [1])
     with expect_revert("ZeroAddress"):
-        funded.transact("settlement", "settleRound", raw_batch(1, 1, [(ZERO, 0)]))
-    with expect_revert("ZeroAddress"):
         funded.transact("settlement", "settleRound", raw_batch(1, 1, violations=[(ZERO, addr(1), 1)]))
+
+
+def test_unknown_or_malformed_entries_revert(funded: ChainSession) -> None:
+    with expect_revert("UnknownAccount", 0):
+        funded.transact("settlement", "settleRound", raw_batch(1, 1, [(0, 0)]))
+    with expect_revert("UnknownAccount", 5):
+        funded.transact("settlement", "settleRound", raw_batch(1, 1, [(1, -1), (5, 1)]))
+    bad = list(raw_batch(1, 1, [(1, 1), (2, -1)]))
+    bad[6] = [bad[6][0] | (1 << 70), bad[6][1]]
+    with expect_revert("MalformedEntry", 0):
+        funded.transact("settlement", "settleRound", tuple(bad))
+
+
+def test_balance_overflow_reverts(funded: ChainSession) -> None:
+    huge = 2**64
+    funded.transact("token", "mint", funded.operator, huge)
+    funded.transact("token", "approve", funded.deployment.settlement, huge)  # type: ignore[union-attr]
+    with expect_revert("BalanceOverflow", addr(1)):
+        funded.transact("settlement", "depositFor", [addr(1)], [huge - 100 * C])
+    with expect_revert("BalanceOverflow", addr(2)):
+        funded.transact("settlement", "settleRound", raw_batch(1, 1, [(1, -1), (2, 2**64 - 1)], fee=0))
 
 
 def test_settlement_length_mismatch(funded: ChainSession) -> None:
@@ -48,7 +68,7 @@ def test_settlement_length_mismatch(funded: ChainSession) -> None:
 
 
 def test_replayed_round_reverts(funded: ChainSession) -> None:
-    batch = raw_batch(3, 7, [(addr(1), -5), (addr(2), 5)])
+    batch = raw_batch(3, 7, [(1, -5), (2, 5)])
     funded.transact("settlement", "settleRound", batch, gas=1_000_000)
     with expect_revert("RoundAlreadySettled", 3, 7):
         funded.transact("settlement", "settleRound", batch, gas=1_000_000)
@@ -63,14 +83,14 @@ def test_unsettled_round_lookups_revert(funded: ChainSession) -> None:
 
 def test_non_zero_sum_batch_reverts(funded: ChainSession) -> None:
     with expect_revert("UnbalancedBatch", 1, 0):
-        funded.transact("settlement", "settleRound", raw_batch(1, 1, [(addr(1), -5), (addr(2), 6)]))
+        funded.transact("settlement", "settleRound", raw_batch(1, 1, [(1, -5), (2, 6)]))
     with expect_revert("UnbalancedBatch", -5, 4):  # fee does not cover the difference
-        funded.transact("settlement", "settleRound", raw_batch(1, 1, [(addr(1), -5)], fee=4))
+        funded.transact("settlement", "settleRound", raw_batch(1, 1, [(1, -5)], fee=4))
 
 
 def test_overdraft_reverts(funded: ChainSession, actors: list[Actor]) -> None:
     with expect_revert("InsufficientBalance", addr(1), 100 * C, 100 * C + 1):
-        funded.transact("settlement", "settleRound", raw_batch(1, 1, [(addr(1), -100 * C - 1), (addr(2), 100 * C + 1)]))
+        funded.transact("settlement", "settleRound", raw_batch(1, 1, [(1, -100 * C - 1), (2, 100 * C + 1)]))
     with expect_revert("InsufficientBalance"):  # the high-level API raises the same decoded error
         funded.settle_round(1, 1, {1: -100.5, 2: 100.5}, [1, 1, 1, 1], None)
     with expect_revert("InsufficientBalance", actors[0].address, 0, 1):
@@ -78,11 +98,10 @@ def test_overdraft_reverts(funded: ChainSession, actors: list[Actor]) -> None:
 
 
 def test_unsorted_accounts_revert(funded: ChainSession) -> None:
-    pair = sorted([addr(1), addr(2)], key=lambda a: int(a, 16))
-    batch = raw_batch(1, 1, [(pair[1], 5), (pair[0], -5)], sort=False)
+    batch = raw_batch(1, 1, [(2, 5), (1, -5)], sort=False)
     with expect_revert("UnsortedAccounts", 1):
         funded.transact("settlement", "settleRound", batch)
-    dup = raw_batch(1, 1, [(addr(1), 5), (addr(1), -5)], sort=False)
+    dup = raw_batch(1, 1, [(1, 5), (1, -5)], sort=False)
     with expect_revert("UnsortedAccounts", 1):
         funded.transact("settlement", "settleRound", dup)
 
@@ -132,7 +151,7 @@ def test_token_errors(funded: ChainSession, actors: list[Actor]) -> None:
 
 def test_double_claim_reverts(funded: ChainSession, actors: list[Actor]) -> None:
     contributor = actors[0]
-    batch = raw_batch(1, 1, [(addr(1), -3 * C)], fee=3 * C, contributions=[(contributor.address, 7)])
+    batch = raw_batch(1, 1, [(1, -3 * C)], fee=3 * C, contributions=[(contributor.address, 7)])
     funded.transact("settlement", "settleRound", batch, gas=1_000_000)
     assert funded.call("incentives", "owed", contributor.address) == 3 * C
     contributor.transact("incentives", "claim")

@@ -39,6 +39,7 @@ def test_every_action_emits_its_event(chain: ChainSession, actors: list[Actor]) 
     events = chain.events_since(start)
     assert {
         "EdgeCredit.Transfer",
+        "MarketSettlement.AccountOpened",
         "MarketSettlement.Deposited",
         "MarketSettlement.Withdrawn",
         "MarketSettlement.RoundSettled",
@@ -53,7 +54,7 @@ def test_every_action_emits_its_event(chain: ChainSession, actors: list[Actor]) 
     } <= _names(events)
     settled = next(e for e in events if e.name == "RoundSettled")
     assert settled.args["runId"] == 1 and settled.args["round"] == 0 and settled.args["fee"] == to_base(0.1)
-    deltas = ChainSession.round_deltas(settled)
+    deltas = chain.round_deltas(settled)
     assert sorted(deltas.values()) == [to_base(-1.0), to_base(0.9)]
 
 

@@ -15,8 +15,10 @@ from ledger.chain.encoding import (
     decode_prices,
     encode_prices,
     net_trades,
+    pack_delta,
     pack_entry,
     trade_leaves,
+    unpack_delta,
     unpack_entry,
 )
 from ledger.chain.merkle import ZERO_ROOT, TradeTree, hash_pair, leaf_hash, verify
@@ -61,13 +63,18 @@ def test_empty_round_has_zero_root() -> None:
 
 
 def test_pack_roundtrip_and_bounds() -> None:
+    for index in (1, 7, 2**32):
+        for v in (0, 1, -1, 2**64 - 1, -(2**64 - 1)):
+            assert unpack_delta(pack_delta(index, v)) == (index, v)
+    assert pack_delta(3, -5) == (3 << 72) | (1 << 64) | 5  # sign-magnitude, as the contract reads it
+    with pytest.raises(BatchError):
+        pack_delta(1, 2**64)
+    with pytest.raises(BatchError):
+        pack_delta(0, 1)
     addr = agent_address(5).lower()
-    for v in (0, 1, -1, 2**95 - 1, -(2**95)):
-        assert unpack_entry(pack_entry(addr, v, signed=True), signed=True) == (addr, v)
+    assert unpack_entry(pack_entry(addr, 2**96 - 1)) == (addr, 2**96 - 1)
     with pytest.raises(BatchError):
-        pack_entry(addr, 2**95, signed=True)
-    with pytest.raises(BatchError):
-        pack_entry(addr, -1, signed=False)
+        pack_entry(addr, -1)
 
 
 def test_prices_nan_roundtrip() -> None:
@@ -92,11 +99,16 @@ def _trades(n: int = 50, seed: int = 1) -> SimpleNamespace:
 def test_build_batch_is_sorted_zero_sum_and_deterministic() -> None:
     tr = _trades()
     net, fee = net_trades(tr)
-    b1 = build_batch(1, 2, net, [1, 2, 3, 4], tr, {10: 1.5, 11: 0.0}, [(10, 3, 0.5)], fee)
-    b2 = build_batch(1, 2, dict(reversed(net.items())), [1, 2, 3, 4], tr, {11: 0.0, 10: 1.5}, [(10, 3, 0.5)], fee)
+    index = {aid: 100 - aid for aid in net}  # any dense numbering
+    b1 = build_batch(1, 2, net, [1, 2, 3, 4], tr, {10: 1.5, 11: 0.0}, [(10, 3, 0.5)], fee, index_of=index)
+    b2 = build_batch(
+        1, 2, dict(reversed(net.items())), [1, 2, 3, 4], tr, {11: 0.0, 10: 1.5}, [(10, 3, 0.5)], fee, index_of=index
+    )
     assert b1.deltas == b2.deltas and b1.trades_root == b2.trades_root
     assert b1.deltas == sorted(b1.deltas)
-    assert sum(unpack_entry(e, signed=True)[1] for e in b1.deltas) + b1.fee == 0
+    assert sum(unpack_delta(e)[1] for e in b1.deltas) + b1.fee == 0
+    with pytest.raises(BatchError, match="no escrow account"):
+        build_batch(1, 2, net, [1, 2, 3, 4], tr, fee_credits=fee, index_of={})
     assert len(b1.contributions) == 1  # zero work units are dropped
     assert b1.trade_count == 50 and b1.violations[0][2] == 500_000
 
@@ -114,7 +126,7 @@ def test_trade_leaves_validate_inputs() -> None:
 
 def test_build_batch_names_the_bad_field() -> None:
     with pytest.raises(BatchError, match="net_credits"):
-        build_batch(1, 1, {1: 5.0, 2: -1.0}, [1, 2, 3, 4], None)
+        build_batch(1, 1, {1: 5.0, 2: -1.0}, [1, 2, 3, 4], None, index_of={1: 1, 2: 2})
     with pytest.raises(BatchError, match=r"violations\[0\]"):
         build_batch(1, 1, {}, [1, 2, 3, 4], None, violations=[(1, 2, -3.0)])
     with pytest.raises(BatchError, match="run_id"):
