@@ -30,15 +30,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ledger.chain.abi import ContractABI  # noqa: E402
-from ledger.chain.accounts import agent_address  # noqa: E402
-from ledger.chain.anvil import AnvilProcess  # noqa: E402
-from ledger.chain.compiler import load_artifacts  # noqa: E402
-from ledger.chain.encoding import net_trades  # noqa: E402
-from ledger.chain.paths import CONTRACTS_TEST  # noqa: E402
-from ledger.chain.session import ChainSession  # noqa: E402
-from ledger.chain.tx import Sender, TxRequest, hexint  # noqa: E402
-from ledger.units import to_base_array  # noqa: E402
+from ledger.chain.abi import ContractABI
+from ledger.chain.accounts import agent_address
+from ledger.chain.anvil import AnvilProcess
+from ledger.chain.compiler import load_artifacts
+from ledger.chain.encoding import net_trades
+from ledger.chain.paths import CONTRACTS_TEST
+from ledger.chain.session import ChainSession
+from ledger.chain.tx import Sender, TxRequest, hexint
+from ledger.units import to_base_array
 
 try:
     from bench._common import parser, report
