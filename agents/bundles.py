@@ -14,10 +14,12 @@ minimize the bundle's cost at the prices the device expects: with ``a = D·se_re
 ``L(t1) + L(t2)`` fits the budget. Weak channels thus buy more bandwidth and relatively
 more compute; strong channels buy little bandwidth.
 
-:func:`design_comm_only` is the communication-aware-only baseline: bandwidth sized from the
-class's data rate and half the budget at the reference spectral efficiency (the same for
-every device of a class, whatever its channel: a "fair" radio share); compute is left to the
-serving node's scheduler (agents.execution.assign_compute_naively).
+:func:`design_comm_only` is the communication-aware-only baseline of source 001: the radio
+is shared "fairly" -- every request at a node bids for an equal share of its bandwidth, so
+its rate follows its channel (good channels get more rate than they need, weak ones too
+little) -- and compute is then left to the serving node's scheduler, which shares it max-min
+fairly, capped at what each request needs given the rate it got
+(``EdgeMarketModel._assign_compute_naively``).
 """
 
 from __future__ import annotations
@@ -110,14 +112,15 @@ def design_joint(req: Requests, se: FloatArray, se_ref: FloatArray, link_delay_m
     return Design(demand=demand, feasible=feasible, stage_budget_s=budget)
 
 
-def design_comm_only(req: Requests, link_delay_ms: FloatArray, extra_ms: FloatArray,
-                     margin: float) -> Design:
-    """Bandwidth-only bids, the same per class whatever the channel (see module docstring)."""
+def design_comm_only(req: Requests, fair_share_mbps: FloatArray, link_delay_ms: FloatArray,
+                     extra_ms: FloatArray, margin: float) -> Design:
+    """Bandwidth-only bids for an equal ("fair") share of the serving node's radio.
+
+    ``fair_share_mbps``: the node's bandwidth divided by the requests it serves this round,
+    what a resource-fair base-station scheduler gives every user (source 001's baseline).
+    """
     budget = stage_budget_s(req, link_delay_ms, extra_ms, margin)
-    t1 = service_time_for(budget / 2, req.task_rate_hz)
     feasible = budget > 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        comm = np.where(feasible & (req.data_mbit > 0), req.data_mbit / t1, 0.0)
     demand = np.zeros((len(req), 4))
-    demand[:, 0] = comm
+    demand[:, 0] = np.where(feasible & (req.data_mbit > 0), fair_share_mbps, 0.0)
     return Design(demand=demand, feasible=feasible, stage_budget_s=budget)

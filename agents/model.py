@@ -367,7 +367,7 @@ class EdgeMarketModel(mesa.Model):
         else:
             too_private[:] = False
         venue = np.where((att >= 0) & ~too_private, att, CLOUD_VENUE)
-        price = np.where(np.isfinite(nodes.market_price), nodes.market_price, nodes.ask)[node]
+        price = np.where(np.isfinite(nodes.expected_price), nodes.expected_price, nodes.ask)[node]
         delay = link.link_delay_ms[req.device] + self._reliability_margin_ms(req, link)
         extra = np.full(len(req), self.expected_transport_ms)
         if sc.market.bundling == "joint":
@@ -375,7 +375,9 @@ class EdgeMarketModel(mesa.Model):
                                   extra, price[:, 0], price[:, 2], self.round_s,
                                   sc.market.deadline_margin)
         else:
-            design = design_comm_only(req, delay, extra, sc.market.deadline_margin)
+            at_node = np.bincount(node[venue >= 0], minlength=nodes.uid.size)
+            fair = nodes.capacity[node, 0] / np.maximum(at_node[node], 1)
+            design = design_comm_only(req, fair, delay, extra, sc.market.deadline_margin)
         return venue, design, design.stage_budget_s
 
     @staticmethod
@@ -606,6 +608,12 @@ class EdgeMarketModel(mesa.Model):
             demand[rows] = share * o.demand_total
         nodes.market_price = price
         nodes.demand = demand
+        # Devices plan with smoothed prices: reacting to the last price alone makes bundle
+        # designs oscillate between resources (cobweb dynamics).
+        a = self.scenario.market.price_smoothing
+        prev = nodes.expected_price
+        nodes.expected_price = np.where(
+            np.isfinite(price), np.where(np.isfinite(prev), (1 - a) * prev + a * price, price), prev)
 
     def _snapshot(self) -> AgentSnapshot | None:
         every = self.scenario.snapshot_every

@@ -301,6 +301,9 @@ class MarketConfig(_Strict):
     bundling: Literal["joint", "comm_only"] = Field(
         "joint", description="3C-L bundle bids, or bandwidth-only bids with naive compute")
     cloud_fallback: bool = Field(True, description="requests unserved at the edge bid at the cloud")
+    price_smoothing: float = Field(
+        0.3, gt=0, le=1, description="weight of the last clearing price in the price a device "
+                                     "expects (exponential smoothing; 1 = last price only)")
     optimum_every: int = Field(
         1, ge=0, description="rounds between solves of the welfare optimum (an LP); 0 = never")
     deadline_margin: float = Field(0.1, ge=0, lt=1,

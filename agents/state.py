@@ -32,6 +32,7 @@ class NodeTable:
     sold: FloatArray = field(init=False)  # units sold this round
     demand: FloatArray = field(init=False)  # units wanted from it this round (pro rata)
     market_price: FloatArray = field(init=False)  # clearing price in its market (nan: none)
+    expected_price: FloatArray = field(init=False)  # smoothed market price devices plan with
     revenue_credits: FloatArray = field(init=False)  # this round
     profit_credits: FloatArray = field(init=False)  # this round: revenue - cost of units sold
     energy_j: FloatArray = field(init=False)  # cumulative
@@ -43,6 +44,7 @@ class NodeTable:
         self.sold = np.zeros((m, 4))
         self.demand = np.zeros((m, 4))
         self.market_price = np.full((m, 4), np.nan)
+        self.expected_price = np.full((m, 4), np.nan)
         self.revenue_credits = np.zeros(m)
         self.profit_credits = np.zeros(m)
         self.energy_j = np.zeros(m)

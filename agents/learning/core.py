@@ -91,6 +91,32 @@ def resolve_scenario(scenario: Scenario | str, overrides: dict[str, Any] | None 
     return load_scenario(scenario, overrides)
 
 
+def true_welfare(model: Any, rr: Any) -> float:
+    """Round welfare at true marginal costs: the market's welfare (asks taken as costs) plus
+    the edge nodes' markups (ask − marginal cost) × units sold, which are transfers."""
+    t = model.nodes
+    return float(rr.clearing.welfare) + float(((t.ask - t.cost) * t.sold).sum())
+
+
+@dataclass
+class EpisodeStats:
+    """Totals of one episode (for training metrics)."""
+
+    rounds: int = 0
+    welfare: float = 0.0
+    profit: float = 0.0
+    penalty: float = 0.0
+    multiplier_sum: float = 0.0
+    requests: int = 0
+    sla_met: float = 0.0
+
+    def as_metrics(self) -> dict[str, float]:
+        """Per-episode metrics: welfare and profit (credits), mean multiplier, SLA rate."""
+        return {"welfare": self.welfare, "node_profit": self.profit, "sla_penalty": self.penalty,
+                "mean_multiplier": self.multiplier_sum / self.rounds if self.rounds else 0.0,
+                "sla_rate": self.sla_met / self.requests if self.requests else 0.0}
+
+
 class MarketCore:
     """An EdgeMarketModel plus the learning agents' observations, actions and rewards."""
 
@@ -117,6 +143,9 @@ class MarketCore:
         self._shades: list[ShadeOne] = []
         self._dev_utility = np.zeros(self.device_rows.size)
         self._node_scale = np.ones(self.node_rows.size)
+        self.stats = EpisodeStats()
+        #: Totals of the last finished episode (set when ``done`` becomes true).
+        self.last_episode: EpisodeStats | None = None
 
     # -- sizes --------------------------------------------------------------------------
 
@@ -158,6 +187,7 @@ class MarketCore:
         model_seed = self.base_seed + self.episode * self.cfg.seed_stride
         self.model = EdgeMarketModel(self.scenario, seed=model_seed)
         self.rounds = 0
+        self.stats = EpisodeStats()
         self.features.reset()
         nodes = self.model.nodes
         rows = self.node_rows
@@ -274,8 +304,26 @@ class MarketCore:
                                     where=value > 0)
         if self.n_nodes:
             self.features.push(self.node_observation())
+        self._account(rr, profit, penalty_node, override)
         return StepOutcome(node_rewards=node_rewards, device_rewards=dev_rewards,
                            round_result=rr, node_profit=profit.copy(), node_penalty=penalty_node)
+
+    def _account(self, rr: Any, profit: FloatArray, penalty: FloatArray,
+                 override: FloatArray | None) -> None:
+        st = self.stats
+        st.rounds += 1
+        st.welfare += true_welfare(self.model, rr)
+        st.profit += float(profit.sum())
+        st.penalty += float(penalty.sum())
+        if override is not None and self.n_nodes:
+            t = self.model.nodes
+            rows = self.node_rows
+            st.multiplier_sum += float(np.mean(override[rows] / np.where(t.cost[rows] > 0,
+                                                                         t.cost[rows], 1.0)))
+        st.requests += int(rr.n_requests)
+        st.sla_met += float(rr.sla_rate) * int(rr.n_requests)
+        if self.done:
+            self.last_episode = st
 
     def _penalties(self, rr: Any) -> tuple[FloatArray, FloatArray]:
         """Credits at stake in SLA violations × sla_penalty, per learning node and device."""
@@ -315,4 +363,5 @@ def replace_learning(cfg: LearningConfig, **changes: Any) -> LearningConfig:
     return LearningConfig.model_validate({**cfg.model_dump(), **changes})
 
 
-__all__ = ["MarketCore", "ShadeOne", "StepOutcome", "replace_learning", "resolve_scenario"]
+__all__ = ["EpisodeStats", "MarketCore", "ShadeOne", "StepOutcome", "replace_learning",
+           "resolve_scenario", "true_welfare"]
