@@ -2,8 +2,8 @@
 
 - `empty_db`: a store with the schema and nothing else.
 - `app_db`: a store with two real small runs of `smart_city` made by `app.runner`
-  (uniform and mcafee), plus a synthetic run with what real runs cannot give yet
-  (equilibrium prices, snapshots, settlements) and training/evaluation rows.
+  (uniform and mcafee), plus synthetic runs with what the real test runs do not give
+  (snapshots, settlements; a run without equilibrium prices) and training/evaluation rows.
 - `app_at(db_url, page, run_id=None)`: an AppTest of one page against a store.
 """
 
@@ -35,6 +35,7 @@ class AppStore:
     uniform: int       # real run, uniform price
     mcafee: int        # real run, McAfee
     synthetic: int     # synthetic settled run with snapshots and equilibrium prices
+    no_eq: int         # synthetic run without equilibrium prices, settlements or trades' chain
 
 
 @pytest.fixture(scope="session")
@@ -51,12 +52,13 @@ def app_db(tmp_path_factory: pytest.TempPathFactory) -> AppStore:
     url = f"sqlite:///{tmp_path_factory.mktemp('app') / 'store.db'}"
     store = RunStore(url)
     synthetic = fill_run(store, mechanism="uniform", seed=1, settle=True)
+    no_eq = fill_run(store, mechanism="mcafee", seed=4, rounds=4, settle=False, eq_prices=False)
     fill_learning(store)
     mcafee = run_simulation("smart_city", overrides={**SMALL, "market.mechanism": "mcafee"}, seed=2, rounds=6,
                             db_url=url).run_id
     uniform = run_simulation("smart_city", overrides={**SMALL, "market.mechanism": "uniform"}, seed=1, rounds=6,
                              db_url=url).run_id
-    return AppStore(url, uniform, mcafee, synthetic)
+    return AppStore(url, uniform, mcafee, synthetic, no_eq)
 
 
 @pytest.fixture
