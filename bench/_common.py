@@ -2,7 +2,7 @@
 
 Every benchmark times ours against a baseline in the same run and ends with one JSON line
 holding at least ``name``, ``ours_s``, ``baseline_s``, ``ratio`` (baseline / ours) and
-``target``, so scripts can collect results with ``tail -n 1``.
+``target``, so scripts can collect results with ``tail -n 1``. Import this module before numpy.
 """
 
 from __future__ import annotations
@@ -10,10 +10,16 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import platform
 import time
 from collections.abc import Callable
 from typing import Any
+
+# Single-threaded BLAS: the baselines are single-threaded Python, and on a shared machine
+# BLAS worker threads contending for cores make timings erratic. Must precede numpy.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 
 def best_time(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:

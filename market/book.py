@@ -38,7 +38,7 @@ IntArray = NDArray[np.int64]
 
 _MIN_N = 20_000  # below this many orders per side a full sort is cheaper than a window
 _SAMPLE = 8_192  # sample size per side used to guess a window
-_SMALL = 4_096  # stop narrowing once the window holds this few orders per side
+_SMALL = 20_000  # stop narrowing once the window holds this few orders per side (sorting is cheap)
 # A sample's crossing is off by about sqrt(sample) ranks; a window spans a few times that.
 _WIDTH_SIGMAS = (3.0, 12.0)
 
@@ -161,18 +161,21 @@ def _guess(
 def _window_holds(
     bp: FloatArray, bq: FloatArray, ap: FloatArray, aq: FloatArray,
     d_above: float, s_below: float, lo: float, hi: float,
-) -> tuple[float, float] | None:
+) -> tuple[float, float, NDArray[np.bool_], NDArray[np.bool_]] | None:
     """The exact window test on these orders plus the outside blocks.
 
-    Returns the new (demand above hi, supply below lo) if the window [lo, hi] holds.
-    Masked sums are dot products: several times faster than sum(where=...).
+    If the window [lo, hi] holds, returns the new demand above hi and supply below lo and
+    the masks of these bids and asks priced inside it. Masked sums are dot products:
+    several times faster than sum(where=...).
     """
-    d_hi = d_above + float(bq @ (bp > hi))
-    s_lo = s_below + float(aq @ (ap < lo))
-    s_le_hi = s_below + float(aq @ (ap <= hi))
-    d_ge_lo = d_above + float(bq @ (bp >= lo))
+    b_hi, b_lo = bp > hi, bp < lo
+    a_lo, a_hi = ap < lo, ap > hi
+    d_hi = d_above + float(bq @ b_hi)
+    s_lo = s_below + float(aq @ a_lo)
+    s_le_hi = s_below + float(aq.sum()) - float(aq @ a_hi)
+    d_ge_lo = d_above + float(bq.sum()) - float(bq @ b_lo)
     if s_le_hi >= d_hi and d_ge_lo >= s_lo:
-        return d_hi, s_lo
+        return d_hi, s_lo, ~(b_hi | b_lo), ~(a_lo | a_hi)
     return None
 
 
@@ -182,20 +185,19 @@ def _find_window(
     """A proven window [lo, hi], the demand above it and supply below it, and the rows of
     the bids and asks priced inside it."""
     d_above = s_below = 0.0
-    window: tuple[float, float] | None = None
+    found = None
     for sigmas in _WIDTH_SIGMAS:  # first window: tested on the whole book
         guess = _guess(bp, bq, ap, aq, 0.0, 0.0, sigmas)
         if guess is None:
             return None
         held = _window_holds(bp, bq, ap, aq, 0.0, 0.0, *guess)
         if held is not None:
-            window, (d_above, s_below) = guess, held
+            (lo, hi), found = guess, held
             break
-    if window is None:
+    if found is None:
         return None
-    lo, hi = window
-    rb = np.flatnonzero((bp >= lo) & (bp <= hi))
-    ra = np.flatnonzero((ap >= lo) & (ap <= hi))
+    d_above, s_below, in_b, in_a = found
+    rb, ra = np.flatnonzero(in_b), np.flatnonzero(in_a)
     # Narrower windows: guessed and tested on the window's orders only.
     while max(rb.size, ra.size) > _SMALL:
         wbp, wbq, wap, waq = bp[rb], bq[rb], ap[ra], aq[ra]
@@ -205,9 +207,8 @@ def _find_window(
         held = _window_holds(wbp, wbq, wap, waq, d_above, s_below, *guess)
         if held is None:
             break
-        (lo, hi), (d_above, s_below) = guess, held
-        rb = rb[(wbp >= lo) & (wbp <= hi)]
-        ra = ra[(wap >= lo) & (wap <= hi)]
+        (lo, hi), (d_above, s_below, in_b, in_a) = guess, held
+        rb, ra = rb[in_b], ra[in_a]
     return lo, hi, d_above, s_below, rb, ra
 
 
@@ -325,6 +326,8 @@ def resource_book(market: Market, resource: int, *, window: bool = True) -> Reso
         return cached
     asks = market.asks
     rb = split_bids(market.bids, asks, resource)
+    if rb.unit:  # lets Fills skip dividing by the demand per bundle
+        market.cache["unit_demand"] = True
     is_r = asks.resource == resource
     if int(np.count_nonzero(is_r)) == len(asks):  # one-resource market: skip the gathers
         arows = None

@@ -79,7 +79,9 @@ def match_intervals(
     np.subtract(buy_pos, is_buy, out=buy_pos)  # buyer ends strictly before = this segment's
     sell_pos: NDArray[np.integer[Any]] = np.arange(ends.size, dtype=idx)
     np.subtract(sell_pos, buy_pos, out=sell_pos)
-    qty = np.diff(ends, prepend=0.0)
+    qty = np.empty_like(ends)  # np.diff(prepend=) would copy the array once more
+    qty[0] = ends[0]
+    np.subtract(ends[1:], ends[:-1], out=qty[1:])
     keep = qty > REL_TOL * total
     if not keep.all():
         keep_i = np.flatnonzero(keep)

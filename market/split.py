@@ -60,6 +60,7 @@ class ResourceBids:
     quantity: FloatArray
     price: FloatArray
     all_rows: bool = False  # rows == arange(n_bids): callers may skip gathers
+    unit: bool = False  # every row demands exactly 1 unit per bundle
 
 
 def split_bids(bids: Bids, asks: Asks, resource: int) -> ResourceBids:
@@ -70,7 +71,7 @@ def split_bids(bids: Bids, asks: Asks, resource: int) -> ResourceBids:
             d = bids.demand[:, resource]
             rows = np.arange(len(bids), dtype=np.int64)
             if bool(np.all(d == 1.0)):  # plain unit bids (Bids.single): nothing to rescale
-                return ResourceBids(rows, bids.max_bundles, bids.value, all_rows=True)
+                return ResourceBids(rows, bids.max_bundles, bids.value, all_rows=True, unit=True)
             return ResourceBids(rows, d * bids.max_bundles, bids.value / d, all_rows=True)
         rows = np.flatnonzero(mask)
         d = bids.demand[rows, resource]

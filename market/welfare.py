@@ -108,14 +108,15 @@ class Fills:
         value / cost: sum of unit bid price x units and ask price x units, if known.
         """
         if self.single:
-            self.got[bid_rows] += bid_units
+            # A single-resource bid appears under one resource only: assign, don't add.
+            self.got[bid_rows] = bid_units
             if value is None:
                 bids = self.market.bids
                 value = float((bids.value[bid_rows] / single_demand(self.market)[bid_rows]) @ bid_units)
             self.value[resource] += value
         else:
             self.got[bid_rows, resource] += bid_units
-        self.sold[ask_rows] += ask_units
+        self.sold[ask_rows] = ask_units  # an ask sells one resource: rows never repeat
         self.volume[resource] += float(ask_units.sum())
         if cost is None:
             cost = float(self.market.asks.price[ask_rows] @ ask_units)
@@ -126,7 +127,8 @@ class Fills:
         bids = self.market.bids
         with np.errstate(divide="ignore", invalid="ignore"):
             if self.single:
-                out = self.got / single_demand(self.market)
+                unit = self.market.cache.get("unit_demand") is True  # set by split_bids
+                out = self.got.copy() if unit else self.got / single_demand(self.market)
                 if not np.all(bids.resource >= 0):
                     out = np.where(bids.resource >= 0, out, bids.max_bundles)
             else:
