@@ -1,7 +1,8 @@
 """Radio channel between devices and edge nodes, over arrays for all devices at once.
 
-Per device, the ``candidates`` nearest nodes (a k-d tree over the fixed sites) plus the node
-it is attached to are examined; that keeps 10,000 devices × 200 nodes at 10,000 × 9 pairs.
+Per device, the ``candidates`` nearest nodes (a k-d tree over the fixed sites, looked up
+again once the device has moved ``Channel.REQUERY_M``) plus the node it is attached to are
+examined; that keeps 10,000 devices × 200 nodes at 10,000 × 9 pairs.
 
 - Path loss (dB): free space at 1 m, then log-distance with exponent ``n``:
   ``PL(d) = 20·log10(f_GHz) + 32.45 + 10·n·log10(max(d, 1 m))``.
@@ -58,6 +59,9 @@ class LinkState:
 class Channel:
     """Channel state for n devices and m fixed nodes."""
 
+    #: m a device moves before its nearest-node candidates are looked up again.
+    REQUERY_M = 20.0
+
     def __init__(self, cfg: ChannelConfig, node_xy: FloatArray, tx_power_dbm: FloatArray,
                  antenna_gain_db: float, bandwidth_mhz: FloatArray, coverage_m: float,
                  n_devices: int, rng: np.random.Generator) -> None:
@@ -79,6 +83,9 @@ class Channel:
                           * np.float32(cfg.shadowing_sigma_db))
         self.attached = np.full(n_devices, NO_NODE, dtype=np.int64)
         self.handovers = np.zeros(n_devices, dtype=np.int64)
+        # Nearest-node candidates, refreshed for a device once it has moved REQUERY_M.
+        self._cand = np.zeros((n_devices, self.k), dtype=np.int64)
+        self._cand_xy = np.full((n_devices, 2), np.inf)
 
     # -- pair maths ---------------------------------------------------------------------
 
@@ -125,8 +132,12 @@ class Channel:
             return LinkState(np.full(n, NO_NODE, np.int64), np.zeros(n, bool), z, z, z, z, z, z,
                              z, z, z)
         assert self.tree is not None
-        _, cand = self.tree.query(dev_xy, k=self.k)
-        cand = np.asarray(cand, dtype=np.int64).reshape(n, self.k)
+        stale = np.flatnonzero(np.hypot(*(dev_xy - self._cand_xy).T) > self.REQUERY_M)
+        if stale.size:
+            _, fresh = self.tree.query(dev_xy[stale], k=self.k)
+            self._cand[stale] = np.asarray(fresh, dtype=np.int64).reshape(stale.size, self.k)
+            self._cand_xy[stale] = dev_xy[stale]
+        cand = self._cand
         cur = self.attached
         # Candidates plus the current node (a duplicate column if it is already among them).
         cols = np.column_stack([cand, np.where(cur >= 0, cur, cand[:, 0])])
