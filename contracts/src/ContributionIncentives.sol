@@ -104,8 +104,8 @@ contract ContributionIncentives is IContributionIncentives, AccessControl, Pausa
     /// @dev Credit each contributor `floor(pool * units / totalUnits)`; return the sum credited.
     function _accrue(uint256 pool, uint256[] calldata contributions) private returns (uint256 distributed) {
         uint256 n = contributions.length;
-        uint256 totalUnits;
-        uint256 prev;
+        uint256 totalUnits = 0;
+        uint256 prev = 0;
         for (uint256 i; i < n; ++i) {
             uint256 accountBits = contributions[i] >> 96;
             if (accountBits <= prev) {

@@ -196,8 +196,8 @@ contract MarketSettlement is AccessControl, Pausable, ReentrancyGuardTransient {
     {
         uint256 n = accounts.length;
         if (amounts.length != n) revert LengthMismatch(n, amounts.length);
-        uint256 total;
-        for (uint256 i; i < n; ++i) {
+        uint256 total = 0;
+        for (uint256 i = 0; i < n; ++i) {
             address account = accounts[i];
             if (account == address(0)) revert ZeroAddress();
             uint256 amount = amounts[i];
@@ -251,20 +251,26 @@ contract MarketSettlement is AccessControl, Pausable, ReentrancyGuardTransient {
         int256 sum = _applyDeltas(batch.deltas);
         // |sum| <= n * 2**64, far below 2**255, so the casts below cannot wrap.
         if (fee > uint256(type(int256).max) || sum + int256(fee) != 0) revert UnbalancedBatch(sum, fee);
-        totalBalances -= fee;
         _record(rec, batch);
         emit RoundSettled(
             key, batch.runId, batch.round, batch.tradesRoot, batch.tradeCount, fee, batch.prices, batch.deltas
         );
+        uint256[] memory slashes = _compensate(key, batch.violations);
+        uint256 compensation = 0;
+        for (uint256 j = 0; j < slashes.length; ++j) {
+            compensation += slashes[j];
+        }
+        totalBalances = totalBalances + compensation - fee;
 
-        // Interactions with the trusted, immutable modules (guarded by nonReentrant).
+        // Interactions, last, with the trusted immutable modules (and nonReentrant anyway).
         if (fee != 0) token.safeTransfer(address(incentives), fee);
         if (fee != 0 || batch.contributions.length != 0) {
             incentives.notifyRound(key, fee, batch.contributions);
         }
-        Violation[] calldata violations = batch.violations;
-        for (uint256 j; j < violations.length; ++j) {
-            _compensate(key, violations[j]);
+        for (uint256 j = 0; j < slashes.length; ++j) {
+            // A reverting slash (e.g. NotRegistered) reverts the whole batch, by design.
+            // slither-disable-next-line calls-loop
+            stakes.slash(batch.violations[j].node, slashes[j], address(this));
         }
     }
 
@@ -273,10 +279,10 @@ contract MarketSettlement is AccessControl, Pausable, ReentrancyGuardTransient {
     function _applyDeltas(uint256[] calldata deltas) private returns (int256 sum) {
         uint256 n = deltas.length;
         uint256 count = accountCount;
-        uint256 prev;
+        uint256 prev = 0;
         uint256 wordIndex = type(uint256).max;
-        uint256 word;
-        for (uint256 i; i < n;) {
+        uint256 word = 0;
+        for (uint256 i = 0; i < n;) {
             uint256 entry = deltas[i];
             uint256 index = entry >> 72;
             if (index <= prev) {
@@ -361,19 +367,26 @@ contract MarketSettlement is AccessControl, Pausable, ReentrancyGuardTransient {
     }
 
     /**
-     * @dev Credit the harmed buyer with up to `v.amount` of the node's stake, then pull the
-     * slashed credits from the registry into escrow. The stake is read first (view), the buyer
-     * credited second (effect) and the registry called last (interaction).
+     * @dev Effects of the attested violations: credit each harmed buyer with up to `amount` of
+     * the node's stake (what earlier violations of this batch left of it). Only view calls
+     * here; the slashes themselves are made by {settleRound} after every effect.
+     * @return slashes Base units to slash per violation.
      */
-    function _compensate(bytes32 key, Violation calldata v) private {
-        if (v.node == address(0) || v.buyer == address(0)) revert ZeroAddress();
-        uint256 stake = stakes.stakeOf(v.node);
-        uint256 amount = v.amount < stake ? v.amount : stake;
-        _credit(v.buyer, amount);
-        totalBalances += amount;
-        emit Compensated(key, v.node, v.buyer, amount);
-        // slither-disable-next-line reentrancy-no-eth,reentrancy-benign,reentrancy-events
-        stakes.slash(v.node, amount, address(this));
+    function _compensate(bytes32 key, Violation[] calldata violations) private returns (uint256[] memory slashes) {
+        slashes = new uint256[](violations.length);
+        for (uint256 j = 0; j < violations.length; ++j) {
+            Violation calldata v = violations[j];
+            if (v.node == address(0) || v.buyer == address(0)) revert ZeroAddress();
+            // slither-disable-next-line calls-loop
+            uint256 available = stakes.stakeOf(v.node);
+            for (uint256 k = 0; k < j; ++k) {
+                if (violations[k].node == v.node) available -= slashes[k];
+            }
+            uint256 amount = v.amount < available ? v.amount : available;
+            slashes[j] = amount;
+            _credit(v.buyer, amount);
+            emit Compensated(key, v.node, v.buyer, amount);
+        }
     }
 
     // ---------------------------------------------------------------------------- views

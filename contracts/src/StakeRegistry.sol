@@ -98,7 +98,8 @@ contract StakeRegistry is IStakeRegistry, AccessControl, Pausable, ReentrancyGua
      * @param amount Stake in base units (at least `minStake`).
      */
     function register(uint256 amount) external whenNotPaused nonReentrant {
-        _register(msg.sender, amount);
+        _register(msg.sender, amount); // emits Registered(node, controller, amount)
+        // slither-disable-next-line events-maths
         totalStaked += amount;
         token.safeTransferFrom(msg.sender, address(this), amount);
     }
@@ -116,8 +117,8 @@ contract StakeRegistry is IStakeRegistry, AccessControl, Pausable, ReentrancyGua
         nonReentrant
     {
         if (amounts.length != nodes.length) revert LengthMismatch(nodes.length, amounts.length);
-        uint256 total;
-        for (uint256 i; i < nodes.length; ++i) {
+        uint256 total = 0;
+        for (uint256 i = 0; i < nodes.length; ++i) {
             _register(nodes[i], amounts[i]);
             total += amounts[i];
         }
@@ -155,6 +156,8 @@ contract StakeRegistry is IStakeRegistry, AccessControl, Pausable, ReentrancyGua
         NodeStake storage s = _controlled(node);
         uint256 unlockAt = s.unlockAt;
         if (unlockAt == 0) revert ExitNotRequested(node);
+        // Exit delays are hours to days: a validator's few seconds of timestamp drift do not matter.
+        // slither-disable-next-line timestamp
         if (block.timestamp < unlockAt) revert StakeLocked(node, unlockAt);
         uint256 amount = s.stake;
         address controller = s.controller;

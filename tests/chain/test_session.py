@@ -117,6 +117,13 @@ def test_violation_slashes_stake_to_buyer(market: ChainSession) -> None:
     assert market.balances([4])[4] == to_base(1_000.0) + to_base(100.0)
 
 
+def test_violations_on_one_node_share_its_stake(market: ChainSession) -> None:
+    market.settle_round(1, 5, {}, PRICES, None, None, [(27, 1, 60.0), (27, 2, 60.0)], 0.0)
+    assert market.stakes_of([27]) == {27: 0}
+    assert market.balances([1, 2]) == {1: to_base(1_060.0), 2: to_base(1_040.0)}  # 60 + what was left
+    assert market.call("settlement", "totalBalances") == sum(market.balances(range(30)).values())
+
+
 def test_bad_input_is_named_before_sending(market: ChainSession) -> None:
     block = market.block_number()
     with pytest.raises(BatchError, match="net_credits"):
