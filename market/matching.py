@@ -36,9 +36,18 @@ class Matching:
 
 
 def taken(qty: FloatArray, total: float, cum: FloatArray | None = None) -> FloatArray:
-    """Units of each order that fall within the first ``total`` units of the line."""
+    """Units of each order that fall within the first ``total`` units of the line.
+
+    The orders ending by ``total`` trade in full, the next one partly, the rest not: one
+    copy and a searchsorted instead of a clip over every order.
+    """
     end = np.cumsum(qty) if cum is None else cum
-    return np.clip(total - (end - qty), 0.0, qty)
+    out = qty.copy()
+    k = int(np.searchsorted(end, total, side="left"))  # first order ending at/after total
+    if k < out.size:
+        out[k] = min(float(qty[k]), max(0.0, total - (float(end[k]) - float(qty[k]))))
+        out[k + 1 :] = 0.0
+    return out
 
 
 def match_intervals(

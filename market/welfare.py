@@ -127,8 +127,9 @@ class Fills:
         bids = self.market.bids
         with np.errstate(divide="ignore", invalid="ignore"):
             if self.single:
-                unit = self.market.cache.get("unit_demand") is True  # set by split_bids
-                out = self.got.copy() if unit else self.got / single_demand(self.market)
+                if self.market.cache.get("unit_demand") is True and bool(np.all(bids.resource >= 0)):
+                    return self.got  # unit bids: units got = bundles, never above max
+                out = self.got / single_demand(self.market)
                 if not np.all(bids.resource >= 0):
                     out = np.where(bids.resource >= 0, out, bids.max_bundles)
             else:

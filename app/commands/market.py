@@ -100,7 +100,12 @@ def clear(
     unit: Annotated[float, typer.Option(help="mcafee: indivisible trading unit")] = 1.0,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
 ) -> None:
-    """Clear single-resource bids and asks with a per-resource double auction."""
+    """Clear single-resource bids and asks with a per-resource double auction.
+
+    --json prints {mechanism, params, resources: {<resource>: {price, seller_price, quantity, unit, trades: [{buyer, seller, quantity, price, seller_price}], welfare, buyer_payments, seller_revenue, platform_surplus}}, welfare, optimal_welfare, efficiency, buyer_payments, seller_revenue, platform_surplus}.
+
+    Files are limited to 200 MiB and 5,000,000 rows.
+    """
     if mechanism not in AUCTIONS:
         raise UserError(f"unknown mechanism {mechanism!r} (expected {' or '.join(AUCTIONS)})",
                         where="--mechanism")
@@ -194,7 +199,10 @@ def equilibrium(
     sellers: Annotated[Path, typer.Option("--sellers", help="CSV: agent,resource,capacity,cost")],
     as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
 ) -> None:
-    """Walrasian equilibrium of a bundle market (welfare LP, prices = duals)."""
+    """Walrasian equilibrium of a bundle market (welfare LP, prices = duals).
+
+    --json prints {prices: {<resource>: dual price, or null if absent}, allocations: {buyers: [{agent, bundles, max_bundles, value, payment}], sellers: [{agent, resource, sold, capacity, revenue}]}, welfare, optimal_welfare, efficiency, buyer_payments, seller_revenue, platform_surplus}.
+    """
     try:
         agents = AgentIndex()
         bids, _ = read_buyers_csv(buyers, agents)
