@@ -8,6 +8,7 @@ import streamlit as st
 from app.ui import plots
 from app.ui.data import run_query
 from app.ui.page import fmt, require_run, run_caption
+from ledger.store.queries import DEVICE_KINDS
 
 MAP_DEVICES = 5000        # devices drawn on the static map (sampled above that)
 ANIMATION_DEVICES = 600   # devices followed in the animation
@@ -27,11 +28,13 @@ rnd = (st.select_slider("Snapshot round", options=rounds, value=rounds[-1], key=
 snap = run_query("snapshot_at", run, rnd, MAP_DEVICES)
 load = run_query("node_load", run, rnd)
 n_dev, step = snap.attrs.get("n_devices", 0), snap.attrs.get("step", 1)
-infra = snap[~snap["kind"].str.lower().isin(["device", "devices", "ue", "user"])]
+infra = snap[~snap["kind"].isin(sorted(DEVICE_KINDS))]
+sites = infra[infra["x_m"].notna()]          # the cloud has no position: not an edge site
 cols = st.columns(4)
 cols[0].metric("Devices", f"{n_dev:,}")
-cols[1].metric("Edge nodes", f"{len(infra):,}")
-cols[2].metric("Mean node utilization", fmt(infra["utilization"].mean() if len(infra) else None, "{:.2f}"))
+cols[1].metric("Edge nodes", f"{len(sites):,}")
+cols[2].metric("Mean node utilization", fmt(sites["utilization"].mean() if len(sites) else None, "{:.2f}"),
+               help="Share of capacity sold this round, averaged over the nodes (0-1)")
 rs = run_query("round_series", run)
 cols[3].metric("Handovers (run)", f"{int(rs['handovers'].sum()):,}")
 

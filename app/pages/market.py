@@ -15,9 +15,10 @@ SUPPLY_DEMAND_NOTE = (
     "**What this curve is.** The store keeps the executed trades of each round, not the order "
     "book, so these are the *realised* curves: the round's trades for the resource grouped by "
     "unit price, cumulated by descending price (served demand) and by ascending price (supply "
-    "sold). The × marks the clearing point (traded volume, clearing price); the dotted "
-    "segment is the demand left unmet at that price. Under a uniform-price mechanism every "
-    "trade pays the clearing price, so both steps lie on it up to the traded volume."
+    "sold). The × marks the round's clearing point: traded volume and clearing price, which is "
+    "the volume-weighted mean price when the round clears several markets (one per cell or "
+    "zone, each at its own price). The dotted segment is the demand left unmet. With a single "
+    "uniform-price market every trade pays the clearing price and both steps lie on it."
 )
 
 

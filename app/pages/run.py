@@ -53,7 +53,7 @@ def run_form() -> None:
                           help="Starts a local Anvil for the run and settles every round on chain.")
         advanced = st.text_area(
             "Advanced overrides", key="form_advanced", height=80,
-            placeholder="one `field.path = value` per line, e.g.\nmarket.k = 0.5",
+            placeholder="one `field.path = value` per line, e.g.\nmarket.params.k = 0.5\nsnapshot_every = 5",
             help="Any scenario field, validated by the runner like the fields above.")
         submitted = st.form_submit_button("Run", type="primary")
     if not submitted:

@@ -21,7 +21,15 @@ from app.ui.labels import (
 )
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-           "#7f7f7f", "#bcbd22", "#17becf")
+           "#bcbd22", "#17becf", "#393b79")
+UNATTACHED = "#b0b0b0"
+# green (idle) -> yellow -> red (full); explicit, so unvalidated figures need no name lookup
+UTILIZATION_SCALE = [[0.0, "#1a9850"], [0.5, "#fee08b"], [1.0, "#d73027"]]
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
 # No template: Streamlit's chart theme styles the figures.
 _LAYOUT = {"margin": {"l": 10, "r": 10, "t": 50, "b": 10}, "legend": {"orientation": "h", "y": -0.15}}
 
@@ -140,9 +148,10 @@ def qoais_radar(profile: pd.DataFrame) -> go.Figure:
     theta = [QOAIS_LABELS[d] for d in QOAIS_DIMENSIONS]
     for i, row in enumerate(profile.itertuples(index=False)):
         r = [float(getattr(row, d) or 0.0) for d in QOAIS_DIMENSIONS]
+        color = PALETTE[i % len(PALETTE)]
         fig.add_trace(go.Scatterpolar(r=[*r, r[0]], theta=[*theta, theta[0]], name=str(row.service_class),
-                                      line={"color": PALETTE[i % len(PALETTE)], "width": 2}, fill="toself",
-                                      opacity=0.75))
+                                      line={"color": color, "width": 2}, fill="toself",
+                                      fillcolor=_rgba(color, 0.12)))
     fig.update_layout(polar={"radialaxis": {"range": [0, 1], "tickformat": ".1f", "angle": 90,
                                             "tickfont": {"size": 10}}})
     return _fig(fig, "QoAIS per service class (six dimensions, 1 = best)", height=480)
@@ -203,11 +212,13 @@ def agent_map(snap: pd.DataFrame, rnd: int, max_lines: int = 3000) -> go.Figure:
                      "y": np.column_stack([lines["y_m"].to_numpy(), tgt[:, 1], gap]).ravel(),
                      "line": {"color": "rgba(120,120,120,0.25)", "width": 1}})
     if len(dev):
-        codes = pd.factorize(dev["attached"])[0]
+        on = dev["attached"].isin(pos.index)
+        codes = np.searchsorted(np.sort(pos.index.to_numpy()), dev["attached"].to_numpy())
+        colors = np.where(on, np.asarray(PALETTE)[codes % len(PALETTE)], UNATTACHED)
         data.append({
-            "type": "scattergl", "mode": "markers", "name": f"devices ({len(dev):,} shown)",
+            "type": "scattergl", "mode": "markers", "name": f"devices ({len(dev):,} shown; grey: not attached)",
             "x": dev["x_m"].to_numpy(), "y": dev["y_m"].to_numpy(),
-            "marker": {"size": 5, "opacity": 0.8, "color": np.asarray(PALETTE)[codes % len(PALETTE)]},
+            "marker": {"size": 6, "opacity": 0.85, "color": colors},
             "customdata": np.column_stack([dev["agent_id"], dev["attached"], dev["utilization"]]),
             "hovertemplate": "device %{customdata[0]}<br>attached to %{customdata[1]}"
                              "<br>utilization %{customdata[2]:.2f}<extra></extra>"})
@@ -215,7 +226,7 @@ def agent_map(snap: pd.DataFrame, rnd: int, max_lines: int = 3000) -> go.Figure:
         data.append({
             "type": "scatter", "mode": "markers", "name": str(kind), "x": d["x_m"].to_numpy(), "y": d["y_m"].to_numpy(),
             "marker": {"size": 16, "symbol": "diamond", "color": d["utilization"].to_numpy(), "cmin": 0, "cmax": 1,
-                       "colorscale": "RdYlGn_r", "line": {"color": "black", "width": 1},
+                       "colorscale": UTILIZATION_SCALE, "line": {"color": "black", "width": 1},
                        "colorbar": {"title": {"text": "utilization"}, "x": 1.02}},
             "customdata": np.column_stack([d["agent_id"], d["utilization"]]),
             "hovertemplate": f"{kind} %{{customdata[0]}}<br>utilization %{{customdata[1]:.2f}}<extra></extra>"})
@@ -244,7 +255,7 @@ def agent_animation(frames: pd.DataFrame) -> go.Figure:
         slot = np.searchsorted(node_ids, dev["attached"].to_numpy())
         known = (slot < len(node_ids)) & (node_ids[np.minimum(slot, len(node_ids) - 1)] == dev["attached"].to_numpy()) \
             if len(node_ids) else np.zeros(len(dev), bool)
-        colors = np.where(known, palette[slot % len(palette)], "#999999")
+        colors = np.where(known, palette[slot % len(palette)], UNATTACHED)
         return [
             {"type": "scatter", "mode": "markers", "name": "devices (sample)", "x": dev["x_m"].to_numpy(),
              "y": dev["y_m"].to_numpy(), "ids": dev["agent_id"].astype(str).to_numpy(),
@@ -254,7 +265,7 @@ def agent_animation(frames: pd.DataFrame) -> go.Figure:
             {"type": "scatter", "mode": "markers", "name": "edge nodes", "x": infra["x_m"].to_numpy(),
              "y": infra["y_m"].to_numpy(), "ids": ("n" + infra["agent_id"].astype(str)).to_numpy(),
              "marker": {"size": 16, "symbol": "diamond", "color": infra["utilization"].to_numpy(),
-                        "colorscale": "RdYlGn_r", "cmin": 0, "cmax": 1, "line": {"color": "black", "width": 1}},
+                        "colorscale": UTILIZATION_SCALE, "cmin": 0, "cmax": 1, "line": {"color": "black", "width": 1}},
              "customdata": np.column_stack([infra["agent_id"], infra["utilization"]]),
              "hovertemplate": "node %{customdata[0]}<br>utilization %{customdata[1]:.2f}<extra></extra>"},
         ]
@@ -288,9 +299,11 @@ def handovers(rounds: pd.DataFrame) -> go.Figure:
 
 
 def node_load(load: pd.DataFrame, top: int = 40) -> go.Figure:
+    """Devices attached per node (bars coloured by the node's utilization); -1 = none."""
     d = load.head(top)
-    fig = go.Figure(go.Bar(x=d["attached"].astype(str), y=d["devices"], name="attached devices",
-                           marker={"color": d["node_utilization"].fillna(0), "colorscale": "RdYlGn_r",
+    x = ["none" if a < 0 else str(a) for a in d["attached"]]
+    fig = go.Figure(go.Bar(x=x, y=d["devices"], name="attached devices",
+                           marker={"color": d["node_utilization"].fillna(0), "colorscale": UTILIZATION_SCALE,
                                    "cmin": 0, "cmax": 1, "colorbar": {"title": {"text": "utilization"}}}))
     fig.update_xaxes(title_text="edge node (agent id)", type="category")
     fig.update_yaxes(title_text="attached devices")

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from app_driver import open_page
 from synthetic_runs import fill_learning, fill_run
 
-SMALL = {"devices.count": 30, "nodes.count": 3, "snapshot_every": 0}
+SMALL = {"devices.count": 30, "nodes.count": 3, "snapshot_every": 2, "snapshot_devices": 30}
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class AppStore:
     uniform: int       # real run, uniform price
     mcafee: int        # real run, McAfee
     synthetic: int     # synthetic settled run with snapshots and equilibrium prices
-    no_eq: int         # synthetic run without equilibrium prices, settlements or trades' chain
+    no_eq: int         # synthetic run without equilibrium prices, settlements or snapshots
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +52,7 @@ def app_db(tmp_path_factory: pytest.TempPathFactory) -> AppStore:
     url = f"sqlite:///{tmp_path_factory.mktemp('app') / 'store.db'}"
     store = RunStore(url)
     synthetic = fill_run(store, mechanism="uniform", seed=1, settle=True)
-    no_eq = fill_run(store, mechanism="mcafee", seed=4, rounds=4, settle=False, eq_prices=False)
+    no_eq = fill_run(store, mechanism="mcafee", seed=4, rounds=4, settle=False, eq_prices=False, snapshot_every=0)
     fill_learning(store)
     mcafee = run_simulation("smart_city", overrides={**SMALL, "market.mechanism": "mcafee"}, seed=2, rounds=6,
                             db_url=url).run_id

@@ -37,6 +37,7 @@ def streamlit_command(db_url: str, port: int) -> list[str]:
             "--server.headless", "true", "--browser.gatherUsageStats", "false",
             "--server.address", "127.0.0.1", "--server.port", str(port),
             "--server.fileWatcherType", "none", "--global.developmentMode", "false",
+            "--client.toolbarMode", "viewer",
             "--", "--db", db_url]
 
 

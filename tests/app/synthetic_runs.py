@@ -66,7 +66,7 @@ def fill_run(store: RunStore, *, mechanism: str = "uniform", seed: int = 1, roun
     history = []
     for r in range(rounds):
         rr = fake_round(r, rng, n_devices=n_devices, n_nodes=n_nodes, n_trades=n_trades,
-                        snapshot=r % snapshot_every == 0, uniform=mechanism == "uniform")
+                        snapshot=snapshot_every > 0 and r % snapshot_every == 0, uniform=mechanism == "uniform")
         eq = rr.clearing.prices * 1.05 if eq_prices else None
         store.record_round(run_id, rr, eq_prices=eq)
         history.append(rr)

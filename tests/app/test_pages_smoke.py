@@ -22,5 +22,4 @@ def test_page_on_empty_store_says_how_to_get_data(app_at, empty_db, page):
 def test_page_on_a_real_run(app_at, app_db, page):
     at = app_at(app_db.url, page, app_db.uniform)
     no_exception(at)
-    if page not in ("agents",):  # the real test runs take no snapshots (see test_agents_page)
-        assert at.get("plotly_chart"), f"no chart on {page}"
+    assert at.get("plotly_chart"), f"no chart on {page}"
