@@ -95,7 +95,7 @@ def design_joint(req: Requests, se: FloatArray, se_ref: FloatArray, link_delay_m
     t1, t2 = share * budget, (1 - share) * budget
     # Scale both stages down until the queueing-inclusive latency fits (bisection on s).
     lo, hi = np.zeros(n), np.ones(n)
-    for _ in range(30):
+    for _ in range(24):  # 2**-24: far below any latency that matters
         s = (lo + hi) / 2
         fits = (stage_latency_s(s * t1, req.task_rate_hz)
                 + stage_latency_s(s * t2, req.task_rate_hz)) <= budget

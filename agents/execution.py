@@ -14,7 +14,8 @@ partial fills of a bundle, brokers and the cloud are all handled the same way:
   and misses), times 1 − residual packet loss;
 - accuracy = accuracy_max·(1 − exp(−gain·LU bought / LU needed)).
 
-Latencies are capped at :data:`TIMEOUT_MS` (a stage that got nothing never completes).
+Latencies are capped at :data:`agents.qoais.TIMEOUT_MS` (a stage that got nothing never
+completes).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from numpy.typing import NDArray
 from scipy.special import ndtr
 
 from agents.bundles import service_time_for, stage_latency_s
-from agents.qoais import Measured
+from agents.qoais import TIMEOUT_MS, Measured
 from agents.workloads import Requests
 from market.orders import Trades
 from market.resources import N_RESOURCES
@@ -34,9 +35,6 @@ from market.resources import N_RESOURCES
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
-
-#: ms; what a task that can never complete (no bandwidth or no compute) is counted as.
-TIMEOUT_MS = 60_000.0
 
 #: Seller kinds in the model's uid lookup tables.
 KIND_NODE, KIND_CLOUD, KIND_DEVICE = 0, 1, 2

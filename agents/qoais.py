@@ -21,6 +21,9 @@ from agents.results import ClassQoAIS
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 
+#: ms; the latency of a task that can never complete (a stage got no resources).
+TIMEOUT_MS = 60_000.0
+
 DIMENSIONS: tuple[str, ...] = (
     "performance", "connection", "data", "computation", "security", "orchestration",
 )
@@ -144,13 +147,16 @@ def aggregate(names: list[str], weights: FloatArray, req_cls: NDArray[np.int64],
     dim_mean = np.column_stack([np.bincount(m.cls, weights=dims[:, j], minlength=k)
                                 for j in range(6)]) / denom[:, None]
     overall = (dim_mean * weights).sum(axis=1)
-    lat_mean = np.bincount(m.cls, weights=m.latency_ms, minlength=k) / denom
+    # Latency statistics over requests whose tasks complete (a stalled bundle is an SLA miss
+    # already; its timeout would swamp the mean).
+    done = m.latency_ms < TIMEOUT_MS
+    n_done = np.bincount(m.cls[done], minlength=k)
+    lat_mean = np.bincount(m.cls[done], weights=m.latency_ms[done], minlength=k) / np.maximum(n_done, 1)
     rel_mean = np.bincount(m.cls, weights=m.reliability, minlength=k) / denom
     acc_mean = np.bincount(m.cls, weights=m.accuracy, minlength=k) / denom
     out = []
     for c, name in enumerate(names):
-        lat_c = m.latency_ms[m.cls == c]
-        finite = lat_c[np.isfinite(lat_c)]
+        finite = m.latency_ms[(m.cls == c) & done]
         p95 = float(np.percentile(finite, 95)) if finite.size else 0.0
         out.append(ClassQoAIS(
             service_class=name,

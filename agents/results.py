@@ -19,9 +19,10 @@ from market.result import ClearingResult
 class ClassQoAIS:
     """QoAIS of one service class in one round (scores in [0, 1]; see docs/qoais.md).
 
-    Dimension scores and the latency/reliability/accuracy figures average over *served*
-    requests (0.0 when none was served); ``sla_rate`` is over *all* requests, unserved ones
-    counting as misses.
+    Dimension scores and the reliability/accuracy figures average over *served* requests
+    (0.0 when none was served); latency mean/p95 over served requests whose tasks complete
+    (a bundle missing a stage stalls: an SLA miss, left out of the latency figures);
+    ``sla_rate`` is over *all* requests, unserved ones counting as misses.
     """
 
     service_class: str

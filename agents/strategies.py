@@ -285,3 +285,9 @@ class Shading(DeviceStrategy):
 
     def bid(self, value: FloatArray, budget: FloatArray) -> FloatArray:
         return np.minimum(value * (1.0 - self.shade), budget)
+
+
+# The learned-pricing node strategy ("rllib", agents.learning.policy_strategy) registers
+# itself on import; importing it here makes it available wherever the registry is. It
+# imports neither Ray nor torch until a policy is actually queried.
+from agents.learning import policy_strategy as _policy_strategy  # noqa: E402, F401
