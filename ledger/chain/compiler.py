@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,8 @@ SETTINGS: dict[str, Any] = {
                 "evm.bytecode.object",
                 "evm.deployedBytecode.object",
                 "evm.methodIdentifiers",
+                "userdoc",
+                "devdoc",
             ]
         }
     },
@@ -51,6 +53,8 @@ class Artifact:
     abi: list[dict[str, Any]]
     bytecode: str
     deployed_bytecode: str
+    userdoc: dict[str, Any] = field(default_factory=dict)
+    devdoc: dict[str, Any] = field(default_factory=dict)
 
 
 def _package_version(package: str) -> str:
@@ -134,6 +138,8 @@ def compile_sources(std_input: dict[str, Any]) -> dict[str, Artifact]:
                 abi=c["abi"],
                 bytecode="0x" + c["evm"]["bytecode"]["object"],
                 deployed_bytecode="0x" + c["evm"]["deployedBytecode"]["object"],
+                userdoc=c.get("userdoc", {}),
+                devdoc=c.get("devdoc", {}),
             )
     return artifacts
 

@@ -235,3 +235,16 @@ def test_slash_errors(funded: ChainSession, actors: list[Actor]) -> None:
     # through the settlement: an attested violation against an unregistered node
     with expect_revert("NotRegistered", addr(8)):
         funded.settle_round(1, 1, {}, [1, 1, 1, 1], None, violations=[(8, 1, 1.0)])
+
+
+def test_paused_modules(funded: ChainSession, actors: list[Actor]) -> None:
+    funded.transact("stakes", "pause")
+    with expect_revert("EnforcedPause"):
+        funded.transact("stakes", "registerFor", [addr(10)], [C])
+    funded.transact("stakes", "unpause")
+    funded.transact("incentives", "pause")
+    with expect_revert("EnforcedPause"):
+        actors[0].transact("incentives", "claim")
+    # settlement keeps working while incentives are paused: rounds never block on claims
+    funded.settle_round(1, 1, {1: -1.0}, [1, 1, 1, 1], None, {2: 1.0}, [], 1.0)
+    assert funded.rewards_owed([2]) == {2: C}

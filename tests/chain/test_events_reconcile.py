@@ -34,7 +34,10 @@ def test_every_action_emits_its_event(chain: ChainSession, actors: list[Actor]) 
     chain.transact("token", "approve", chain.deployment.incentives, 10)  # type: ignore[union-attr]
     chain.transact("token", "mint", chain.operator, 10)
     chain.transact("incentives", "fund", 10)
+    chain.transact("incentives", "setRewardPerRound", 5)
     chain.request_exit([9])
+    chain.rpc.call("evm_increaseTime", chain.call("stakes", "exitDelay") + 1)
+    chain.withdraw_stakes([9])
     chain.transact("settlement", "pause")
     events = chain.events_since(start)
     assert {
@@ -51,6 +54,8 @@ def test_every_action_emits_its_event(chain: ChainSession, actors: list[Actor]) 
         "StakeRegistry.Registered",
         "StakeRegistry.Slashed",
         "StakeRegistry.ExitRequested",
+        "StakeRegistry.StakeWithdrawn",
+        "ContributionIncentives.RewardPerRoundSet",
     } <= _names(events)
     settled = next(e for e in events if e.name == "RoundSettled")
     assert settled.args["runId"] == 1 and settled.args["round"] == 0 and settled.args["fee"] == to_base(0.1)

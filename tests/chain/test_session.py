@@ -150,3 +150,26 @@ def test_attach_to_existing_deployment(market: ChainSession) -> None:
         ChainSession(market.rpc_url, contracts=market.contracts).attach(
             {"token": addr(1), "settlement": addr(2), "incentives": addr(3), "stakes": addr(4)}
         )
+
+
+def test_python_leaf_and_key_match_the_contract(market: ChainSession) -> None:
+    from ledger.chain.merkle import leaf_hash
+
+    tr = trades(5, BUYERS, SELLERS, seed=8)
+    from ledger.chain.encoding import trade_leaves
+
+    for leaf in trade_leaves(tr):
+        assert market.call("settlement", "tradeLeaf", *leaf) == leaf_hash(leaf)
+    assert market.call("settlement", "roundKey", 7, 3) == market._round_key(7, 3)
+
+
+def test_treasury_rewards_are_emitted_per_round(market: ChainSession) -> None:
+    market.transact("token", "mint", market.operator, to_base(10.0))
+    market.transact("token", "approve", market.deployment.incentives, to_base(10.0))  # type: ignore[union-attr]
+    market.transact("incentives", "fund", to_base(10.0))
+    market.transact("incentives", "setRewardPerRound", to_base(4.0))
+    for rnd in range(3):
+        market.settle_round(6, rnd, {}, PRICES, None, {20: 1.0, 21: 3.0}, [], 0.0)
+    owed = market.rewards_owed([20, 21])
+    assert owed == {20: to_base(2.5), 21: to_base(7.5)}  # 4 + 4 + 2 (reserve exhausted), 1:3
+    assert market.call("incentives", "reserve") == 0
