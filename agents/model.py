@@ -76,7 +76,9 @@ class EdgeMarketModel(mesa.Model):
     """A 6G edge-resource market. ``EdgeMarketModel(scenario, seed)``; ``step()`` -> RoundResult."""
 
     def __init__(self, scenario: Scenario | str = "smart_city", seed: int | None = None,
-                 overrides: dict[str, Any] | None = None) -> None:
+                 overrides: dict[str, Any] | None = None,
+                 history_limit: int | None = None) -> None:
+        """``history_limit`` keeps only the last N RoundResults in ``history`` (long runs)."""
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario, overrides)
         elif overrides:
@@ -87,6 +89,7 @@ class EdgeMarketModel(mesa.Model):
         self.round_s = sc.round_duration_s
         self.classes = ClassTable.from_scenario(sc)
         self.history: list[RoundResult] = []
+        self.history_limit = history_limit
         rng = self.rng
         self._build_nodes(sc, rng)
         self._build_cloud(sc)
@@ -332,6 +335,8 @@ class EdgeMarketModel(mesa.Model):
                   "bundling": sc.market.bundling, "scope": sc.market.scope},
         )
         self.history.append(rr)
+        if self.history_limit is not None and len(self.history) > self.history_limit:
+            del self.history[: len(self.history) - self.history_limit]
         return rr
 
     # --- round helpers ---------------------------------------------------------------------

@@ -18,7 +18,9 @@ in shuffled order: no auction), executes it and scores its QoAIS, with scalar ``
 runs on 1,000 devices × the same 200 nodes (per-device work grows with the node count, not
 the device count) and its time per agent-step is extrapolated to the full model.
 
-Single-threaded BLAS is requested (OPENBLAS_NUM_THREADS=1 etc.) so that numpy's dot
+On a shared machine wall times vary with the load; the JSON line also reports CPU-time
+throughput (``agent_steps_per_cpu_s``, ``cpu_ratio``), which does not. Single-threaded BLAS
+is requested (OPENBLAS_NUM_THREADS=1 etc.) so that numpy's dot
 products do not spin threads on a shared 2-core machine. Last line: JSON with ``name``,
 ``ours_s``, ``baseline_s`` (extrapolated to the same agent-steps), ``ratio``, ``target``,
 ``agent_steps_per_s``, ``peak_mem_mb``.
@@ -63,16 +65,17 @@ def run_ours(sc: Scenario, rounds: int, seed: int,
     t0 = time.perf_counter()
     model = EdgeMarketModel(sc, seed=seed)
     build_s = time.perf_counter() - t0
-    step_s = 0.0
+    step_s = cpu_s = 0.0
     sla = []
     for _ in range(rounds):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         rr = model.step()
         step_s += time.perf_counter() - t
+        cpu_s += time.process_time() - c
         sla.append(rr.sla_rate)
         if on_round is not None:
             on_round(rr)
-    return {"build_s": build_s, "step_s": step_s, "sla_rate": float(np.mean(sla))}
+    return {"build_s": build_s, "step_s": step_s, "cpu_s": cpu_s, "sla_rate": float(np.mean(sla))}
 
 
 # --- the obvious way ----------------------------------------------------------------------
@@ -255,13 +258,14 @@ class NaiveModel(mesa.Model):
         self.agents_by_type[NaiveDevice].shuffle_do("step")
 
 
-def run_baseline(sc: Scenario, n_devices: int, rounds: int, seed: int) -> float:
-    """Seconds per agent-step of the naive model (nodes + devices per round)."""
+def run_baseline(sc: Scenario, n_devices: int, rounds: int, seed: int) -> tuple[float, float]:
+    """Wall and CPU seconds per agent-step of the naive model (nodes + devices per round)."""
     model = NaiveModel(sc, n_devices, seed)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(rounds):
         model.step()
-    return (time.perf_counter() - t0) / ((n_devices + sc.nodes.count) * rounds)
+    steps = (n_devices + sc.nodes.count) * rounds
+    return (time.perf_counter() - t0) / steps, (time.process_time() - c0) / steps
 
 
 def main() -> None:
@@ -279,7 +283,7 @@ def main() -> None:
           f"{ours['build_s']:.2f} s; mean SLA rate {ours['sla_rate']:.3f}; peak RSS "
           f"{peak_mb:.0f} MB)", flush=True)
     base_rounds = 2 if args.quick else 3
-    per_step = run_baseline(sc, BASELINE_DEVICES, base_rounds, args.seed)
+    per_step, per_step_cpu = run_baseline(sc, BASELINE_DEVICES, base_rounds, args.seed)
     baseline_s = per_step * agents_per_round * rounds
     print(f"baseline: {BASELINE_DEVICES} devices + {sc.nodes.count} nodes x {base_rounds} rounds "
           f"-> {1 / per_step:,.0f} agent-steps/s; extrapolated to {agents_per_round} agents x "
@@ -287,6 +291,8 @@ def main() -> None:
     report("model_scale", ours["step_s"], baseline_s,
            ">= 100,000 agent-steps/s and >= 10x the per-agent Python baseline",
            agent_steps_per_s=round(steps_per_s),
+           agent_steps_per_cpu_s=round(agents_per_round * rounds / ours["cpu_s"]),
+           cpu_ratio=round(per_step_cpu * agents_per_round * rounds / ours["cpu_s"], 2),
            baseline_agent_steps_per_s=round(1 / per_step),
            peak_mem_mb=round(peak_mb, 1), rounds=rounds, devices=sc.devices.count,
            nodes=sc.nodes.count, build_s=round(ours["build_s"], 3),
