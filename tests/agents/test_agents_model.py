@@ -55,6 +55,12 @@ def test_round_result_contract(small_city: Scenario) -> None:
     assert rr.snapshot is None
 
 
+def test_history_limit(small_city: Scenario) -> None:
+    model = EdgeMarketModel(small_city, seed=1, history_limit=2)
+    model.run(4)
+    assert [r.round for r in model.history] == [3, 4]
+
+
 def test_agents_are_views_on_the_state_table(small_city: Scenario) -> None:
     model = EdgeMarketModel(small_city, seed=2)
     model.step()
