@@ -188,6 +188,7 @@ def deployed_chain(chain_rpc_url: str, chain_contracts: ContractSet) -> Iterator
 @pytest.fixture
 def chain(deployed_chain: ChainSession) -> Iterator[ChainSession]:
     """The deployed session; every change a test makes is reverted afterwards."""
+    deployed_chain.sender.resync_nonce()  # in case something else used the operator's key
     snap = deployed_chain.snapshot()
     try:
         yield deployed_chain

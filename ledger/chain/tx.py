@@ -128,23 +128,32 @@ class Sender:
         ), "0x" + signed.raw_transaction.hex().removeprefix("0x")
 
     def send(self, requests: Sequence[TxRequest]) -> list[SentTx]:
-        """Sign ``requests`` with consecutive nonces and send them in one batch."""
-        signed: list[tuple[str, str, int, TxRequest]] = []
-        for req in requests:
-            tx_hash, raw = self.sign(req, self.nonce)
-            signed.append((tx_hash, raw, self.nonce, req))
-            self.nonce += 1
-        results = self.rpc.batch([("eth_sendRawTransaction", [raw]) for _, raw, _, _ in signed])
-        failures = [(s, r) for s, r in zip(signed, results, strict=True) if isinstance(r, RpcError)]
-        if failures:
+        """Sign ``requests`` with consecutive nonces and send them in one batch.
+
+        If the node refuses every transaction for a stale nonce (another process used the key,
+        or the chain was reverted), the nonce is re-read and the batch re-signed once.
+        """
+        for attempt in range(2):
+            signed: list[tuple[str, str, int, TxRequest]] = []
+            for req in requests:
+                tx_hash, raw = self.sign(req, self.nonce)
+                signed.append((tx_hash, raw, self.nonce, req))
+                self.nonce += 1
+            results = self.rpc.batch([("eth_sendRawTransaction", [raw]) for _, raw, _, _ in signed])
+            failures = [(s, r) for s, r in zip(signed, results, strict=True) if isinstance(r, RpcError)]
+            if not failures:
+                return [SentTx(h, n, r) for h, _, n, r in signed]
             self.resync_nonce()
-            (tx_hash, _, nonce, _), err = failures[0]
+            stale = all("nonce" in str(r).lower() for _, r in failures)
+            if attempt == 0 and stale and len(failures) == len(signed):
+                continue
+            (_, _, nonce, _), err = failures[0]
             if isinstance(err, RpcError):
                 revert = self.decoder.from_rpc_error(err)
                 if revert is not None:
                     raise revert
             raise ChainError(f"sending tx nonce {nonce} failed: {err}")
-        return [SentTx(h, n, r) for h, _, n, r in signed]
+        raise AssertionError("unreachable")
 
     def wait(self, sent: Sequence[SentTx | str], timeout: float = 120.0) -> list[dict[str, Any]]:
         """Receipts of ``sent`` (in order), polling them in batches; no revert check."""

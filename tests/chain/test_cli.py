@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
+from ledger.chain.session import ChainSession
 
 pytestmark = pytest.mark.chain
 
@@ -19,9 +20,9 @@ def test_demo_settles_verifies_and_reconciles(capsys: pytest.CaptureFixture[str]
     assert "all balances agree to the base unit" in out
 
 
-def test_deploy_writes_addresses(chain_rpc_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_deploy_writes_addresses(chain: ChainSession, tmp_path: Path) -> None:
     target = tmp_path / "dep.json"
-    main(["ledger", "deploy", "--rpc-url", chain_rpc_url, "--out", str(target)])
+    main(["ledger", "deploy", "--rpc-url", chain.rpc_url, "--out", str(target)])
     dep = json.loads(target.read_text())
     assert set(dep) >= {"token", "settlement", "incentives", "stakes"} and dep["chain_id"] == 31337
 

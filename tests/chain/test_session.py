@@ -173,3 +173,14 @@ def test_treasury_rewards_are_emitted_per_round(market: ChainSession) -> None:
     owed = market.rewards_owed([20, 21])
     assert owed == {20: to_base(2.5), 21: to_base(7.5)}  # 4 + 4 + 2 (reserve exhausted), 1:3
     assert market.call("incentives", "reserve") == 0
+
+
+def test_send_recovers_from_a_stale_nonce(market: ChainSession) -> None:
+    assert market.deployment is not None
+    other = ChainSession(market.rpc_url, deployment=market.deployment, contracts=market.contracts)
+    try:
+        other.transact("token", "mint", other.operator, 1)  # same key, another process
+    finally:
+        other.close()
+    receipt = market.transact("token", "mint", market.operator, 1)  # stale local nonce: healed
+    assert int(receipt["status"], 16) == 1
