@@ -26,9 +26,10 @@ from typing import Any
 import mesa
 import numpy as np
 from numpy.typing import NDArray
+from scipy.special import ndtri
 
 from agents import execution as ex
-from agents.bundles import design_comm_only, design_joint
+from agents.bundles import design_comm_only, design_joint, stage_latency_s
 from agents.channel import Channel, LinkState
 from agents.cloud import Cloud
 from agents.device import Device
@@ -388,8 +389,6 @@ class EdgeMarketModel(mesa.Model):
     @staticmethod
     def _reliability_margin_ms(req: Requests, link: LinkState) -> FloatArray:
         """Slack a device keeps so that P(latency <= budget) meets its reliability target."""
-        from scipy.special import ndtri
-
         z = ndtri(np.clip(req.min_reliability, 0.5, 1 - 1e-12))
         return z * link.jitter_ms[req.device]
 
@@ -414,7 +413,6 @@ class EdgeMarketModel(mesa.Model):
         resource = np.concatenate([res, b_res]).astype(np.int8)
         qty = np.concatenate([nodes.capacity[rows, res], cap[b_rows, b_res]])
         price = np.concatenate([nodes.ask[rows, res], bq[b_rows, b_res]])
-        self._ask_seller_rows = (rows, res, b_dev, b_res)
         return venue, agent, resource, qty, price
 
     def _clear_edge(self, req: Requests, venue: IntArray, design: Any,
@@ -445,8 +443,6 @@ class EdgeMarketModel(mesa.Model):
         rows = np.flatnonzero(to_cloud)
         sub = req.take(rows)
         tx_s = np.where(sub.data_mbit > 0, sub.data_mbit / cc.access_rate_mbps, 0.0)
-        from agents.bundles import stage_latency_s
-
         extra_ms = cc.rtt_ms + 1000 * stage_latency_s(tx_s, sub.task_rate_hz)
         lv = self._link_view(sub, link)
         no_data = dataclasses.replace(sub, data_mbit=np.zeros(rows.size))
