@@ -31,8 +31,8 @@ class RunSummary:
     rounds: int
     final_prices: dict[str, float | None]
     equilibrium_prices: dict[str, float | None]
-    efficiency_mean: float
-    efficiency_final: float
+    efficiency_mean: float | None  # None when the scenario skips the optimum (market.optimum_every: 0)
+    efficiency_final: float | None
     welfare_total: float
     optimal_welfare_total: float
     trades: int
@@ -66,9 +66,11 @@ class _Aggregate:
 
     def __init__(self) -> None:
         self.rounds = 0
+        self.eff_rounds = 0  # rounds whose optimum was computed (scenario market.optimum_every)
         self.eff_sum = 0.0
         self.eff_last = 0.0
         self.welfare = 0.0
+        self.welfare_opt_rounds = 0.0  # welfare over the rounds with a computed optimum
         self.optimal = 0.0
         self.trades = 0
         self.handovers = 0
@@ -78,10 +80,13 @@ class _Aggregate:
 
     def add(self, rr: Any, eq_prices: np.ndarray | None) -> None:
         self.rounds += 1
-        self.eff_sum += float(rr.efficiency)
-        self.eff_last = float(rr.efficiency)
+        if np.isfinite(rr.efficiency):
+            self.eff_rounds += 1
+            self.eff_sum += float(rr.efficiency)
+            self.eff_last = float(rr.efficiency)
+            self.welfare_opt_rounds += float(rr.clearing.welfare)
+            self.optimal += float(rr.optimal_welfare)
         self.welfare += float(rr.clearing.welfare)
-        self.optimal += float(rr.optimal_welfare)
         self.trades += len(rr.clearing.trades.buyer)
         self.handovers += int(getattr(rr, "handovers", 0))
         self.last_prices = np.asarray(rr.clearing.prices, dtype=float)
@@ -118,13 +123,34 @@ class _Aggregate:
             run_id=run_id, scenario=scenario, seed=seed, mechanism=mechanism, rounds=self.rounds,
             final_prices={n: _clean(p) for n, p in zip(names, prices, strict=True)},
             equilibrium_prices={n: _clean(p) for n, p in zip(names, eq, strict=True)},
-            efficiency_mean=round(self.eff_sum / self.rounds, 9) if self.rounds else 0.0,
-            efficiency_final=round(self.eff_last, 9),
+            efficiency_mean=round(self.eff_sum / self.eff_rounds, 9) if self.eff_rounds else None,
+            efficiency_final=round(self.eff_last, 9) if self.eff_rounds else None,
             welfare_total=round(self.welfare, 6), optimal_welfare_total=round(self.optimal, 6),
             trades=self.trades, requests=int(req), served=int(served),
             sla_rate=round(met / req, 9) if req else 0.0, qoais=qoais, handovers=self.handovers,
             wall_s=round(wall_s, 3),
         )
+
+
+NODE_STAKE_CREDITS = 1000.0
+
+
+def participants(model: Any, rounds: int) -> dict[str, Any]:
+    """Who settles on chain: every device, node and the cloud, with escrow funding.
+
+    Devices are funded with their per-round budget for every round planned, so a device
+    can never be overdrawn by the market; sellers start at zero; nodes also stake.
+    """
+    dev, nodes = model.devices, model.nodes
+    ids = [*dev.uid.tolist(), *nodes.uid.tolist()]
+    kinds = ["device"] * len(dev.uid) + ["node"] * len(nodes.uid)
+    budgets = [*(dev.budget_credits * rounds).tolist(), *([0.0] * len(nodes.uid))]
+    if getattr(model, "cloud_agent", None) is not None:
+        ids.append(int(model.cloud_agent.unique_id))
+        kinds.append("cloud")
+        budgets.append(0.0)
+    return {"agent_id": ids, "kind": kinds, "budget_credits": budgets,
+            "node_ids": nodes.uid.tolist(), "stake_credits": NODE_STAKE_CREDITS}
 
 
 def _load(scenario: Any, overrides: dict[str, Any] | None) -> Any:
@@ -203,7 +229,7 @@ def run_simulation(
         if chain != "none":
             from ledger.settle import RunSettler
 
-            settler = RunSettler.open(chain, store, run_id, model)
+            settler = RunSettler.open(chain, store, run_id, participants(model, n_rounds))
         agg = _Aggregate()
         for r in range(n_rounds):
             t_round = time.perf_counter()

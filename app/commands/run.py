@@ -39,7 +39,10 @@ def print_summary(s: dict[str, Any], out: Console | None = None) -> None:
     head.add_column(style="bold")
     head.add_column()
     head.add_row("rounds", str(s["rounds"]))
-    head.add_row("efficiency vs optimum", f"{s['efficiency_mean']:.3f} mean, {s['efficiency_final']:.3f} last round")
+    if s["efficiency_mean"] is None:
+        head.add_row("efficiency vs optimum", "not computed (scenario market.optimum_every: 0)")
+    else:
+        head.add_row("efficiency vs optimum", f"{s['efficiency_mean']:.3f} mean, {s['efficiency_final']:.3f} last round")
     head.add_row("welfare", f"{s['welfare_total']:.2f} of {s['optimal_welfare_total']:.2f} credits optimal")
     head.add_row("trades", f"{s['trades']:,}")
     head.add_row("requests served", f"{s['served']:,} of {s['requests']:,}")

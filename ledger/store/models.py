@@ -72,8 +72,8 @@ class RoundRow(Base):
     unmet_compute: Mapped[float] = mapped_column(Float, default=0.0)
     unmet_learn: Mapped[float] = mapped_column(Float, default=0.0)
     welfare: Mapped[float] = mapped_column(Float)
-    optimal_welfare: Mapped[float] = mapped_column(Float)
-    efficiency: Mapped[float] = mapped_column(Float)
+    optimal_welfare: Mapped[float | None] = mapped_column(Float, nullable=True)  # NULL: optimum not computed
+    efficiency: Mapped[float | None] = mapped_column(Float, nullable=True)  # NULL: optimum not computed
     buyer_payments: Mapped[float] = mapped_column(Float)
     seller_revenue: Mapped[float] = mapped_column(Float)
     platform_surplus: Mapped[float] = mapped_column(Float)

@@ -184,7 +184,7 @@ class RunStore:
         self._buffer("rounds", [(
             run_id, int(rr.round), *(_num(p) for p in prices), *(_num(p) for p in eq),
             *(float(v) for v in cl.volume), *(float(v) for v in cl.unmet_demand),
-            float(cl.welfare), float(rr.optimal_welfare), float(rr.efficiency),
+            float(cl.welfare), _num(rr.optimal_welfare), _num(rr.efficiency),
             float(cl.buyer_payments), float(cl.seller_revenue), float(cl.platform_surplus),
             len(t.buyer), n_req, n_served, float(sla), float(overall),
             int(getattr(rr, "handovers", 0)), float(wall_ms),
