@@ -3,8 +3,9 @@
 Ours: ``EdgeMarketModel`` on the metro scenario for N rounds (100, or 10 with --quick):
 mobility, channel, requests, bundle design, per-zone clearing with the uniform mechanism,
 execution, QoAIS and settlement, all on arrays. The welfare-optimum LP is not solved
-(``market.optimum_every: 0`` in the scenario), and no store is written: pass a callback to
-:func:`run_ours` (``on_round(rr)``) to add per-round work such as ``RunStore.record_round``.
+(``market.optimum_every: 0`` in the scenario). Every round is written to a SQLite run store
+under data/bench/ with ``RunStore.record_round`` (batched; the baseline adds one ORM row per
+trade and commits each round); ``--no-store`` times the models alone.
 Throughput is agent-steps/s = (devices + nodes) × rounds / seconds of ``step()`` calls
 (model construction excluded, reported separately). Peak memory is the process's peak
 resident set size after our run (``resource.getrusage``), before the baseline runs.
@@ -50,10 +51,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import parser, report  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
 
 from agents.model import EdgeMarketModel  # noqa: E402
 from agents.results import RoundResult  # noqa: E402
 from agents.scenario import Scenario, load_scenario  # noqa: E402
+from ledger.store import RunStore, TradeRow  # noqa: E402
+
+BENCH_DIR = Path(__file__).resolve().parents[1] / "data" / "bench"
+
+
+def fresh_store(name: str) -> RunStore:
+    """A new SQLite run store under data/bench/ (old files removed)."""
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        (BENCH_DIR / f"{name}.db{suffix}").unlink(missing_ok=True)
+    return RunStore(f"sqlite:///{BENCH_DIR / name}.db")
 
 SCENARIO = "metro"
 BASELINE_DEVICES = 1000
@@ -70,11 +83,11 @@ def run_ours(sc: Scenario, rounds: int, seed: int,
     for _ in range(rounds):
         t, c = time.perf_counter(), time.process_time()
         rr = model.step()
+        if on_round is not None:
+            on_round(rr)
         step_s += time.perf_counter() - t
         cpu_s += time.process_time() - c
         sla.append(rr.sla_rate)
-        if on_round is not None:
-            on_round(rr)
     return {"build_s": build_s, "step_s": step_s, "cpu_s": cpu_s, "sla_rate": float(np.mean(sla))}
 
 
@@ -189,6 +202,11 @@ class NaiveDevice(mesa.Agent):
             return
         for k in range(4):
             best.left[k] -= demand[k]
+            if m.session is not None and demand[k] > 0:  # the obvious store: one ORM row per trade
+                m.session.add(TradeRow(run_id=m.run_id, round=m.round_no, idx=m.n_trades,
+                                       buyer=self.unique_id, seller=best.unique_id, resource=k,
+                                       quantity=demand[k], price=best.price[k]))
+                m.n_trades += 1
         best.revenue += cost
         self.budget -= cost
         # Execute and score.
@@ -222,9 +240,11 @@ class NaiveDevice(mesa.Agent):
 class NaiveModel(mesa.Model):
     """The same round, written with per-agent Python loops."""
 
-    def __init__(self, sc: Scenario, n_devices: int, seed: int) -> None:
+    def __init__(self, sc: Scenario, n_devices: int, seed: int, session: Session | None = None,
+                 run_id: int = 0) -> None:
         super().__init__(seed=seed)
         self.scenario = sc
+        self.session, self.run_id, self.round_no, self.n_trades = session, run_id, 0, 0
         nc, ch = sc.nodes, sc.channel
         self.width, self.height = sc.area.width_m, sc.area.height_m
         self.coverage_m = nc.coverage_radius_m
@@ -254,28 +274,55 @@ class NaiveModel(mesa.Model):
                         self.random.uniform(0, self.height), cls)
 
     def step(self) -> None:
+        self.round_no += 1
         self.agents_by_type[NaiveNode].do("step")
         self.agents_by_type[NaiveDevice].shuffle_do("step")
+        if self.session is not None:
+            self.session.commit()
 
 
-def run_baseline(sc: Scenario, n_devices: int, rounds: int, seed: int) -> tuple[float, float]:
+def run_baseline(sc: Scenario, n_devices: int, rounds: int, seed: int,
+                 store: bool = True) -> tuple[float, float]:
     """Wall and CPU seconds per agent-step of the naive model (nodes + devices per round)."""
-    model = NaiveModel(sc, n_devices, seed)
+    session = None
+    run_id = 0
+    if store:
+        st = fresh_store("scale_baseline")
+        run_id = st.create_run("metro-baseline", {}, seed)
+        session = Session(st.engine)
+    model = NaiveModel(sc, n_devices, seed, session=session, run_id=run_id)
     t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(rounds):
         model.step()
     steps = (n_devices + sc.nodes.count) * rounds
-    return (time.perf_counter() - t0) / steps, (time.process_time() - c0) / steps
+    out = (time.perf_counter() - t0) / steps, (time.process_time() - c0) / steps
+    if session is not None:
+        session.close()
+    return out
 
 
 def main() -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=None, help="rounds of our model")
+    p.add_argument("--no-store", action="store_true",
+                   help="model only: skip the run-store writes (ours) and ORM inserts (baseline)")
     args = p.parse_args()
     rounds = args.rounds or (10 if args.quick else 100)
     sc = load_scenario(SCENARIO)
     agents_per_round = sc.devices.count + sc.nodes.count
-    ours = run_ours(sc, rounds, args.seed)
+    store = None if args.no_store else fresh_store("scale")
+    on_round = None
+    if store is not None:
+        run_id = store.create_run(SCENARIO, {}, args.seed, rounds_planned=rounds)
+
+        def on_round(rr: RoundResult) -> None:
+            store.record_round(run_id, rr)
+
+    ours = run_ours(sc, rounds, args.seed, on_round)
+    if store is not None:
+        t = time.perf_counter()
+        store.close()  # the last batch of rows is part of the run
+        ours["step_s"] += time.perf_counter() - t
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     steps_per_s = agents_per_round * rounds / ours["step_s"]
     print(f"ours: {sc.devices.count} devices + {sc.nodes.count} nodes x {rounds} rounds in "
@@ -283,7 +330,8 @@ def main() -> None:
           f"{ours['build_s']:.2f} s; mean SLA rate {ours['sla_rate']:.3f}; peak RSS "
           f"{peak_mb:.0f} MB)", flush=True)
     base_rounds = 2 if args.quick else 3
-    per_step, per_step_cpu = run_baseline(sc, BASELINE_DEVICES, base_rounds, args.seed)
+    per_step, per_step_cpu = run_baseline(sc, BASELINE_DEVICES, base_rounds, args.seed,
+                                          store=not args.no_store)
     baseline_s = per_step * agents_per_round * rounds
     print(f"baseline: {BASELINE_DEVICES} devices + {sc.nodes.count} nodes x {base_rounds} rounds "
           f"-> {1 / per_step:,.0f} agent-steps/s; extrapolated to {agents_per_round} agents x "
@@ -297,7 +345,7 @@ def main() -> None:
            peak_mem_mb=round(peak_mb, 1), rounds=rounds, devices=sc.devices.count,
            nodes=sc.nodes.count, build_s=round(ours["build_s"], 3),
            baseline_devices=BASELINE_DEVICES, baseline_extrapolated=True,
-           sla_rate=round(ours["sla_rate"], 4))
+           sla_rate=round(ours["sla_rate"], 4), store_writes=not args.no_store)
 
 
 if __name__ == "__main__":
