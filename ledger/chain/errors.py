@@ -39,7 +39,7 @@ class ContractRevert(ChainError):
         name: error name (``"UnbalancedBatch"``, ``"AccessControlUnauthorizedAccount"``,
             ``"Error"`` for ``require`` strings, ``"Panic"``, or ``"Revert"`` when the node
             returned no data, ``"Unknown"`` for an unknown selector).
-        args: decoded arguments (addresses checksummed).
+        args: decoded arguments (addresses checksummed), as ``exc.args``.
         arg_names: parameter names of the error, when known.
         data: the raw revert data.
         tx_hash: the reverted transaction, when it was mined.
@@ -55,23 +55,28 @@ class ContractRevert(ChainError):
         tx_hash: str | None = None,
     ) -> None:
         self.name = name
-        self.args_ = args
         self.arg_names = arg_names
         self.data = data
         self.tx_hash = tx_hash
-        super().__init__(self._describe())
+        super().__init__(*args)  # ``exc.args`` are the decoded error arguments
+
+    def __str__(self) -> str:
+        return self._describe()
+
+    def __reduce__(self) -> tuple[Any, ...]:  # picklable (e.g. across Ray workers)
+        return (self.__class__, (self.name, tuple(self.args)), dict(self.__dict__))
 
     @property
     def error_args(self) -> tuple[Any, ...]:
-        """The decoded arguments (``args`` is taken by ``BaseException``)."""
-        return self.args_
+        """The decoded arguments (same as ``args``)."""
+        return tuple(self.args)
 
     def as_dict(self) -> dict[str, Any]:
         """Arguments by parameter name."""
-        return dict(zip(self.arg_names, self.args_, strict=False))
+        return dict(zip(self.arg_names, self.args, strict=False))
 
     def _describe(self) -> str:
-        shown = [_show(v) for v in self.args_]
+        shown = [_show(v) for v in self.args]
         if self.arg_names and len(self.arg_names) == len(shown):
             inner = ", ".join(f"{n}={v}" for n, v in zip(self.arg_names, shown, strict=True))
         else:
