@@ -13,8 +13,11 @@ from typing import Any
 from ray.rllib.callbacks.callbacks import RLlibCallback
 
 
-def _core_of(env: Any) -> Any:
-    """The MarketCore behind an RLlib-wrapped env (None if not found)."""
+def _core_of(env: Any, index: int = 0) -> Any:
+    """The MarketCore behind an RLlib-wrapped (vectorized) env (None if not found)."""
+    envs = getattr(env, "envs", None)
+    if envs:
+        env = envs[min(index, len(envs) - 1)]
     seen = 0
     while env is not None and seen < 10:
         core = getattr(env, "core", None)
@@ -34,7 +37,7 @@ class EdgeMarketCallbacks(RLlibCallback):
                        env: Any = None, env_index: int = 0, **kwargs: Any) -> None:
         if metrics_logger is None:
             return
-        core = _core_of(env)
+        core = _core_of(env, env_index)
         stats = getattr(core, "last_episode", None) if core is not None else None
         if stats is None:
             return

@@ -151,3 +151,11 @@ def device_features(budget_share: FloatArray, battery_share: FloatArray, is_brok
     out = np.column_stack([*cols, np.clip(np.nan_to_num(price_over_cost, nan=0.0), 0, OBS_HIGH),
                            attached])
     return np.clip(out, 0.0, OBS_HIGH).astype(np.float32)
+
+
+def unsquash(a: NDArray[np.float64] | NDArray[np.float32], low: NDArray[np.float32] | float,
+             high: NDArray[np.float32] | float) -> FloatArray:
+    """Map [-1, 1] onto [low, high] (clipped), as RLlib does for normalized Box actions."""
+    x = np.clip(np.asarray(a, dtype=np.float64), -1.0, 1.0)
+    lo, hi = np.asarray(low, np.float64), np.asarray(high, np.float64)
+    return lo + (x + 1.0) * 0.5 * (hi - lo)

@@ -37,11 +37,11 @@ class EdgeMarketParallelEnv(ParallelEnv):
         self._seed = int(config.get("seed", 0))
         self._seeded = False
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019 - PettingZoo wants the same object back
+    @functools.cache  # noqa: B019 - PettingZoo wants the same object back
     def observation_space(self, agent: str) -> gym.spaces.Box:
         return self.spaces.observation_space(agent)
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019
+    @functools.cache  # noqa: B019
     def action_space(self, agent: str) -> gym.spaces.Box:
         return self.spaces.action_space(agent)
 

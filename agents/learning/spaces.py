@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 
 from agents.learning.config import LearningConfig
 from agents.learning.core import MarketCore
-from agents.learning.observations import OBS_HIGH
+from agents.learning.observations import OBS_HIGH, unsquash
 from agents.scenario import SMALL_OVERRIDES, Scenario, load_scenario, scenario_from_dict
 
 #: Overrides applied to every env's scenario: they change reporting only, not the market
@@ -142,10 +142,3 @@ class AgentSpaces:
         if self.unified:
             a = unsquash(a, self.device_act.low, self.device_act.high)
         return np.clip(a, self.device_act.low, self.device_act.high)
-
-
-def unsquash(a: NDArray[Any], low: NDArray[Any], high: NDArray[Any]) -> NDArray[np.float64]:
-    """Map [-1, 1] onto [low, high] (clipped), as RLlib does for normalized Box actions."""
-    a = np.clip(np.asarray(a, dtype=np.float64), -1.0, 1.0)
-    return np.asarray(low, np.float64) + (a + 1.0) * 0.5 * (np.asarray(high, np.float64)
-                                                            - np.asarray(low, np.float64))

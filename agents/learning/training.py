@@ -29,12 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from agents.learning.config import PolicyMode
+from agents.learning.policy_strategy import MODULES_SUBDIR, POLICY_META
 from agents.learning.ray_session import DATA_DIR, RESULTS_DIR, configure_scratch, ray_session
 
-#: File written next to a checkpoint describing how to run its policies.
-POLICY_META = "edgemarket_policy.json"
-#: Relative path from a checkpoint to its RLModules.
-MODULES_SUBDIR = Path("learner_group") / "learner" / "rl_module"
 #: Metrics added per episode by the callbacks (``env_runners/<name>`` in results).
 EPISODE_METRICS = ("welfare", "node_profit", "sla_penalty", "mean_multiplier", "sla_rate")
 
@@ -219,7 +216,7 @@ def train(spec: TrainSpec, on_iteration: OnIteration | None = None) -> TrainResu
         "agent_modules": {a: mapper.module_for(a) for a in _agent_ids(cfg)},
         "modules": modules, "modules_dir": str(MODULES_SUBDIR),
         "iterations": len(curve), "env_steps": curve[-1].env_steps if curve else 0,
-        "wall_s": round(wall, 3), "seed": spec.seed,
+        "wall_s": round(wall, 3), "seed": spec.seed, **_dims(cfg),
     }
     (out / POLICY_META).write_text(json.dumps(meta, indent=2))
     (out / "curve.json").write_text(json.dumps([asdict(p) for p in curve], indent=2))
@@ -228,6 +225,13 @@ def train(spec: TrainSpec, on_iteration: OnIteration | None = None) -> TrainResu
     if spec.record:
         record_curve(res, spec.db_url)
     return res
+
+
+def _dims(cfg: dict[str, Any]) -> dict[str, Any]:
+    from agents.learning.spaces import core_from_config
+
+    d = core_from_config(cfg).describe()
+    return {k: d[k] for k in ("node_obs_dim", "device_obs_dim", "node_rows", "device_rows")}
 
 
 def _agent_ids(cfg: dict[str, Any]) -> list[str]:

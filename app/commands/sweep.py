@@ -46,7 +46,13 @@ def register(cli: typer.Typer) -> None:
     ) -> None:
         """Run every grid combination × seed (Ray tasks), one stored run per cell."""
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
         from app.sweep import parse_grid, run_sweep
 
@@ -80,4 +86,4 @@ def register(cli: typer.Typer) -> None:
                        f"{report.count('skipped')} skipped of {len(report.outcomes)} cells in "
                        f"{report.wall_s:.1f}s ({report.mode}, {report.workers:g} workers); store {report.db_url}")
         if report.failed:
-            raise typer.Exit(1)
+            raise SystemExit(1)  # some cells failed (typer.Exit is swallowed in non-standalone mode)
