@@ -55,7 +55,9 @@ def _env() -> dict[str, str]:
     return env
 
 
-def run_slither(extra: Sequence[str] = (), timeout: float = 900) -> subprocess.CompletedProcess[str]:
+def run_slither(
+    extra: Sequence[str] = (), timeout: float = 900
+) -> subprocess.CompletedProcess[str]:
     """Run slither on the repository (exit status 0 / 255 when it found results)."""
     binary = slither_binary()
     if binary is None:

@@ -214,6 +214,11 @@ def build_batch(
     except ValueError as exc:
         raise BatchError(f"net_credits: {exc}") from exc
     deltas_by_agent = {k: v for k, v in deltas_by_agent.items() if v != 0}
+    if index_of is None and deltas_by_agent:
+        raise BatchError(
+            "index_of is required: pass index_of=session.account_indices(net_credits) "
+            "(or use ChainSession.build_batch)"
+        )
     index_of = index_of or {}
     missing = [k for k in deltas_by_agent if index_of.get(k, 0) <= 0]
     if missing:

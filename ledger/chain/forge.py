@@ -34,7 +34,9 @@ def run_forge(
     """Run ``forge <args>`` in the repository root; returns the completed process."""
     binary = forge_binary()
     if not binary.exists():
-        raise FileNotFoundError(f"forge not found at {binary}: run `npm install` in the repository root")
+        raise FileNotFoundError(
+            f"forge not found at {binary}: run `npm install` in the repository root"
+        )
     return subprocess.run(
         [str(binary), *args],
         cwd=REPO_ROOT,

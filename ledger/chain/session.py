@@ -381,7 +381,30 @@ class ChainSession:
 
         Confirm with :meth:`wait_rounds`. Arguments as in :meth:`settle_round`.
         """
-        batch = build_batch(
+        batch = self.build_batch(
+            run_id, round, net_credits, prices, trades, contributions, violations, fee_credits
+        )
+        for aid in batch.deltas_by_agent:
+            self.book.address(aid)
+        self._remember_tree(run_id, round, batch.tree)
+        req = self._req("settlement", "settleRound", batch.as_abi_tuple(), gas=batch.gas_limit())
+        (sent,) = self.sender.send([req])
+        return PendingSettlement(batch, sent)
+
+    def build_batch(
+        self,
+        run_id: int,
+        round: int,
+        net_credits: Mapping[int, float],
+        prices: Sequence[float] | np.ndarray,
+        trades: TradesLike | None,
+        contributions: Mapping[int, float] | None = None,
+        violations: Sequence[tuple[int, int, float]] = (),
+        fee_credits: float = 0.0,
+    ) -> RoundBatch:
+        """The round's batch (as :func:`ledger.chain.encoding.build_batch`), with the agents'
+        escrow account indices filled in from the chain (cached)."""
+        return build_batch(
             run_id,
             round,
             net_credits,
@@ -392,12 +415,6 @@ class ChainSession:
             fee_credits,
             index_of=self.account_indices(net_credits),
         )
-        for aid in batch.deltas_by_agent:
-            self.book.address(aid)
-        self._remember_tree(run_id, round, batch.tree)
-        req = self._req("settlement", "settleRound", batch.as_abi_tuple(), gas=batch.gas_limit())
-        (sent,) = self.sender.send([req])
-        return PendingSettlement(batch, sent)
 
     def wait_rounds(
         self, pending: Sequence[PendingSettlement], timeout: float = 120.0

@@ -104,7 +104,9 @@ class Actor:
     def transact(self, contract: str, fn: str, *args: Any, gas: int = 500_000) -> dict[str, Any]:
         """Send ``fn(args)`` to one of the session's contracts from this wallet."""
         name, address = self.session._contract(contract)
-        return self.sender.transact(TxRequest(address, self.session.contracts[name].encode(fn, *args), gas))
+        return self.sender.transact(
+            TxRequest(address, self.session.contracts[name].encode(fn, *args), gas)
+        )
 
     def call(self, contract: str, fn: str, *args: Any) -> Any:
         """Read a view function as this wallet (``msg.sender`` = this address)."""
@@ -218,8 +220,12 @@ def deploy_contract(chain: ChainSession) -> Any:
         art = artifacts[name]
         abi = ContractABI(art.abi, name)
         chain.contracts.decoder.add(abi)
-        receipt = chain.sender.transact(TxRequest(None, abi.encode_constructor(art.bytecode, *args), gas))
-        return DeployedContract(name, to_checksum_address(receipt["contractAddress"]), abi, chain.sender)
+        receipt = chain.sender.transact(
+            TxRequest(None, abi.encode_constructor(art.bytecode, *args), gas)
+        )
+        return DeployedContract(
+            name, to_checksum_address(receipt["contractAddress"]), abi, chain.sender
+        )
 
     return factory
 

@@ -140,7 +140,9 @@ class Sender:
                 signed.append((tx_hash, raw, self.nonce, req))
                 self.nonce += 1
             results = self.rpc.batch([("eth_sendRawTransaction", [raw]) for _, raw, _, _ in signed])
-            failures = [(s, r) for s, r in zip(signed, results, strict=True) if isinstance(r, RpcError)]
+            failures = [
+                (s, r) for s, r in zip(signed, results, strict=True) if isinstance(r, RpcError)
+            ]
             if not failures:
                 return [SentTx(h, n, r) for h, _, n, r in signed]
             self.resync_nonce()

@@ -131,3 +131,9 @@ def test_build_batch_names_the_bad_field() -> None:
         build_batch(1, 1, {}, [1, 2, 3, 4], None, violations=[(1, 2, -3.0)])
     with pytest.raises(BatchError, match="run_id"):
         build_batch(-1, 1, {}, [1, 2, 3, 4], None)
+
+
+def test_build_batch_without_indices_says_how_to_get_them() -> None:
+    with pytest.raises(BatchError, match="account_indices"):
+        build_batch(1, 1, {1: -1.0, 2: 1.0}, [1, 2, 3, 4], None)
+    assert build_batch(1, 1, {}, [1, 2, 3, 4], None).deltas == []  # nothing to index
