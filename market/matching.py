@@ -83,7 +83,7 @@ def match_intervals(
     order = np.argsort(ends, kind="stable")
     ends = ends[order]
     is_buy = order < nb
-    idx = np.int32 if ends.size < 2**31 else np.int64  # half the memory traffic
+    idx = np.intp  # fancy indexing wants intp: int32 positions would be converted per gather
     buy_pos: NDArray[np.integer[Any]] = np.cumsum(is_buy, dtype=idx)
     np.subtract(buy_pos, is_buy, out=buy_pos)  # buyer ends strictly before = this segment's
     sell_pos: NDArray[np.integer[Any]] = np.arange(ends.size, dtype=idx)
