@@ -336,6 +336,17 @@ class MarketConfig(_Strict):
         return self
 
 
+class SettlementConfig(_Strict):
+    """How a run settles on chain (used with `edgemarket run --chain ...`)."""
+
+    incentive_fee_rate: float = Field(
+        0.02, ge=0, lt=1,
+        description="share of each seller's net receipts paid into the contribution-incentive "
+                    "pool, shared by providers in proportion to work units delivered")
+    node_stake_credits: float = Field(1000.0, ge=0, description="credits each edge node stakes")
+    claim_rewards: bool = Field(True, description="pay out accrued rewards at the end of a run")
+
+
 class Scenario(_Strict):
     """A whole simulation setup. Load with :func:`load_scenario`."""
 
@@ -351,6 +362,7 @@ class Scenario(_Strict):
     service_classes: dict[str, ServiceClass] = Field(
         default_factory=lambda: {k: ServiceClass(**v) for k, v in BUILTIN_SERVICE_CLASSES.items()})
     market: MarketConfig = Field(default_factory=MarketConfig)
+    settlement: SettlementConfig = Field(default_factory=SettlementConfig)
     snapshot_every: int = Field(10, ge=0, description="rounds between snapshots; 0 = never")
     snapshot_devices: int = Field(200, ge=0, description="devices sampled in a snapshot")
 

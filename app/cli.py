@@ -55,7 +55,10 @@ _wire()
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     try:
-        cli(args=argv, prog_name="edgemarket", standalone_mode=False)
+        # Non-standalone mode returns typer.Exit codes instead of exiting: pass them on.
+        code = cli(args=argv, prog_name="edgemarket", standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except UserError as exc:
         typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
         sys.exit(exc.exit_code)

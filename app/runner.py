@@ -132,25 +132,25 @@ class _Aggregate:
         )
 
 
-NODE_STAKE_CREDITS = 1000.0
-
-
 def participants(model: Any, rounds: int) -> dict[str, Any]:
     """Who settles on chain: every device, node and the cloud, with escrow funding.
 
-    Devices are funded with their per-round budget for every round planned, so a device
-    can never be overdrawn by the market; sellers start at zero; nodes also stake.
+    Devices are funded with their starting budget plus every refill the run can bring, so
+    the market can never overdraw them; sellers start at zero; nodes also stake.
     """
+    sc = model.scenario
     dev, nodes = model.devices, model.nodes
     ids = [*dev.uid.tolist(), *nodes.uid.tolist()]
     kinds = ["device"] * len(dev.uid) + ["node"] * len(nodes.uid)
-    budgets = [*(dev.budget_credits * rounds).tolist(), *([0.0] * len(nodes.uid))]
+    funding = dev.budget_credits + sc.devices.budget_refill_credits_per_round * rounds
+    budgets = [*funding.tolist(), *([0.0] * len(nodes.uid))]
     if getattr(model, "cloud_agent", None) is not None:
         ids.append(int(model.cloud_agent.unique_id))
         kinds.append("cloud")
         budgets.append(0.0)
     return {"agent_id": ids, "kind": kinds, "budget_credits": budgets,
-            "node_ids": nodes.uid.tolist(), "stake_credits": NODE_STAKE_CREDITS}
+            "node_ids": nodes.uid.tolist(), "stake_credits": sc.settlement.node_stake_credits,
+            "fee_rate": sc.settlement.incentive_fee_rate, "claim_rewards": sc.settlement.claim_rewards}
 
 
 def _load(scenario: Any, overrides: dict[str, Any] | None) -> Any:

@@ -1,6 +1,7 @@
 """Settle markets on a local chain: compile, run a node, deploy, test and analyze contracts.
 
-Commands: `compile` (contracts, cached), `node` (a local Anvil that keeps its state),
+Commands: `reconcile RUN_ID` (a stored run against its chain, to the base unit),
+`compile` (contracts, cached), `node` (a local Anvil that keeps its state),
 `deploy` (the four contracts on a node, addresses to a JSON file), `demo` (settle generated
 rounds on a throwaway chain and reconcile), `test` (the Solidity fuzz/invariant suites with
 forge, offline) and `analyze` (slither). Chain mistakes exit with status 2 and one line.
@@ -164,3 +165,33 @@ def analyze(
     except (FileNotFoundError, RuntimeError) as exc:
         raise UserError(str(exc).splitlines()[0], where="slither") from None
     raise typer.Exit(code)
+
+
+@app.command()
+def reconcile(
+    run_id: Annotated[int, typer.Argument(help="stored run id (see `edgemarket runs list`)")],
+    db: Annotated[str | None, typer.Option(help="SQLAlchemy URL of the run store")] = None,
+    rpc_url: Annotated[str | None, typer.Option("--rpc-url", help="the chain's JSON-RPC URL (default: the run's own Anvil state)")] = None,
+) -> None:
+    """Compare a run's store with its chain's balances and events, to the base unit.
+
+    Exit status 0 when they agree, 1 with a readable diff when they don't.
+    """
+    from ledger.settle import RunSettler
+    from ledger.store import RunStore
+
+    store = RunStore(db)
+    try:
+        settler = RunSettler.reopen(store, run_id, rpc_url)
+    except LookupError as exc:
+        raise UserError(str(exc).strip("'\""), where="RUN_ID") from None
+    try:
+        pending = store.settlements(run_id, "pending")
+        report = settler.reconcile()
+    finally:
+        settler.close()
+    typer.echo(str(report) if report.ok else report.diff())
+    if pending:
+        typer.echo(f"{len(pending)} round(s) still pending in the outbox: "
+                   f"`edgemarket run --resume {run_id}` settles them")
+    raise typer.Exit(0 if report.ok and not pending else 1)

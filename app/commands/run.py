@@ -76,7 +76,13 @@ def print_summary(s: dict[str, Any], out: Console | None = None) -> None:
         for k, v in chain.items():
             if k == "tx_hashes":
                 continue
-            t.add_row(k.replace("_", " "), f"{v:,}" if isinstance(v, int) else str(v))
+            if isinstance(v, bool):
+                text = "yes" if v else "NO"
+            elif isinstance(v, int):
+                text = f"{v:,}"
+            else:
+                text = str(v)
+            t.add_row(k.replace("_", " "), text)
         out.print(t)
 
 
