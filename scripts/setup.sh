@@ -31,7 +31,9 @@ setup_npm() {
   local h; h=$(hash_of package-lock.json)
   if [ -d node_modules/@foundry-rs/anvil-linux-amd64 ] && [ "$(cat "$STAMPS/npm" 2>/dev/null)" = "$h" ]; then return; fi
   echo "[setup] npm packages (node_modules)"
-  npm ci --no-audit --no-fund --loglevel=error
+  # `npm ci` rejects this lockfile (npm drops the other platforms' optional anvil/forge
+  # binaries from it); `npm install` honours the locked versions just the same.
+  npm install --no-audit --no-fund --loglevel=error
   echo "$h" > "$STAMPS/npm"
 }
 

@@ -314,14 +314,14 @@ class ChainSession:
             )
         if total_budget:
             reqs.append(self._req("token", "approve", dep.settlement, total_budget, gas=80_000))
-            for i in range(0, len(agents), _CHUNK):
-                chunk = agents[i : i + _CHUNK]
+            for lo, hi in _funded_chunks(budgets, _CHUNK):
+                chunk = agents[lo:hi]
                 reqs.append(
                     self._req(
                         "settlement",
                         "depositFor",
                         [self.address(a) for a in chunk],
-                        budgets[i : i + _CHUNK],
+                        budgets[lo:hi],
                         gas=150_000 + 80_000 * len(chunk),
                     )
                 )
@@ -702,6 +702,22 @@ class ChainSession:
         pairs = [unpack_delta(e) for e in event.args["deltas"]]
         addresses = self.accounts_at(i for i, _ in pairs)
         return {addresses[i].lower(): d for i, d in pairs}
+
+
+def _funded_chunks(amounts: Sequence[int], size: int) -> list[tuple[int, int]]:
+    """[lo, hi) slices of about `size` accounts, each moving a non-zero total.
+
+    ``depositFor`` reverts with ``ZeroAmount`` on a zero total, yet a zero deposit is how a
+    seller's escrow account is opened: a chunk of zeros is merged into its neighbour.
+    """
+    bounds = [(i, min(i + size, len(amounts))) for i in range(0, len(amounts), size)]
+    merged: list[tuple[int, int]] = []
+    for lo, hi in bounds:
+        if merged and (sum(amounts[lo:hi]) == 0 or sum(amounts[merged[-1][0]:merged[-1][1]]) == 0):
+            merged[-1] = (merged[-1][0], hi)
+        else:
+            merged.append((lo, hi))
+    return merged
 
 
 def _per_agent(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -131,3 +132,14 @@ def test_reconcile_reports_a_tampered_store_with_exit_1(store: RunStore) -> None
                             "--db", str(store.engine.url)], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert check.returncode == 1
     assert f"agent {acct.agent_id}" in check.stdout and "Traceback" not in check.stderr
+
+
+def test_funding_chunks_never_move_a_zero_total() -> None:
+    from ledger.chain.session import _funded_chunks
+
+    amounts = [5] * 250 + [0] * 230  # many sellers with nothing to deposit, at the end
+    chunks = _funded_chunks(amounts, 200)
+    assert chunks[0][0] == 0 and chunks[-1][1] == len(amounts)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(chunks))
+    assert all(sum(amounts[lo:hi]) > 0 for lo, hi in chunks)
+    assert _funded_chunks([0, 0, 3], 1) == [(0, 3)]
