@@ -3,8 +3,9 @@
 Builds (once, cached under data/bench/) a synthetic run store with realistic volumes through
 `RunStore`'s batched writes: 10,000 devices and 100 edge nodes, 200 rounds, thousands of
 trades per round, QoAIS rows for 5 service classes, snapshots of every agent every 10
-rounds, settlements with incentive/slash payloads, accounts, training and evaluations; plus
-a second, lighter run for the Market page's comparison.
+rounds, settlements whose payloads have the size of real ones (a netted delta per trading
+agent, contributions, violations), accounts, training and evaluations; plus a second,
+lighter run for the Market page's comparison.
 
 Then, per page, it times
 - ours: the page's calls into `ledger.store.queries` (aggregation in SQL, sampled maps),
@@ -82,6 +83,35 @@ def _round(rnd: int, rng: np.random.Generator, n_dev: int, n_nodes: int, n_trade
                            qoais=qoais, snapshot=snap, handovers=int(rng.integers(0, 200)))
 
 
+def settle_run(store: RunStore, run_id: int, rounds: int, n_dev: int, n_nodes: int, trades: int,
+               rng: np.random.Generator) -> None:
+    """Accounts and confirmed settlements whose payloads have the shape and size of
+    `ledger.settle.batch_to_payload`: a netted delta for every agent that traded (thousands
+    per round), the fee, packed contributions of every node, a few violations."""
+    from ledger.chain.accounts import agent_address
+    from ledger.chain.encoding import pack_entry
+
+    n = n_dev + n_nodes
+    addresses = [agent_address(i) for i in range(n)]
+    store.record_accounts(run_id, [(i, "device" if i < n_dev else "node", addresses[i], 1000 * BASE) for i in range(n)])
+    for rnd in range(rounds):
+        buyers = np.unique(rng.integers(0, n_dev, int(0.8 * trades)))
+        paid = rng.integers(1, 5 * BASE, len(buyers))
+        sellers = np.arange(n_dev, n)
+        got = np.full(n_nodes, int(paid.sum() * 0.98) // n_nodes)
+        fee = int(paid.sum()) - int(got.sum())
+        deltas = {**{str(b): -int(v) for b, v in zip(buyers, paid, strict=True)},
+                  **{str(a): int(v) for a, v in zip(sellers, got, strict=True)}}
+        contributions = sorted(pack_entry(addresses[a], int(rng.integers(1, 10**7))) for a in sellers)
+        violations = [[addresses[n_dev + int(rng.integers(0, n_nodes))], addresses[int(rng.integers(0, n_dev))],
+                       BASE // 2] for _ in range(int(rng.integers(0, 3)))]
+        payload = {"run_id": run_id, "round": rnd, "trades_root": "ab" * 32, "trade_count": trades, "fee": fee,
+                   "prices": [], "deltas": [], "contributions": contributions, "violations": violations,
+                   "deltas_by_agent": deltas}
+        store.add_pending_settlement(run_id, rnd, payload, n_trades=trades, netted_base=int(got.sum()))
+        store.confirm_settlement(run_id, rnd, tx_hash=f"0x{rnd:064x}", block=100 + rnd, gas_used=200_000 + 6 * trades)
+
+
 def build_run(store: RunStore, *, mechanism: str, seed: int, rounds: int, n_dev: int, n_nodes: int,
               trades: int, snapshot_every: int, settle: bool) -> int:
     rng = np.random.default_rng(seed)
@@ -99,16 +129,7 @@ def build_run(store: RunStore, *, mechanism: str, seed: int, rounds: int, n_dev:
                                           attached, snapshot), eq_prices=np.array([0.02, 0.5, 0.001, 2.0]))
     store.flush()
     if settle:
-        store.record_accounts(run_id, [(i, "device" if i < n_dev else "edge_node", f"0x{i:040x}", 1000 * BASE)
-                                       for i in range(n_dev + n_nodes)])
-        for rnd in range(rounds):
-            payload = {"round": rnd, "root": "0x" + "ab" * 32,
-                       "net": {str(a): int(v) for a, v in zip(rng.integers(0, n_dev + n_nodes, 300),
-                                                                rng.integers(-BASE, BASE, 300), strict=True)},
-                       "incentives": {str(n_dev + i): int(BASE * rng.uniform(0, 3)) for i in range(n_nodes)},
-                       "slashes": [{"agent": int(n_dev + rng.integers(0, n_nodes)), "amount_base": BASE}]}
-            store.add_pending_settlement(run_id, rnd, payload, n_trades=trades, netted_base=int(trades * 3 * BASE))
-            store.confirm_settlement(run_id, rnd, tx_hash=f"0x{rnd:064x}", block=100 + rnd, gas_used=200_000 + 6 * trades)
+        settle_run(store, run_id, rounds, n_dev, n_nodes, trades, rng)
     store.finish_run(run_id, status="done", summary={"rounds": rounds}, wall_s=0.0)
     return run_id
 
@@ -158,7 +179,8 @@ def ours(e: Engine, run: int, other: int) -> dict[str, Callable[[], Any]]:
     def ledger() -> Any:
         settled = q.settled_rounds(e, run)
         return (q.settlement_totals(e, run), q.settlements(e, run), q.account_balances(e, run),
-                q.incentives_and_slashes(e, run), q.trade_count(e, run, settled[-1]), q.trade_at(e, run, settled[-1], 0))
+                q.incentives_and_slashes(e, run), q.run_overview(e, run), q.trade_count(e, run, settled[-1]),
+                q.trade_at(e, run, settled[-1], 0))
 
     def learning() -> Any:
         return (q.training_sessions(e), q.training_curves(e, "bench-ppo"), q.evaluation_sessions(e),
@@ -204,12 +226,11 @@ def baseline(e: Engine, run: int, other: int) -> dict[str, Callable[[], Any]]:
         return last, load, frames, rounds_figures(_raw(e, RoundRow, run))
 
     def ledger() -> Any:
-        t = _raw(e, TradeRow, run)
-        v = t["price"] * t["quantity"]
-        sold = v.groupby(t["seller"]).sum()
-        bought = v.groupby(t["buyer"]).sum()
-        net = sold.sub(bought, fill_value=0.0)
-        return net, _raw(e, Settlement, run)
+        st = _raw(e, Settlement, run)        # every payload, parsed
+        deltas = pd.DataFrame([(int(k), v) for p in st["payload"] for k, v in p["deltas_by_agent"].items()],
+                              columns=["agent_id", "delta"]).groupby("agent_id")["delta"].sum()
+        fees = sum(p["fee"] for p in st["payload"])
+        return deltas, fees, _raw(e, TradeRow, run).query("round == round.max()")
 
     def learning() -> Any:
         with e.connect() as c:

@@ -7,12 +7,13 @@ import streamlit as st
 
 from app.ui import plots
 from app.ui.data import run_query
-from app.ui.page import fmt, require_run, run_caption
+from app.ui.page import entry_guard, fmt, require_run, run_caption
 from ledger.store.queries import DEVICE_KINDS
 
 MAP_DEVICES = 5000        # devices drawn on the static map (sampled above that)
 ANIMATION_DEVICES = 600   # devices followed in the animation
 
+entry_guard()
 st.title("🗺️ Agents")
 run, info = require_run()
 run_caption(info)

@@ -7,7 +7,9 @@ import streamlit as st
 
 from app.ui import labels, plots
 from app.ui.data import learning_query
+from app.ui.page import entry_guard
 
+entry_guard()
 st.title("🧠 Learning")
 sessions = learning_query("training_sessions")
 evals = learning_query("evaluation_sessions")

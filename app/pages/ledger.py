@@ -8,7 +8,7 @@ import streamlit as st
 
 from app.ui import chain, labels, plots
 from app.ui.data import run_query
-from app.ui.page import fmt, require_run, run_caption
+from app.ui.page import entry_guard, fmt, require_run, run_caption
 from app.ui.store import RunRef
 
 FLOWS_AUTO_TRADES = 250_000   # above this, per-agent trade flows are computed on request
@@ -144,6 +144,7 @@ def inclusion_section(run: RunRef) -> None:
             st.error("Not included: the proof does not match the root settled on chain.")
 
 
+entry_guard()
 st.title("⛓️ Ledger")
 run, info = require_run()
 run_caption(info)

@@ -8,7 +8,7 @@ import streamlit as st
 
 from app.ui import labels, plots
 from app.ui.data import run_query, runs_table
-from app.ui.page import fmt, pct, require_run, run_caption, run_label
+from app.ui.page import entry_guard, fmt, pct, require_run, run_caption, run_label
 from app.ui.store import RunRef, ref_for
 
 SUPPLY_DEMAND_NOTE = (
@@ -107,6 +107,7 @@ def _summary_row(ov: dict) -> dict[str, str]:
     return row
 
 
+entry_guard()
 st.title("💹 Market")
 run, info = require_run()
 run_caption(info)

@@ -7,8 +7,9 @@ import streamlit as st
 
 from app.ui import labels, plots
 from app.ui.data import run_query
-from app.ui.page import fmt, pct, require_run, run_caption
+from app.ui.page import entry_guard, fmt, pct, require_run, run_caption
 
+entry_guard()
 st.title("🎯 QoAIS")
 run, info = require_run()
 run_caption(info)

@@ -8,7 +8,7 @@ import streamlit as st
 from app.errors import UserError
 from app.ui import plots
 from app.ui.data import run_query, runs_table
-from app.ui.page import fmt, pct, run_caption
+from app.ui.page import entry_guard, fmt, pct, run_caption
 from app.ui.run_form import (
     RunnerMissing,
     build_overrides,
@@ -129,6 +129,7 @@ def overview() -> None:
     st.plotly_chart(plots.efficiency(run_query("round_series", run)), width="stretch", key="run_efficiency")
 
 
+entry_guard()
 st.title("▶️ Run")
 st.markdown("Run a scenario with adjusted parameters, or pick a stored run (table below or sidebar).")
 run_form()

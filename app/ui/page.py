@@ -1,5 +1,5 @@
-"""Small building blocks every page uses: the selected run (or a hint to make one) and a
-header naming it."""
+"""Small building blocks every page uses: the entry-script guard, the selected run (or a
+hint to make one) and a header naming it."""
 
 from __future__ import annotations
 
@@ -10,6 +10,36 @@ import streamlit as st
 from app.ui import labels
 from app.ui.data import run_query
 from app.ui.store import RunRef, selected_run
+
+ENTRY_FLAG = "_entry_ran"
+
+
+def mark_entry() -> None:
+    """Called by the entry script before it runs the page: the page then knows it ran."""
+    st.session_state[ENTRY_FLAG] = True
+
+
+def entry_guard() -> None:
+    """Draw the shared sidebar when the entry script did not run before this page.
+
+    The page files live in `app/pages/`, so a fresh Streamlit server starts in its legacy
+    "pages directory" mode until the entry script first calls `st.navigation`: a first
+    request deep-linking to a page (a bookmark, a restored tab) runs the page alone, and
+    so does every rerun under AppTest. The page then draws the run picker itself, and the
+    server is switched to `st.navigation` mode for the requests that follow.
+    """
+    if st.session_state.pop(ENTRY_FLAG, False):
+        return
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+
+        PagesManager.uses_pages_directory = False
+    except (ImportError, AttributeError):  # another Streamlit version: the picker suffices
+        pass
+    from app.ui.sidebar import run_picker
+
+    st.set_page_config(page_title="edgemarket", page_icon="📡", layout="wide")
+    run_picker()
 
 
 def require_run() -> tuple[RunRef, dict[str, Any]]:

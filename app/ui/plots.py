@@ -288,7 +288,10 @@ def agent_animation(frames: pd.DataFrame) -> go.Figure:
     }
     fig = go.Figure({"data": traces(rounds[0]), "layout": layout,
                      "frames": [{"name": str(r), "data": traces(r)} for r in rounds]}, _validate=False)
-    return _fig(fig, "Mobility and handovers over the snapshot rounds", height=640)
+    _fig(fig, "Mobility and handovers over the snapshot rounds", height=680)
+    # legend on top: the play buttons and the round slider take the space below the plot
+    fig.update_layout(legend={"orientation": "h", "y": 1.06, "x": 0}, margin={"b": 90})
+    return fig
 
 
 def handovers(rounds: pd.DataFrame) -> go.Figure:

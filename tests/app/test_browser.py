@@ -38,8 +38,6 @@ def page(app_url: str):  # type: ignore[no-untyped-def]
         try:
             pg = browser.new_page(viewport={"width": 1440, "height": 1500})
             pg.set_default_timeout(60_000)
-            pg.goto(app_url)
-            wait_idle(pg)
             yield pg
         finally:
             browser.close()
@@ -53,10 +51,18 @@ def open_page(pg, title: str) -> None:  # type: ignore[no-untyped-def]
     pg.wait_for_timeout(800)  # let Plotly draw
 
 
-def test_run_a_scenario_then_browse_its_pages(page) -> None:  # type: ignore[no-untyped-def]
+def test_run_a_scenario_then_browse_its_pages(page, app_url) -> None:  # type: ignore[no-untyped-def]
     pg = page
     SHOTS.mkdir(parents=True, exist_ok=True)
-    assert pg.get_by_text("No stored runs yet").first.is_visible()
+    # a fresh server, first request deep-linked to a page: it still has its sidebar and hint
+    pg.goto(f"{app_url}/market")
+    pg.wait_for_selector('h1:has-text("Market")')
+    wait_idle(pg)
+    pg.get_by_text("No stored runs yet").first.wait_for()
+    pg.get_by_text("No run selected").first.wait_for()
+    pg.goto(app_url)
+    pg.wait_for_selector('h1:has-text("Run")')
+    wait_idle(pg)
     for label, value in (("Devices", "40"), ("Edge nodes", "4"), ("Rounds", "8")):
         box = pg.get_by_label(label, exact=True)
         box.fill(value)
@@ -67,12 +73,12 @@ def test_run_a_scenario_then_browse_its_pages(page) -> None:  # type: ignore[no-
     wait_idle(pg)
     pg.locator(CHART).nth(1).wait_for()
     pg.wait_for_timeout(800)
-    assert pg.get_by_text("Run #1").first.is_visible()
+    pg.get_by_text("Run #1").first.wait_for()
     assert pg.get_by_test_id("stException").count() == 0
     pg.screenshot(path=str(SHOTS / "run.png"))
 
     open_page(pg, "Market")
-    assert pg.get_by_text("Run #1").first.is_visible()       # the selection follows the pages
+    pg.get_by_text("Run #1").first.wait_for()                 # the selection follows the pages
     assert pg.get_by_test_id("stMetric").count() >= 4
     pg.screenshot(path=str(SHOTS / "market.png"))
     pg.get_by_role("tab", name="Supply & demand").click()
