@@ -62,6 +62,15 @@ def main(argv: list[str] | None = None) -> None:
     except UserError as exc:
         typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
         sys.exit(exc.exit_code)
+    except ValueError as exc:
+        # Validation errors raised below the CLI (scenario files, store URLs) are user errors.
+        from agents.scenario import ScenarioError
+        from ledger.store import StoreError
+
+        if not isinstance(exc, ScenarioError | StoreError):
+            raise
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        sys.exit(UserError.exit_code)
     except typer.Abort:
         typer.echo("aborted", err=True)
         sys.exit(130)

@@ -227,9 +227,14 @@ def run_simulation(
     try:
         model = EdgeMarketModel(scen, seed=seed)
         if chain != "none":
+            from ledger.chain.errors import ChainError
             from ledger.settle import RunSettler
 
-            settler = RunSettler.open(chain, store, run_id, participants(model, n_rounds))
+            try:
+                settler = RunSettler.open(chain, store, run_id, participants(model, n_rounds))
+            except (ChainError, OSError) as exc:
+                raise UserError(f"cannot settle on {chain!r}: {exc} (the run is stored as failed; "
+                                f"`edgemarket run --resume {run_id}` retries)", where="--chain") from None
         agg = _Aggregate()
         for r in range(n_rounds):
             t_round = time.perf_counter()

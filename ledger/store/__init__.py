@@ -4,7 +4,7 @@ SQLite by default (`data/edgemarket.db`); any SQLAlchemy URL works. The schema i
 by Alembic migrations in `ledger/store/migrations`, applied on open.
 """
 
-from ledger.store.database import DEFAULT_DB_URL, open_engine
+from ledger.store.database import DEFAULT_DB_URL, StoreError, open_engine
 from ledger.store.models import (
     AgentAccount,
     Base,
@@ -30,6 +30,7 @@ __all__ = [
     "RunStore",
     "Settlement",
     "Snapshot",
+    "StoreError",
     "TradeRow",
     "TrainingPoint",
     "open_engine",

@@ -13,6 +13,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = Path(os.environ.get("EDGEMARKET_DATA", PROJECT_ROOT / "data"))
@@ -39,9 +40,22 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+class StoreError(ValueError):
+    """The store cannot be opened: a malformed URL, an unknown driver, an unreachable server."""
+
+
 def open_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
     """Create an engine for `url` (default: the project's SQLite file) and migrate it to head."""
     url = url or DEFAULT_DB_URL
+    try:
+        return _open(url, migrate)
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise StoreError(f"--db {url!r}: not a usable SQLAlchemy URL ({exc})") from None
+    except OperationalError as exc:
+        raise StoreError(f"--db {url!r}: cannot open the store ({exc.orig})") from None
+
+
+def _open(url: str, migrate: bool) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

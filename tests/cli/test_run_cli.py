@@ -1,0 +1,86 @@
+"""`edgemarket run` and `edgemarket runs` as a user drives them: real processes, a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SMALL = ["--set", "devices.count=30", "--set", "nodes.count=3", "--set", "snapshot_every=0"]
+
+
+def edgemarket(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "200"}  # rich tables wrap at 80 columns without a terminal
+    return subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout, env=env)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'runs.db'}"
+
+
+def test_run_json_summary_is_reproducible_and_listed(db: str, tmp_path: Path) -> None:
+    out_a, out_b = tmp_path / "a.json", tmp_path / "b.json"
+    for out in (out_a, out_b):
+        r = edgemarket("run", "--rounds", "4", "--seed", "5", "--chain", "none", "--db", db, "--json", str(out), *SMALL)
+        assert r.returncode == 0, r.stderr
+        assert "final prices" in r.stdout and "QoAIS per service class" in r.stdout
+    a, b = json.loads(out_a.read_text()), json.loads(out_b.read_text())
+    assert a["run_id"] == 1 and b["run_id"] == 2
+    for d in (a, b):
+        d.pop("run_id")
+        d.pop("wall_s")
+    assert a == b
+    assert set(a["final_prices"]) == {"communication", "caching", "computation", "learning"}
+    listed = edgemarket("runs", "list", "--db", db)
+    assert listed.returncode == 0 and "smart_city" in listed.stdout and "done" in listed.stdout
+    shown = edgemarket("runs", "show", "1", "--db", db, "--json")
+    assert json.loads(shown.stdout)["summary"]["trades"] == b["trades"]
+
+
+def test_json_to_stdout(db: str) -> None:
+    r = edgemarket("run", "--rounds", "2", "--chain", "none", "--db", db, "--json", "-", *SMALL)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["rounds"] == 2
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["--rounds", "0"], "rounds: must be at least 1"),
+    (["--set", "devices.count=-3"], "devices.count"),
+    (["--set", "nodes.capacity.computation_gflop=-1"], "nodes.capacity.computation_gflop"),
+    (["--set", "devices.colour=red"], "devices.colour"),
+    (["--mechanism", "vickrey"], "vickrey"),
+    (["--set", "nodes.strategy.name=psychic"], "psychic"),
+    (["--set", "novalue"], "--set"),
+    (["--db", "notaurl://x"], "--db"),
+    (["nosuchscenario"], "nosuchscenario"),
+])
+def test_bad_input_is_one_line_exit_2_and_no_traceback(db: str, args: list[str], needle: str) -> None:
+    full = ["run", "--chain", "none", *args] if "--db" in args else ["run", "--chain", "none", "--db", db, *args]
+    r = edgemarket(*full)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert needle in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_unreachable_chain_is_a_user_error_and_the_run_stays_resumable(db: str) -> None:
+    r = edgemarket("run", "--rounds", "1", "--chain", "http://127.0.0.1:1", "--db", db, *SMALL)
+    assert r.returncode == 2 and "--chain" in r.stderr and "Traceback" not in r.stderr
+    assert "--resume 1" in r.stderr
+    shown = edgemarket("runs", "show", "1", "--db", db, "--json")
+    assert json.loads(shown.stdout)["status"] == "failed"
+
+
+def test_every_command_has_help() -> None:
+    top = edgemarket("--help")
+    assert top.returncode == 0
+    for cmd in (["run"], ["runs", "list"], ["runs", "show"], ["market", "clear"], ["scenario", "show"],
+                ["ledger", "reconcile"], ["train"], ["sweep"], ["evaluate"], ["app"]):
+        r = edgemarket(*cmd, "--help")
+        assert r.returncode == 0 and "Usage" in r.stdout, (cmd, r.stderr)
