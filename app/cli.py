@@ -55,6 +55,9 @@ _wire()
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     try:
+        from app.plugins import load_plugins
+
+        load_plugins()
         # Non-standalone mode returns typer.Exit codes instead of exiting: pass them on.
         code = cli(args=argv, prog_name="edgemarket", standalone_mode=False)
         if isinstance(code, int) and code:

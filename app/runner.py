@@ -155,7 +155,9 @@ def participants(model: Any, rounds: int) -> dict[str, Any]:
 
 def _load(scenario: Any, overrides: dict[str, Any] | None) -> Any:
     from agents.scenario import Scenario, ScenarioError, load_scenario
+    from app.plugins import load_plugins
 
+    load_plugins()  # user strategies/mechanisms named by the scenario
     if isinstance(scenario, Scenario):
         if overrides:
             raise UserError("overrides need a scenario name or path, not a Scenario object")

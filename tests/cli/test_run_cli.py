@@ -84,3 +84,16 @@ def test_every_command_has_help() -> None:
                 ["ledger", "reconcile"], ["train"], ["sweep"], ["evaluate"], ["app"]):
         r = edgemarket(*cmd, "--help")
         assert r.returncode == 0 and "Usage" in r.stdout, (cmd, r.stderr)
+
+
+def test_a_user_strategy_plugs_in_by_name(db: str) -> None:
+    env = {**os.environ, "EDGEMARKET_PLUGINS": "undercut_plugin",
+           "PYTHONPATH": str(Path(__file__).parent / "plugins")}
+    args = ["run", "--rounds", "3", "--chain", "none", "--db", db, "--json", "-", *SMALL,
+            "--set", "nodes.strategy.name=undercut", "--set", "nodes.strategy.params.discount=0.1"]
+    r = subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=ROOT, capture_output=True, text=True,
+                       env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["trades"] > 0
+    without = edgemarket(*args)
+    assert without.returncode == 2 and "undercut" in without.stderr
