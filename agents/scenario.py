@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from agents.learning.config import LearningConfig
 from agents.service_classes import BUILTIN_SERVICE_CLASSES
 
 #: Folder of the ready scenario files shipped with the repository.
@@ -363,6 +364,9 @@ class Scenario(_Strict):
         default_factory=lambda: {k: ServiceClass(**v) for k, v in BUILTIN_SERVICE_CLASSES.items()})
     market: MarketConfig = Field(default_factory=MarketConfig)
     settlement: SettlementConfig = Field(default_factory=SettlementConfig)
+    learning: LearningConfig = Field(
+        default_factory=LearningConfig,
+        description="RL envs and training: who learns, action ranges, rewards (docs/learning.md)")
     snapshot_every: int = Field(10, ge=0, description="rounds between snapshots; 0 = never")
     snapshot_devices: int = Field(200, ge=0, description="devices sampled in a snapshot")
 
