@@ -30,7 +30,7 @@ def settlements_section(run: RunRef, info: dict) -> bool:
     cols[4].metric("Last block", fmt(totals["last_block"], "{:.0f}"))
     table = run_query("settlements", run)
     st.plotly_chart(plots.gas_per_round(table), width="stretch", key="gas")
-    st.dataframe(table, hide_index=True, width="stretch", column_config={
+    st.dataframe(table, hide_index=True, width="stretch", height=250, column_config={
         "netted_credits": st.column_config.NumberColumn("netted (credits)", format="%.4f"),
         "gas_used": st.column_config.NumberColumn("gas used", format="%d"),
         "tx_hash": st.column_config.TextColumn("tx hash"),

@@ -153,8 +153,11 @@ def qoais_radar(profile: pd.DataFrame) -> go.Figure:
                                       line={"color": color, "width": 2}, fill="toself",
                                       fillcolor=_rgba(color, 0.12)))
     fig.update_layout(polar={"radialaxis": {"range": [0, 1], "tickformat": ".1f", "angle": 90,
-                                            "tickfont": {"size": 10}}})
-    return _fig(fig, "QoAIS per service class (six dimensions, 1 = best)", height=480)
+                                            "tickfont": {"size": 10}},
+                             "domain": {"x": [0.1, 0.9], "y": [0.05, 0.95]}})
+    _fig(fig, "QoAIS per service class (six dimensions, 1 = best)", height=480)
+    fig.update_layout(margin={"l": 70, "r": 70})   # room for the angular labels
+    return fig
 
 
 def sla_over_rounds(series: pd.DataFrame, overall: pd.DataFrame | None = None) -> go.Figure:
@@ -173,7 +176,7 @@ def sla_over_rounds(series: pd.DataFrame, overall: pd.DataFrame | None = None) -
 
 def qoais_distributions(series: pd.DataFrame) -> go.Figure:
     """Box plots per service class of the per-round latency (mean, ms), reliability and accuracy."""
-    panels = (("latency_ms_mean", "mean latency (ms)"), ("latency_ms_p95", "p95 latency (ms)"),
+    panels = (("latency_ms_mean", "mean latency (ms, log)"), ("latency_ms_p95", "p95 latency (ms, log)"),
               ("reliability", "reliability (0-1)"), ("accuracy", "accuracy (0-1)"))
     fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[p[1] for p in panels], horizontal_spacing=0.07)
     classes = sorted(series["service_class"].unique())
@@ -183,7 +186,8 @@ def qoais_distributions(series: pd.DataFrame) -> go.Figure:
             fig.add_trace(go.Box(y=d, name=str(cls), marker_color=PALETTE[i % len(PALETTE)],
                                  legendgroup=str(cls), showlegend=j == 0, boxmean=True),
                           row=1, col=j + 1)
-        fig.update_yaxes(title_text=label, row=1, col=j + 1)
+        # latencies of different classes span decades: log scale
+        fig.update_yaxes(title_text=label, type="log" if col.startswith("latency") else "linear", row=1, col=j + 1)
         fig.update_xaxes(showticklabels=False, row=1, col=j + 1)
     return _fig(fig, "Distributions over rounds, per service class", height=440)
 
