@@ -50,7 +50,7 @@ else:
         st.plotly_chart(plots.evaluation_bars(part), width="stretch", key=f"eval_{scenario}")
     st.dataframe(summary, hide_index=True, width="stretch", column_config={
         "welfare": st.column_config.NumberColumn("welfare (credits)", format="%.2f"),
-        "welfare_share": st.column_config.NumberColumn("welfare share of optimum", format="%.3f"),
+        "welfare_share": st.column_config.NumberColumn("welfare share of equilibrium", format="%.3f"),
         "welfare_share_min": None, "welfare_share_max": None,
         "provider_profit": st.column_config.NumberColumn("provider profit (credits)", format="%.2f"),
         "qoais": st.column_config.NumberColumn("QoAIS", format="%.3f"),

@@ -354,8 +354,9 @@ def training_curves(points: pd.DataFrame, x: str = "iteration") -> go.Figure:
 
 
 def evaluation_bars(summary: pd.DataFrame) -> go.Figure:
-    """Welfare share of the optimum (%) and QoAIS per pricing strategy, equilibrium dark."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=["welfare (% of optimum)", "QoAIS (0-1)"])
+    """Welfare as a share of the equilibrium's (%, min-max over seeds) and QoAIS per pricing
+    strategy; the equilibrium reference bar is dark."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["welfare (% of the equilibrium's)", "QoAIS (0-1)"])
     colors = ["#333333" if "equilibrium" in str(p).lower() else "#1f77b4" for p in summary["pricing"]]
     err = [summary["welfare_share_max"] * 100 - summary["welfare_share"] * 100,
            summary["welfare_share"] * 100 - summary["welfare_share_min"] * 100]
@@ -364,7 +365,7 @@ def evaluation_bars(summary: pd.DataFrame) -> go.Figure:
                          name="welfare share", showlegend=False), row=1, col=1)
     fig.add_trace(go.Bar(x=summary["pricing"], y=summary["qoais"], marker_color=colors, name="QoAIS",
                          showlegend=False), row=1, col=2)
-    fig.update_yaxes(title_text="% of optimal welfare", row=1, col=1)
+    fig.update_yaxes(title_text="% of equilibrium welfare", row=1, col=1)
     fig.update_yaxes(title_text="QoAIS score", range=[0, 1], row=1, col=2)
     fig.update_xaxes(title_text="pricing strategy")
     return _fig(fig, "Learned pricing vs rule-based strategies vs the equilibrium", height=400)

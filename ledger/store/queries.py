@@ -570,8 +570,9 @@ def evaluation_sessions(bind: Bind) -> pd.DataFrame:
 
 
 def evaluation_summary(bind: Bind, session: str | None = None) -> pd.DataFrame:
-    """Per (scenario, pricing strategy): seeds, mean and min/max of welfare, welfare share
-    of the optimum, provider profit (credits), QoAIS and SLA rate."""
+    """Per (scenario, pricing strategy): seeds, mean welfare (credits), mean and min/max of
+    the welfare share (of the equilibrium's welfare), provider profit (credits), QoAIS and
+    SLA rate; best share first."""
     e = Evaluation
     stmt = select(
         e.scenario, e.pricing, func.count(distinct(e.seed)).label("seeds"),
