@@ -11,9 +11,9 @@ Then, per page, it times
 - ours: the page's calls into `ledger.store.queries` (aggregation in SQL, sampled maps),
 - baseline: loading the raw rows of the tables the page reads into pandas and computing
   the same figures there,
-each as the median of a few cold repetitions (no Streamlit cache), and the full AppTest
-render of each page with an empty Streamlit cache. It prints a line per page and a final
-JSON line {"name", "ours_s", "baseline_s", "ratio", "target", ...}.
+each as the best of a few repetitions (no Streamlit cache), and the full AppTest render of
+each page with an empty Streamlit cache. It prints a line per page and a final JSON line
+{"name", "ours_s", "baseline_s", "ratio", "target", ...} (bench/_common.report).
 
     .venv/bin/python bench/bench_app_queries.py            # 5,000 trades/round (1M trades)
     .venv/bin/python bench/bench_app_queries.py --quick    # 1,000 trades/round, < 60 s
@@ -21,10 +21,7 @@ JSON line {"name", "ours_s", "baseline_s", "ratio", "target", ...}.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -32,12 +29,15 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import numpy as np
-import pandas as pd
-from sqlalchemy import Engine, select
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench._common import best_time, parser, report  # noqa: E402  (before numpy: BLAS threads)
+
+# isort: split
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from sqlalchemy import Engine, select  # noqa: E402
 
 from ledger.store import RunStore  # noqa: E402
 from ledger.store import queries as q  # noqa: E402
@@ -241,15 +241,6 @@ def baseline(e: Engine, run: int, other: int) -> dict[str, Callable[[], Any]]:
     return {"run": run_page, "market": market, "qoais": qoais, "agents": agents, "ledger": ledger, "learning": learning}
 
 
-def median_time(fn: Callable[[], Any], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
-
-
 def render_times(db_url: str, pages: list[str], run_id: int) -> dict[str, float]:
     """Wall time of a cold AppTest run of each page (Streamlit caches cleared first)."""
     import streamlit as st
@@ -274,8 +265,7 @@ def render_times(db_url: str, pages: list[str], run_id: int) -> dict[str, float]
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true", help="1,000 trades per round (CI-sized, < 60 s)")
+    ap = parser(__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=200)
     ap.add_argument("--devices", type=int, default=10_000)
     ap.add_argument("--nodes", type=int, default=100)
@@ -306,8 +296,8 @@ def main() -> None:
     ours_fns, base_fns = ours(e, run_id, other_id), baseline(e, run_id, other_id)
     pages: dict[str, dict[str, float]] = {}
     for page in ours_fns:
-        o = median_time(ours_fns[page], args.repeat)
-        b = median_time(base_fns[page], max(1, args.repeat - 1))
+        o, _ = best_time(ours_fns[page], args.repeat)
+        b, _ = best_time(base_fns[page], max(1, args.repeat - 1))
         pages[page] = {"ours_s": round(o, 4), "baseline_s": round(b, 4), "ratio": round(b / o, 2) if o else None}
     renders = {} if args.no_render else render_times(url, list(ours_fns), run_id)
     for page, d in pages.items():
@@ -317,13 +307,10 @@ def main() -> None:
     ours_total = sum(d["ours_s"] for d in pages.values())
     base_total = sum(d["baseline_s"] for d in pages.values())
     worst = max((renders or {"-": 0.0}).values())
-    print(json.dumps({
-        "name": "app_queries", "ours_s": round(ours_total, 4), "baseline_s": round(base_total, 4),
-        "ratio": round(base_total / ours_total, 2), "target": f"every page renders < {TARGET_S} s "
-        f"({args.devices:,} devices x {args.rounds} rounds)", "worst_render_s": round(worst, 3),
-        "target_met": bool(renders) and worst < TARGET_S, "trades": int(ov["trades"]), "devices": args.devices,
-        "rounds": args.rounds, "quick": args.quick, "pages": pages,
-    }))
+    report("app_queries", ours_total, base_total,
+           f"every page renders < {TARGET_S} s ({args.devices:,} devices x {args.rounds} rounds)",
+           worst_render_s=round(worst, 3), target_met=bool(renders) and worst < TARGET_S,
+           trades=int(ov["trades"]), devices=args.devices, rounds=args.rounds, quick=args.quick, pages=pages)
 
 
 if __name__ == "__main__":
