@@ -132,6 +132,9 @@ class _Aggregate:
         )
 
 
+PROCESS_WRITER_DEVICES = 2000
+
+
 def participants(model: Any, rounds: int) -> dict[str, Any]:
     """Who settles on chain: every device, node and the cloud, with escrow funding.
 
@@ -196,6 +199,7 @@ def run_simulation(
     from agents.model import EdgeMarketModel
     from market.resources import RESOURCE_NAMES
 
+    own_store = store is None
     store = store or RunStore(db_url)
     if resume_run_id is not None:
         run = store.get_run(resume_run_id)
@@ -224,6 +228,8 @@ def run_simulation(
         )
         start = 0
 
+    if own_store and scen.devices.count >= PROCESS_WRITER_DEVICES:
+        store.set_writer("process")  # big runs: write from a process of its own, off this GIL
     settler = None
     t0 = time.perf_counter()
     try:
@@ -271,3 +277,5 @@ def run_simulation(
     finally:
         if settler is not None:
             settler.close()
+        if own_store:
+            store.close()

@@ -66,7 +66,7 @@ def fresh_store(name: str) -> RunStore:
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
         (BENCH_DIR / f"{name}.db{suffix}").unlink(missing_ok=True)
-    return RunStore(f"sqlite:///{BENCH_DIR / name}.db")
+    return RunStore(f"sqlite:///{BENCH_DIR / name}.db", writer="process")
 
 SCENARIO = "metro"
 BASELINE_DEVICES = 1000

@@ -7,7 +7,10 @@ dominates a run. Reads aggregate in SQL and return small pandas frames for the f
 
 from __future__ import annotations
 
+import itertools
 import math
+import multiprocessing
+import queue
 import subprocess
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -75,23 +78,175 @@ def code_version() -> str:
     return f"{version('edgemarket')}+{sha}" if sha else version("edgemarket")
 
 
+_COLUMNS = {
+    "rounds": (
+        "run_id", "round",
+        *(f"price_{s}" for s in RESOURCE_SUFFIXES), *(f"eq_price_{s}" for s in RESOURCE_SUFFIXES),
+        *(f"volume_{s}" for s in RESOURCE_SUFFIXES), *(f"unmet_{s}" for s in RESOURCE_SUFFIXES),
+        "welfare", "optimal_welfare", "efficiency", "buyer_payments", "seller_revenue",
+        "platform_surplus", "n_trades", "n_requests", "n_served", "sla_rate", "qoais_overall",
+        "handovers", "wall_ms",
+    ),
+    "trades": ("run_id", "round", "idx", "buyer", "seller", "resource", "quantity", "price"),
+    "qoais": ("run_id", "round", "service_class", *QOAIS_FIELDS),
+    "snapshots": ("run_id", "round", "agent_id", "kind", "x_m", "y_m", "attached", "utilization"),
+}
+_TABLES = {"rounds": RoundRow, "trades": TradeRow, "qoais": QoAISRow, "snapshots": Snapshot}
+
+
+
+class _Columns:
+    """A block of rows kept as columns: arrays, or scalars repeated (None: 0..n-1)."""
+
+    __slots__ = ("cols", "n")
+
+    def __init__(self, n: int, cols: tuple[Any, ...]) -> None:
+        self.n, self.cols = n, cols
+
+    def rows(self) -> Iterable[tuple]:
+        cols = []
+        for c in self.cols:
+            if c is None:
+                cols.append(range(self.n))
+            elif isinstance(c, np.ndarray):
+                cols.append(c.tolist())
+            else:
+                cols.append(itertools.repeat(c, self.n))
+        return zip(*cols, strict=False)  # repeated scalars are endless; arrays set the length
+
+
+def _rows(blocks: list[Any]) -> list[tuple]:
+    out: list[tuple] = []
+    for b in blocks:
+        if isinstance(b, _Columns):
+            out.extend(b.rows())
+        else:
+            out.append(b)
+    return out
+
+
+def write_pending(engine: Engine, pending: dict[str, list[Any]]) -> None:
+    """One transaction, one executemany per table (positional tuples on SQLite: ~2.5x faster)."""
+    fast = engine.dialect.name == "sqlite"
+    with engine.begin() as c:
+        for name in ("rounds", "trades", "qoais", "snapshots"):
+            blocks = pending.get(name)
+            if not blocks:
+                continue
+            rows = _rows(blocks)
+            cols = _COLUMNS[name]
+            if fast:
+                sql = f"INSERT INTO {name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+                c.exec_driver_sql(sql, rows)
+            else:
+                c.execute(insert(_TABLES[name]), [dict(zip(cols, r, strict=True)) for r in rows])
+        for rid in {r[0] for r in pending.get("rounds", [])}:
+            stored = select(func.count()).select_from(RoundRow).where(RoundRow.run_id == rid).scalar_subquery()
+            c.execute(update(Run).where(Run.id == rid).values(rounds_done=stored))
+
+
+class ThreadWriter:
+    """Writes batches in order on one background thread."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="runstore-writer")
+        self._inflight: list[Future[None]] = []
+
+    def submit(self, pending: dict[str, list[Any]]) -> None:
+        done = [f for f in self._inflight if f.done()]
+        for f in done:  # surface an earlier failure now rather than at the end
+            self._inflight.remove(f)
+            f.result()
+        self._inflight.append(self._pool.submit(write_pending, self.engine, pending))
+
+    def sync(self) -> None:
+        while self._inflight:
+            self._inflight.pop(0).result()
+
+    def close(self) -> None:
+        self.sync()
+        self._pool.shutdown()
+
+
+def _writer_process(url: str, inbox: Any, acks: Any) -> None:  # pragma: no cover - child process
+    engine = open_engine(url, migrate=False)
+    while (item := inbox.get()) is not None:
+        batch_id, pending = item
+        try:
+            write_pending(engine, pending)
+            acks.put((batch_id, None))
+        except Exception as exc:
+            acks.put((batch_id, f"{type(exc).__name__}: {exc}"))
+    engine.dispose()
+
+
+class ProcessWriter:
+    """Writes batches in order in a child process, so writing never holds this process's GIL."""
+
+    def __init__(self, url: str) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self._inbox = ctx.Queue(maxsize=4)  # bounded: a slow disk slows the run, not memory
+        self._acks = ctx.Queue()
+        self._proc = ctx.Process(target=_writer_process, args=(url, self._inbox, self._acks),
+                                 daemon=True, name="runstore-writer")
+        self._proc.start()
+        self._sent = 0
+        self._acked = 0
+
+    def submit(self, pending: dict[str, list[Any]]) -> None:
+        self._sent += 1
+        self._inbox.put((self._sent, pending))
+
+    def sync(self) -> None:
+        while self._acked < self._sent:
+            try:
+                batch_id, error = self._acks.get(timeout=5.0)
+            except queue.Empty:
+                if not self._proc.is_alive():
+                    raise RuntimeError("the run-store writer process died") from None
+                continue
+            self._acked = batch_id
+            if error:
+                raise RuntimeError(f"run-store write failed: {error}")
+
+    def close(self) -> None:
+        try:
+            self.sync()
+        finally:
+            self._inbox.put(None)
+            self._proc.join(timeout=30)
+            if self._proc.is_alive():
+                self._proc.kill()
+
+
 class RunStore:
     """A run store at a SQLAlchemy URL (default: `data/edgemarket.db`)."""
 
-    def __init__(self, url: str | None = None, *, flush_every: int = 20, engine: Engine | None = None):
+    def __init__(self, url: str | None = None, *, flush_every: int = 20, engine: Engine | None = None,
+                 writer: str = "thread"):
         self.engine = engine or open_engine(url)
         self.url = self.engine.url.render_as_string(hide_password=True)
         self.flush_every = flush_every
         self._pending: dict[str, list[tuple]] = {}
         self._pending_rounds = 0
-        # One writer thread keeps writes ordered while they overlap the next rounds' compute.
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="runstore-writer")
-        self._inflight: list[Future[None]] = []
+        # One writer keeps writes ordered while they overlap the next rounds' compute: a
+        # thread by default, a process (its own GIL) for big runs on a SQLite file.
+        self._writer: ThreadWriter | ProcessWriter = (
+            ProcessWriter(self.engine.url.render_as_string(hide_password=False))
+            if writer == "process" else ThreadWriter(self.engine))
+
+    def set_writer(self, kind: str) -> None:
+        """Switch to a "thread" or "process" writer (after writing what is queued)."""
+        self.flush()
+        self._writer.close()
+        self._writer = (ProcessWriter(self.engine.url.render_as_string(hide_password=False))
+                        if kind == "process" else ThreadWriter(self.engine))
 
     def close(self) -> None:
-        """Write what is buffered, stop the writer thread and release connections."""
+        """Write what is buffered, stop the writer and release connections."""
         self.flush()
-        self._writer.shutdown()
+        self._writer.close()
         self.engine.dispose()
 
     # ------------------------------------------------------------------ runs
@@ -191,11 +346,9 @@ class RunStore:
         )])
         n = len(t.buyer)
         if n:
-            rnd = int(rr.round)
-            self._buffer("trades", list(zip(
-                [run_id] * n, [rnd] * n, range(n), t.buyer.tolist(), t.seller.tolist(),
-                t.resource.tolist(), t.quantity.tolist(), t.price.tolist(), strict=True,
-            )))
+            # Kept as arrays: the writer (thread or process) turns them into rows.
+            self._buffer("trades", [_Columns(n, (run_id, int(rr.round), None, t.buyer, t.seller,
+                                                 t.resource, t.quantity, t.price))])
         self._buffer("qoais", [
             (run_id, int(rr.round), q.service_class, *(float(getattr(q, f)) for f in QOAIS_FIELDS))
             for q in qs
@@ -215,63 +368,21 @@ class RunStore:
     def _buffer(self, table: str, rows: list[tuple]) -> None:
         self._pending.setdefault(table, []).extend(rows)
 
-    _COLUMNS = {
-        "rounds": (
-            "run_id", "round",
-            *(f"price_{s}" for s in RESOURCE_SUFFIXES), *(f"eq_price_{s}" for s in RESOURCE_SUFFIXES),
-            *(f"volume_{s}" for s in RESOURCE_SUFFIXES), *(f"unmet_{s}" for s in RESOURCE_SUFFIXES),
-            "welfare", "optimal_welfare", "efficiency", "buyer_payments", "seller_revenue",
-            "platform_surplus", "n_trades", "n_requests", "n_served", "sla_rate", "qoais_overall",
-            "handovers", "wall_ms",
-        ),
-        "trades": ("run_id", "round", "idx", "buyer", "seller", "resource", "quantity", "price"),
-        "qoais": ("run_id", "round", "service_class", *QOAIS_FIELDS),
-        "snapshots": ("run_id", "round", "agent_id", "kind", "x_m", "y_m", "attached", "utilization"),
-    }
-    _TABLES = {"rounds": RoundRow, "trades": TradeRow, "qoais": QoAISRow, "snapshots": Snapshot}
-
     def flush(self) -> None:
-        """Hand every buffered row to the writer thread and wait until it is written."""
+        """Hand every buffered row to the writer and wait until it is written."""
         self._submit()
         self.sync()
 
     def _submit(self) -> None:
-        """Queue the buffered rows for the background writer (writes overlap the simulation)."""
+        """Queue the buffered rows for the writer (writes overlap the simulation)."""
         if not self._pending:
             return
         pending, self._pending, self._pending_rounds = self._pending, {}, 0
-        self._raise_writer_error()
-        self._inflight.append(self._writer.submit(self._write, pending))
+        self._writer.submit(pending)
 
     def sync(self) -> None:
-        """Wait for queued writes; re-raise the first write error in the caller's thread."""
-        while self._inflight:
-            self._inflight.pop(0).result()
-
-    def _raise_writer_error(self) -> None:
-        done = [f for f in self._inflight if f.done()]
-        for f in done:
-            self._inflight.remove(f)
-            f.result()
-
-    def _write(self, pending: dict[str, list[tuple]]) -> None:
-        """One transaction, one executemany per table (positional tuples on SQLite: ~2.5x faster)."""
-        fast = self.engine.dialect.name == "sqlite"
-        with self.engine.begin() as c:
-            for name in ("rounds", "trades", "qoais", "snapshots"):
-                rows = pending.get(name)
-                if not rows:
-                    continue
-                cols = self._COLUMNS[name]
-                if fast:
-                    table = self._TABLES[name].__tablename__
-                    sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-                    c.exec_driver_sql(sql, rows)
-                else:
-                    c.execute(insert(self._TABLES[name]), [dict(zip(cols, r, strict=True)) for r in rows])
-            for rid in {r[0] for r in pending.get("rounds", [])}:
-                stored = select(func.count()).select_from(RoundRow).where(RoundRow.run_id == rid).scalar_subquery()
-                c.execute(update(Run).where(Run.id == rid).values(rounds_done=stored))
+        """Wait for queued writes; re-raise a write error in the caller's thread."""
+        self._writer.sync()
 
     # -------------------------------------------------------------- accounts
     def record_accounts(self, run_id: int, rows: Iterable[tuple[int, str, str, int]]) -> None:

@@ -125,3 +125,18 @@ def test_migrations_build_exactly_the_models_schema(sqlite_url: str) -> None:
     with store.engine.connect() as c:
         diff = compare_metadata(MigrationContext.configure(c), Base.metadata)
     assert diff == []
+
+
+def test_process_writer_stores_the_same_rows(tmp_path) -> None:
+    a = RunStore(f"sqlite:///{tmp_path / 'a.db'}")
+    b = RunStore(f"sqlite:///{tmp_path / 'b.db'}", writer="process", flush_every=2)
+    sa = run_simulation("smart_city", overrides=SMALL, seed=21, rounds=5, store=a)
+    sb = run_simulation("smart_city", overrides=SMALL, seed=21, rounds=5, store=b)
+    b.close()
+    b = RunStore(f"sqlite:///{tmp_path / 'b.db'}")
+    assert _rounds(a, sa.run_id) == _rounds(b, sb.run_id)
+    cols = [c for c in TradeRow.__table__.columns]
+    with a.engine.connect() as ca, b.engine.connect() as cb:
+        ta = ca.execute(select(*cols).order_by(TradeRow.round, TradeRow.idx)).all()
+        tb = cb.execute(select(*cols).order_by(TradeRow.round, TradeRow.idx)).all()
+    assert ta == tb and len(ta) == sa.trades
