@@ -19,7 +19,6 @@ cells go on.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import itertools
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -192,14 +191,9 @@ def run_cell(scenario: str, cell: Cell, db_url: str | None, rounds: int | None,
     overrides = {**(base_overrides or {}), **cell.overrides}
     out = CellOutcome(label=cell.label, seed=cell.seed, overrides=cell.overrides, status="failed")
     try:
-        kwargs: dict[str, Any] = {"overrides": overrides, "seed": cell.seed, "rounds": rounds,
-                                  "db_url": db_url, "chain": "none"}
-        params = inspect.signature(runner.run_simulation).parameters
-        if "label" in params:
-            kwargs["label"] = cell.label
-        summary = runner.run_simulation(scenario, **kwargs)
-        if "label" not in params and db_url is not None:
-            _set_label(db_url, summary.run_id, cell.label)
+        summary = runner.run_simulation(scenario, overrides=overrides, seed=cell.seed,
+                                        rounds=rounds, db_url=db_url, chain="none",
+                                        label=cell.label)
         out.status = "done"
         out.run_id = int(summary.run_id)
         out.summary = summary.deterministic_dict()
@@ -207,17 +201,6 @@ def run_cell(scenario: str, cell: Cell, db_url: str | None, rounds: int | None,
         out.error = _one_line(exc)
     out.wall_s = round(time.perf_counter() - t0, 3)
     return out
-
-
-def _set_label(db_url: str, run_id: int, label: str) -> None:
-    from sqlalchemy import update
-
-    from ledger.store import Run, RunStore
-
-    store = RunStore(db_url)
-    with store.engine.begin() as c:
-        c.execute(update(Run).where(Run.id == run_id).values(label=label))
-    store.engine.dispose()
 
 
 def done_labels(db_url: str | None, name: str) -> set[str]:

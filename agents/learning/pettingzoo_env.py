@@ -12,7 +12,6 @@ rounds every agent is truncated and ``agents`` empties.
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import gymnasium as gym
@@ -37,12 +36,12 @@ class EdgeMarketParallelEnv(ParallelEnv):
         self._seed = int(config.get("seed", 0))
         self._seeded = False
 
-    @functools.cache  # noqa: B019 - PettingZoo wants the same object back
     def observation_space(self, agent: str) -> gym.spaces.Box:
+        """The agent's observation Box (the same object on every call)."""
         return self.spaces.observation_space(agent)
 
-    @functools.cache  # noqa: B019
     def action_space(self, agent: str) -> gym.spaces.Box:
+        """The agent's action Box (the same object on every call)."""
         return self.spaces.action_space(agent)
 
     def _obs(self) -> dict[str, np.ndarray]:

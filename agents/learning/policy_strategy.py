@@ -58,9 +58,20 @@ def read_policy_meta(checkpoint: str | Path) -> dict[str, Any]:
 @cache
 def load_module(module_dir: str) -> Any:
     """An RLModule from its checkpoint folder (cached per absolute path)."""
+    import logging
+
     from ray.rllib.core.rl_module.rl_module import RLModule
 
-    module = RLModule.from_checkpoint(module_dir)
+    # RLlib logs a deprecation notice about its own checkpoint format on every load.
+    logs = [logging.getLogger(n) for n in ("ray.rllib", "ray._common.deprecation")]
+    levels = [log.level for log in logs]
+    for log in logs:
+        log.setLevel(logging.ERROR)
+    try:
+        module = RLModule.from_checkpoint(module_dir)
+    finally:
+        for log, level in zip(logs, levels, strict=True):
+            log.setLevel(level)
     module.eval()
     return module
 

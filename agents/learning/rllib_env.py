@@ -33,7 +33,7 @@ class EdgeMarketMultiAgentEnv(MultiAgentEnv):
         self.action_spaces = {a: self.spaces.action_space(a) for a in self.agents}
         self._seeded = False
         self._seed = int(config.get("seed", 0))
-        #: Extra per-episode sums (profit, penalty) for callbacks/metrics.
+        #: The model's RoundResult of the last step (for inspection and callbacks).
         self.last_round: Any = None
 
     def _obs(self) -> dict[str, np.ndarray]:

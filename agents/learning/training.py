@@ -186,7 +186,8 @@ OnIteration = Callable[[IterationPoint, int], None]
 
 
 def train(spec: TrainSpec, on_iteration: OnIteration | None = None) -> TrainResult:
-    """Train PPO for ``spec.iterations`` iterations (or until ``time_budget_s``), save it."""
+    """Train PPO for ``spec.iterations`` iterations, save it. With ``time_budget_s``, stop
+    before an iteration that would end past the budget (time counted from Ray's start)."""
     redirect_results_dir()
     config, cfg, mapper, modules = build_config(spec)
     scenario_name = str(cfg["scenario_json"].get("name", spec.scenario))
@@ -204,20 +205,16 @@ def train(spec: TrainSpec, on_iteration: OnIteration | None = None) -> TrainResu
                 curve.append(point)
                 if on_iteration:
                     on_iteration(point, spec.iterations)
-                if spec.time_budget_s is not None and time.perf_counter() - t0 >= spec.time_budget_s:
+                if spec.time_budget_s is not None and _out_of_time(curve, t0, spec.time_budget_s):
                     break
             algo.save_to_path(str(out))
         finally:
             algo.stop()
     wall = time.perf_counter() - t0
-    meta = {
-        "format": 1, "session": session, "scenario": scenario_name, "policy": spec.policy,
-        "unified": bool(cfg["unified"]), "learning": {**cfg["learning"]},
-        "agent_modules": {a: mapper.module_for(a) for a in _agent_ids(cfg)},
-        "modules": modules, "modules_dir": str(MODULES_SUBDIR),
-        "iterations": len(curve), "env_steps": curve[-1].env_steps if curve else 0,
-        "wall_s": round(wall, 3), "seed": spec.seed, **_dims(cfg),
-    }
+    meta = policy_meta(cfg, mapper, modules)
+    meta.update({"session": session, "scenario": scenario_name, "policy": spec.policy,
+                 "iterations": len(curve), "env_steps": curve[-1].env_steps if curve else 0,
+                 "wall_s": round(wall, 3), "seed": spec.seed})
     (out / POLICY_META).write_text(json.dumps(meta, indent=2))
     (out / "curve.json").write_text(json.dumps([asdict(p) for p in curve], indent=2))
     res = TrainResult(session=session, scenario=scenario_name, checkpoint=str(out), modules=modules,
@@ -227,17 +224,27 @@ def train(spec: TrainSpec, on_iteration: OnIteration | None = None) -> TrainResu
     return res
 
 
-def _dims(cfg: dict[str, Any]) -> dict[str, Any]:
-    from agents.learning.spaces import core_from_config
+def _out_of_time(curve: list[IterationPoint], t0: float, budget_s: float) -> bool:
+    """Whether another iteration (as long as the last one) would end past the budget."""
+    elapsed = time.perf_counter() - t0
+    last = curve[-1].time_s - (curve[-2].time_s if len(curve) > 1 else 0.0) if curve else 0.0
+    return elapsed + last > budget_s
 
-    d = core_from_config(cfg).describe()
-    return {k: d[k] for k in ("node_obs_dim", "device_obs_dim", "node_rows", "device_rows")}
 
-
-def _agent_ids(cfg: dict[str, Any]) -> list[str]:
+def policy_meta(cfg: dict[str, Any], mapper: PolicyMapper, modules: list[str]) -> dict[str, Any]:
+    """What the ``rllib`` strategy needs to run the policies: the resolved learning config
+    (action ranges, history), spaces, and the agent -> module map."""
     from agents.learning.spaces import AgentSpaces, core_from_config
 
-    return AgentSpaces(core_from_config(cfg), cfg.get("unified")).agent_ids
+    core = core_from_config(cfg)
+    spaces = AgentSpaces(core, cfg.get("unified"))
+    d = core.describe()
+    return {
+        "format": 1, "unified": spaces.unified, "learning": d["learning"],
+        "agent_modules": {a: mapper.module_for(a) for a in spaces.agent_ids},
+        "modules": modules, "modules_dir": str(MODULES_SUBDIR),
+        **{k: d[k] for k in ("node_obs_dim", "device_obs_dim", "node_rows", "device_rows")},
+    }
 
 
 def record_curve(res: TrainResult, db_url: str | None = None) -> None:

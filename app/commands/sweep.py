@@ -70,11 +70,11 @@ def register(cli: typer.Typer) -> None:
                 if o.status == "done" and o.summary:
                     eff = o.summary.get("efficiency_mean")
                     bar.console.print(f"[green]done[/]    {o.label}  run {o.run_id}  "
-                                      f"efficiency {eff:.3f}  ({o.wall_s:.1f}s)")
+                                      f"efficiency {eff:.3f}  ({o.wall_s:.1f}s)", soft_wrap=True)
                 elif o.status == "skipped":
-                    bar.console.print(f"[dim]skipped[/] {o.label}  (already done)")
+                    bar.console.print(f"[dim]skipped[/] {o.label}  (already done)", soft_wrap=True)
                 else:
-                    bar.console.print(f"[red]failed[/]  {o.label}: {o.error}")
+                    bar.console.print(f"[red]failed[/]  {o.label}: {o.error}", soft_wrap=True)
 
             report = run_sweep(scenario, parsed, seeds, db_url=db, rounds=rounds, name=name,
                                resume=resume, parallel=not serial, address=address, num_cpus=cpus,

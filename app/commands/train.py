@@ -117,7 +117,7 @@ def register(cli: typer.Typer) -> None:
                         f"  {point.time_s:.0f}s")
                 bar.update(task, completed=point.iteration, status=f"reward {rewards}")
                 if not as_json:
-                    bar.console.print(line)
+                    bar.console.print(line, soft_wrap=True, highlight=False)
 
             try:
                 result = train(spec, on_iteration)

@@ -3,6 +3,7 @@ needs Ray, always shut down at the end; tiny learning settings; a fresh SQLite s
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,6 +45,8 @@ def trained(ray_local: RaySessionInfo, tmp_path_factory: pytest.TempPathFactory)
     checkpoint; its curve goes to a session-wide store."""
     from agents.learning.training import TrainSpec, train
 
+    home_results = Path("~/ray_results").expanduser()
+    before = set(os.listdir(home_results)) if home_results.is_dir() else set()
     out = tmp_path_factory.mktemp("policy")
     db = f"sqlite:///{out.parent / 'train.db'}"
     spec = TrainSpec(scenario="smart_city", overrides=TINY_OVERRIDES, small=True,
@@ -51,4 +54,11 @@ def trained(ray_local: RaySessionInfo, tmp_path_factory: pytest.TempPathFactory)
                      train_batch_size=40, minibatch_size=20, num_epochs=1, session="tiny",
                      db_url=db)
     result = train(spec)
-    return {"result": result, "db": db, "spec": spec}
+    after = set(os.listdir(home_results)) if home_results.is_dir() else set()
+    return {"result": result, "db": db, "spec": spec, "home_results_new": after - before}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Each RLlib algorithm re-registers its env wrapper with gymnasium: harmless.
+    config.addinivalue_line("filterwarnings",
+                            "ignore:.*Overriding environment rllib-multi-agent-env-v0.*:UserWarning")

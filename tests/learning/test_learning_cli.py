@@ -29,12 +29,15 @@ def test_train_command(ray_local, tmp_path: Path, capsys: pytest.CaptureFixture[
     out_dir = tmp_path / "pol"
     code, out, err = run(["train", "smart_city", "--iterations", "1", "--policy", "per-agent",
                           "--batch", "20", "--learn", "episode_rounds=5", "--learn", "nodes=[0, 2]",
+                          "--set", "learning.max_multiplier=2",
                           *TINY_SETS, "--out", str(out_dir), "--db", db, "--session", "cli",
                           "--json"], capsys)
     assert code == 0, err
     doc = json.loads(out)
     assert doc["modules"] == ["node_0", "node_2"] and len(doc["curve"]) == 1
-    assert (out_dir / "edgemarket_policy.json").is_file()
+    meta = json.loads((out_dir / "edgemarket_policy.json").read_text())
+    assert meta["learning"]["max_multiplier"] == 2.0 and meta["learning"]["nodes"] == [0, 2]
+    assert meta["agent_modules"] == {"node_0": "node_0", "node_2": "node_2"}
     with RunStore(db).engine.connect() as c:
         pols = c.execute(select(TrainingPoint.policy).where(TrainingPoint.session == "cli")).scalars().all()
     assert sorted(pols) == ["node_0", "node_2"]

@@ -108,3 +108,15 @@ def test_bad_learning_sections():
         MarketCore("smart_city", {"nodes": [7]}, overrides=TINY_OVERRIDES)
     with pytest.raises(ValueError, match="no agent learns"):
         MarketCore("smart_city", {"nodes": "none"}, overrides=TINY_OVERRIDES)
+
+
+def test_scenario_learning_section_sets_who_learns():
+    from agents.scenario import small
+
+    sc = small(devices__count=20, nodes__count=3, learning__nodes=[2], learning__devices=1,
+               learning__episode_rounds=3)
+    core = MarketCore(sc)
+    assert core.node_rows.tolist() == [2] and core.device_rows.tolist() == [0]
+    assert core.cfg.episode_rounds == 3
+    env = EdgeMarketParallelEnv(env_config(sc, learning={"policy": "per-role"}))
+    assert env.possible_agents == ["node_2", "device_0"]

@@ -60,20 +60,23 @@ def test_ray_sweep_matches_serial(ray_local, tmp_path):
 
 
 def test_failed_cell_is_reported_and_others_go_on(ray_local, tmp_path):
-    grid = {"market.mechanism": ["uniform", "no_such_mechanism"], "devices.count": [10, 14]}
+    # Nine cells, one of them with an invalid grid value (a negative device count).
+    grid = {"devices.count": [10, 11, 12, 13, 14, 15, 16, 17, -5]}
     kw = dict(rounds=2, overrides=BASE, name="fail")
-    serial = run_sweep("smart_city", grid, 2, db_url=f"sqlite:///{tmp_path / 's.db'}",
+    serial = run_sweep("smart_city", grid, [0], db_url=f"sqlite:///{tmp_path / 's.db'}",
                        parallel=False, **kw)
-    par = run_sweep("smart_city", grid, 2, db_url=f"sqlite:///{tmp_path / 'r.db'}",
+    par = run_sweep("smart_city", grid, [0], db_url=f"sqlite:///{tmp_path / 'r.db'}",
                     parallel=True, **kw)
     for rep in (serial, par):
-        assert rep.count("done") == 4 and rep.count("failed") == 4
-        for o in rep.failed:
-            assert "no_such_mechanism" in o.label and "unknown mechanism" in (o.error or "")
+        assert rep.count("done") == 8 and rep.count("failed") == 1
+        (bad,) = rep.failed
+        assert bad.label == "sweep:fail:devices.count=-5:seed=0"
+        assert "devices.count" in (bad.error or "") and "\n" not in (bad.error or "")
     s, p = _by_label(serial), _by_label(par)
+    assert s.keys() == p.keys()
     for label, o in s.items():
         assert o.status == p[label].status
-        assert o.summary == p[label].summary
+        assert o.summary == p[label].summary, label
 
 
 def test_resume_skips_done_cells(tmp_path):

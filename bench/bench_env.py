@@ -1,0 +1,148 @@
+"""Benchmark: raw env steps/s of the RLlib MultiAgentEnv on the small default scenario.
+
+Ours: :class:`agents.learning.rllib_env.EdgeMarketMultiAgentEnv` (4 learning nodes, the
+model's numpy state tables read directly, reporting-only work off: no per-round welfare LP,
+no snapshots), stepped with fixed random multipliers, resets included.
+Baseline: the same model stepped *naively*: the scenario as written (welfare-optimum LP
+every round, agent snapshots) and the observations and rewards rebuilt from the Mesa agents
+every step (``EdgeNode.state()`` dicts per node, Python lists -> arrays), asks set through
+a per-node Python loop.
+Also reported: ``model_only_s`` (bare ``model.step()`` with the same overrides as ours) and
+``env_overhead_share``, the share of our time spent outside ``model.step`` (timed inside the
+same run, so other load on the machine does not skew it): the model is the floor.
+Target: >= 2,000 env steps/s (``target_met`` says whether it was).
+
+    .venv/bin/python bench/bench_env.py [--quick] [--steps N]
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from _common import parser, report  # noqa: E402
+
+from agents.learning.rllib_env import EdgeMarketMultiAgentEnv  # noqa: E402
+from agents.learning.spaces import ENV_FAST_OVERRIDES, env_config  # noqa: E402
+from agents.scenario import SMALL_OVERRIDES, load_scenario  # noqa: E402
+
+EPISODE = 25
+
+
+def time_ours(steps: int, seed: int) -> tuple[float, int, float]:
+    """Seconds for ``steps`` env steps (resets included), the number of agents, and the
+    seconds of those spent inside ``model.step`` (timed in the same run)."""
+    from agents.model import EdgeMarketModel
+
+    inside = [0.0]
+    original = EdgeMarketModel._wrapped_step
+
+    def timed(self: Any, *a: Any, **kw: Any) -> Any:
+        t = time.perf_counter()
+        try:
+            return original(self, *a, **kw)
+        finally:
+            inside[0] += time.perf_counter() - t
+
+    EdgeMarketModel._wrapped_step = timed  # type: ignore[method-assign]
+    try:
+        total, agents = _time_env(steps, seed)
+    finally:
+        EdgeMarketModel._wrapped_step = original  # type: ignore[method-assign]
+    return total, agents, inside[0]
+
+
+def _time_env(steps: int, seed: int) -> tuple[float, int]:
+    env = EdgeMarketMultiAgentEnv(env_config("smart_city", small=True, seed=seed,
+                                             learning={"episode_rounds": EPISODE}))
+    rng = np.random.default_rng(seed)
+    env.reset(seed=seed)
+    actions = [{a: rng.uniform(1.0, 3.0, 4).astype(np.float32) for a in env.possible_agents}
+               for _ in range(64)]
+    t0 = time.perf_counter()
+    for i in range(steps):
+        _obs, _rew, _term, trunc, _ = env.step(actions[i % 64])
+        if trunc["__all__"]:
+            env.reset()
+    return time.perf_counter() - t0, len(env.possible_agents)
+
+
+def time_model_only(steps: int, seed: int) -> float:
+    """Bare model.step() with the env's overrides (the floor under any env)."""
+    from agents.model import EdgeMarketModel
+
+    sc = load_scenario("smart_city", {**SMALL_OVERRIDES, **ENV_FAST_OVERRIDES})
+    model = EdgeMarketModel(sc, seed=seed)
+    t0 = time.perf_counter()
+    for i in range(steps):
+        if i and i % EPISODE == 0:
+            model = EdgeMarketModel(sc, seed=seed + i)
+        model.step()
+    return time.perf_counter() - t0
+
+
+def _naive_obs(model: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Observations and rewards rebuilt from the Mesa agents (dicts), one node at a time."""
+    from agents.edge_node import EdgeNode
+
+    obs, rew = [], []
+    for agent in model.agents_by_type[EdgeNode]:
+        st = agent.state()
+        cap = [max(v, 1e-9) for v in st["capacity"].values()]
+        row = [agent.utilization, *(a for a in st["ask"].values()), *cap,
+               float(model.nodes.attached_devices[agent.index])]
+        obs.append(row)
+        rew.append(st["profit_credits"] / sum(cap))
+    return np.array(obs, dtype=np.float32), np.array(rew)
+
+
+def time_baseline(steps: int, seed: int) -> float:
+    """Naive stepping: full scenario reporting, per-agent Python observations and asks."""
+    from agents.edge_node import EdgeNode
+    from agents.model import EdgeMarketModel
+
+    sc = load_scenario("smart_city", SMALL_OVERRIDES)
+    rng = np.random.default_rng(seed)
+    model = EdgeMarketModel(sc, seed=seed)
+    t0 = time.perf_counter()
+    for i in range(steps):
+        if i and i % EPISODE == 0:
+            model = EdgeMarketModel(sc, seed=seed + i)
+        override = np.full(model.nodes.ask.shape, np.nan)
+        for agent in model.agents_by_type[EdgeNode]:
+            cost = model.nodes.cost[agent.index]
+            override[agent.index] = [c * m for c, m in zip(cost.tolist(), rng.uniform(1, 3, 4),
+                                                           strict=True)]
+        model.step(node_prices_override=override)
+        _naive_obs(model)
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    p = parser(__doc__ or "")
+    p.add_argument("--steps", type=int, default=None, help="env steps timed (default 1000; quick 300)")
+    args = p.parse_args()
+    steps = args.steps or (300 if args.quick else 1000)
+    time_ours(20, args.seed)  # warm-up (imports, caches)
+    ours, agents, in_model = time_ours(steps, args.seed)
+    model_only = time_model_only(steps, args.seed)
+    base = time_baseline(steps, args.seed)
+    rate = steps / ours
+    report("env_steps_small_scenario", ours, base, ">= 2000 env steps/s", steps=steps,
+           agents=agents, env_steps_per_s=round(rate, 1), agent_steps_per_s=round(rate * agents, 1),
+           baseline_steps_per_s=round(steps / base, 1), model_only_s=round(model_only, 6),
+           model_only_steps_per_s=round(steps / model_only, 1),
+           env_overhead_share=round((ours - in_model) / ours, 3),
+           target_met=rate >= 2000)
+
+
+if __name__ == "__main__":
+    main()
