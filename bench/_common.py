@@ -22,10 +22,15 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 
-def best_time(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
-    """Minimum wall time of ``repeat`` calls (GC off while timing) and the last result."""
+def best_time(fn: Callable[[], Any], repeat: int = 3, warmup: int = 0) -> tuple[float, Any]:
+    """Minimum wall time of ``repeat`` calls (GC off while timing) and the last result.
+
+    ``warmup`` untimed calls first (fresh memory pages make first calls of array code slow).
+    """
     best = float("inf")
     result: Any = None
+    for _ in range(warmup):
+        result = fn()
     for _ in range(max(1, repeat)):
         gc.collect()
         gc.disable()

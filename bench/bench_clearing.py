@@ -9,7 +9,7 @@ within 3x of it (``floor_ratio`` = ours / floor).
 
     .venv/bin/python bench/bench_clearing.py [--quick] [--n 1000000]
 
-``--quick`` times ours 5 times (15 in full mode) and the baseline once on ``--baseline-n`` orders per side
+``--quick`` times ours 5 times (15 in full mode; 2 untimed warm-up calls first) and the baseline once on ``--baseline-n`` orders per side
 (default 250,000), scaling the baseline time by n log n to the full size (stated in the
 output as ``baseline_n`` and ``baseline_scaled``).
 """
@@ -84,9 +84,11 @@ def main() -> None:
     asks = Asks.single(np.arange(n, 2 * n), 0, aq, ap)
     mech = get_mechanism("uniform", k=0.5)
 
-    ours_s, res = best_time(lambda: mech.clear(Market(bids, asks)), repeat=5 if args.quick else 15)
+    ours_s, res = best_time(
+        lambda: mech.clear(Market(bids, asks)), repeat=5 if args.quick else 15, warmup=2
+    )
     prices = np.concatenate([bp, ap])
-    floor_s, _ = best_time(lambda: np.sort(prices), repeat=5 if args.quick else 15)
+    floor_s, _ = best_time(lambda: np.sort(prices), repeat=5 if args.quick else 15, warmup=1)
 
     bn = min(args.baseline_n, n) if args.quick else n
     lists = [x[:bn].tolist() for x in (bp, bq, ap, aq)]
