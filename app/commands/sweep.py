@@ -1,7 +1,8 @@
 """`edgemarket sweep`: run a scenario over a grid of overrides × seeds as Ray tasks.
 
     edgemarket sweep smart_city --grid devices.count=20,40 --grid market.mechanism=uniform,mcafee \\
-        --seeds 2 [--rounds 10] [--address ray://host:10001] [--resume] [--db URL] [--serial]
+        --seeds 2 [--rounds 10] [--set nodes.count=9] [--address ray://host:10001] [--resume] \\
+        [--db URL] [--serial]
 
 Each cell is one ordinary run in the store, labelled ``sweep:<name>:<key=val,...>:seed=S``;
 ``--resume`` skips cells already done. A failing cell is reported and the others go on
@@ -36,10 +37,12 @@ def register(cli: typer.Typer) -> None:
                                        help="key=v1,v2,... dotted scenario key and its values; repeatable."),
         seeds: int = typer.Option(1, "--seeds", min=1, help="Seeds 0..N-1 per grid cell."),
         rounds: int = typer.Option(None, "--rounds", min=1, help="Rounds per run (default: the scenario's)."),
+        sets: list[str] = typer.Option([], "--set", help="key=value override applied to every cell; repeatable."),
         name: str = typer.Option(None, "--name", help="Sweep name in the labels (default: scenario stem)."),
         address: str = typer.Option(None, "--address", help="Ray cluster address (default: local Ray)."),
         cpus: int = typer.Option(2, "--cpus", min=1, help="CPUs of the local Ray (one per cell at a time)."),
-        resume: bool = typer.Option(False, "--resume", help="Skip cells already done in the store."),
+        resume: bool = typer.Option(False, "--resume", help="Skip cells already done in the store (matched by "
+                                    "label: give a new --name when --set or --rounds change)."),
         serial: bool = typer.Option(False, "--serial", help="Run the cells one by one, without Ray."),
         db: str = typer.Option(None, "--db", help="Run store URL (default: data/edgemarket.db)."),
         as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
@@ -54,10 +57,12 @@ def register(cli: typer.Typer) -> None:
             TimeElapsedColumn,
         )
 
+        from app.commands.train import parse_sets
         from app.sweep import parse_grid, run_sweep
 
         _check_scenario(scenario)
         parsed = parse_grid(grid)
+        base = parse_sets(sets)
         console = Console(stderr=True)
         with Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console, disable=as_json) as bar:
@@ -76,7 +81,7 @@ def register(cli: typer.Typer) -> None:
                 else:
                     bar.console.print(f"[red]failed[/]  {o.label}: {o.error}", soft_wrap=True)
 
-            report = run_sweep(scenario, parsed, seeds, db_url=db, rounds=rounds, name=name,
+            report = run_sweep(scenario, parsed, seeds, db_url=db, rounds=rounds, overrides=base, name=name,
                                resume=resume, parallel=not serial, address=address, num_cpus=cpus,
                                on_outcome=on_outcome)
         if as_json:
