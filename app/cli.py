@@ -79,13 +79,22 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except SystemExit:
         raise
-    except Exception as exc:  # click usage errors come through here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+    except Exception as exc:  # usage errors come through here in non-standalone mode
+        if _is_click_exception(exc):
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
         raise
+
+
+def _is_click_exception(exc: BaseException) -> bool:
+    """Typer 0.29 vendors click as `typer._click`; older versions raise click's own."""
+    classes = []
+    for module in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            classes.append(importlib.import_module(module).ClickException)
+        except ImportError:
+            continue
+    return isinstance(exc, tuple(classes))
 
 
 if __name__ == "__main__":

@@ -69,6 +69,12 @@ def test_bad_input_is_one_line_exit_2_and_no_traceback(db: str, args: list[str],
     assert "Traceback" not in r.stderr
 
 
+@pytest.mark.parametrize("args", [["run", "--bogus"], ["runs", "show", "abc"], ["market", "clear"]])
+def test_usage_errors_exit_2_without_traceback(args: list[str]) -> None:
+    r = edgemarket(*args)
+    assert r.returncode == 2 and "Error" in r.stderr and "Traceback" not in r.stderr
+
+
 def test_unreachable_chain_is_a_user_error_and_the_run_stays_resumable(db: str) -> None:
     r = edgemarket("run", "--rounds", "1", "--chain", "http://127.0.0.1:1", "--db", db, *SMALL)
     assert r.returncode == 2 and "--chain" in r.stderr and "Traceback" not in r.stderr
