@@ -29,6 +29,7 @@ from typing import Any
 import yaml
 
 from app.errors import UserError
+from app.overrides import parse_value
 
 #: Longest label the store keeps (``Run.label`` is String(200)).
 MAX_LABEL = 200
@@ -122,15 +123,6 @@ def cell_label(name: str, overrides: dict[str, Any], seed: int) -> str:
         digest = hashlib.sha1(grid.encode()).hexdigest()[:16]
         label = f"sweep:{name[:120]}:h{digest}:seed={seed}"
     return label
-
-
-def parse_value(text: str) -> Any:
-    """A grid value from the command line: YAML scalars (``50`` int, ``0.5``, ``true``, text)."""
-    text = text.strip()
-    try:
-        return yaml.safe_load(text) if text else ""
-    except yaml.YAMLError:
-        return text
 
 
 def parse_grid(specs: Iterable[str]) -> dict[str, list[Any]]:

@@ -11,25 +11,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from app.errors import UserError
+from app.overrides import parse_assignments
 
 console = Console(stderr=True)
-
-
-def parse_set(values: list[str]) -> dict[str, Any]:
-    """`--set key=value` pairs as scenario overrides (values parsed as YAML scalars)."""
-    import yaml
-
-    out: dict[str, Any] = {}
-    for item in values:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise UserError(f"expected KEY=VALUE, got {item!r}", where="--set")
-        try:
-            out[key.strip()] = yaml.safe_load(raw)
-        except yaml.YAMLError:
-            out[key.strip()] = raw
-    return out
 
 
 def print_summary(s: dict[str, Any], out: Console | None = None) -> None:
@@ -104,7 +88,7 @@ def register(cli: typer.Typer) -> None:
         """Simulate a scenario round by round, settle each round on chain and store it."""
         from app.runner import run_simulation
 
-        overrides = parse_set(set_ or [])
+        overrides = parse_assignments(set_)
         if mechanism:
             overrides["market.mechanism"] = mechanism
         target = rpc_url or chain

@@ -16,22 +16,9 @@ from rich.console import Console
 from rich.table import Table
 
 from app.errors import UserError
+from app.overrides import parse_assignments
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-
-
-def _overrides(values: list[str] | None) -> dict[str, Any]:
-    """``KEY=VALUE`` pairs as dotted-key overrides (values parsed as YAML scalars)."""
-    out: dict[str, Any] = {}
-    for item in values or []:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise UserError(f"expected KEY=VALUE, got {item!r}", where="--set")
-        try:
-            out[key.strip()] = yaml.safe_load(raw)
-        except yaml.YAMLError:
-            out[key.strip()] = raw
-    return out
 
 
 def _load(name: str, overrides: dict[str, Any] | None = None) -> Any:
@@ -77,7 +64,7 @@ def show_cmd(
         "--set", help="override a field: KEY=VALUE with a dotted key, e.g. devices.count=50")] = None,
 ) -> None:
     """Print the resolved scenario: every field, defaults filled in, overrides applied."""
-    data = _load(name, _overrides(set_)).to_json_dict()
+    data = _load(name, parse_assignments(set_)).to_json_dict()
     if as_json:
         typer.echo(json.dumps(data, indent=2))
     else:
@@ -90,6 +77,6 @@ def validate_cmd(
     set_: Annotated[list[str] | None, typer.Option("--set", help="KEY=VALUE override")] = None,
 ) -> None:
     """Check a scenario file; exit 2 with the field path and the reason if it is invalid."""
-    sc = _load(name, _overrides(set_))
+    sc = _load(name, parse_assignments(set_))
     typer.echo(f"ok: {sc.name} ({sc.devices.count} devices, {sc.nodes.count} nodes, "
                f"{len(sc.service_classes)} service classes, mechanism {sc.market.mechanism})")

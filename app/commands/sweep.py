@@ -57,12 +57,12 @@ def register(cli: typer.Typer) -> None:
             TimeElapsedColumn,
         )
 
-        from app.commands.train import parse_sets
+        from app.overrides import parse_assignments
         from app.sweep import parse_grid, run_sweep
 
         _check_scenario(scenario)
         parsed = parse_grid(grid)
-        base = parse_sets(sets)
+        base = parse_assignments(sets)
         console = Console(stderr=True)
         with Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console, disable=as_json) as bar:

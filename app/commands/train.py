@@ -21,21 +21,9 @@ from typing import Any
 import typer
 
 from app.errors import UserError
+from app.overrides import parse_assignments
 
 POLICIES = ("shared", "per-role", "per-agent")
-
-
-def parse_sets(items: list[str]) -> dict[str, Any]:
-    """``["devices.count=50", ...]`` -> overrides (values parsed as YAML scalars)."""
-    from app.sweep import parse_value
-
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise UserError(f"--set {item!r}: expected key=value")
-        out[key.strip()] = parse_value(value)
-    return out
 
 
 def _load(scenario: str, overrides: dict[str, Any], small: bool) -> Any:
@@ -86,8 +74,8 @@ def register(cli: typer.Typer) -> None:
 
         if policy not in POLICIES:
             raise UserError(f"--policy {policy!r}: expected one of {', '.join(POLICIES)}")
-        overrides = parse_sets(sets)
-        learning = parse_sets(learn)
+        overrides = parse_assignments(sets)
+        learning = parse_assignments(learn, "--learn")
         sc = _load(scenario, overrides, small)
         try:
             learning_config(sc, {**learning, "policy": policy})
@@ -152,7 +140,7 @@ def register(cli: typer.Typer) -> None:
         from agents.learning.policy_strategy import read_policy_meta
         from ledger.store import RunStore
 
-        sc = _load(scenario, parse_sets(sets), small)
+        sc = _load(scenario, parse_assignments(sets), small)
         if checkpoint:
             try:
                 read_policy_meta(checkpoint)

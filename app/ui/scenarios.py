@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from app.overrides import parse_lines
+
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 
 
@@ -43,17 +45,4 @@ def parse_overrides(text: str) -> dict[str, Any]:
 
     Raises ValueError naming the line for anything else.
     """
-    out: dict[str, Any] = {}
-    for n, raw in enumerate(text.splitlines(), start=1):
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        key, sep, value = line.partition("=")
-        key = key.strip()
-        if not sep or not key or " " in key:
-            raise ValueError(f"advanced overrides, line {n}: expected `field.path = value`, got {raw.strip()!r}")
-        try:
-            out[key] = yaml.safe_load(value.strip()) if value.strip() else None
-        except yaml.YAMLError as exc:
-            raise ValueError(f"advanced overrides, line {n}: unreadable value {value.strip()!r}") from exc
-    return out
+    return parse_lines(text, "advanced overrides")
