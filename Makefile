@@ -5,10 +5,8 @@
 
 SHELL := /bin/bash
 VENV := .venv/bin
-# Keep Ray, torch and other scratch inside the project (git-ignored data/ folder).
-export RAY_TMPDIR := $(CURDIR)/data/ray
-export TORCHINDUCTOR_CACHE_DIR := $(CURDIR)/data/torch
-export RAY_AUTH_MODE := disabled
+# Scratch stays in the git-ignored data/ folder: Ray and torch are pointed there by
+# agents.learning.ray_session.configure_scratch, Anvil by ledger.chain.anvil.
 export MPLCONFIGDIR := $(CURDIR)/data/mpl
 
 .PHONY: run test setup lint bench

@@ -24,6 +24,11 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 #: Git-ignored scratch folder of Ray, torch and RLlib outputs.
 DATA_DIR = REPO_ROOT / "data"
 RAY_TMP = DATA_DIR / "ray"
+#: Ray's Unix socket paths (RAY_TMPDIR + ~65 characters of session/socket names) must fit
+#: in 107 bytes; a checkout deeper than this falls back to a short per-user folder in /tmp.
+RAY_TMP_MAX_CHARS = 40
+if len(str(RAY_TMP)) > RAY_TMP_MAX_CHARS:
+    RAY_TMP = Path("/tmp") / f"edgemarket-ray-{os.getuid()}"
 TORCH_CACHE = DATA_DIR / "torch"
 RESULTS_DIR = DATA_DIR / "ray_results"
 
