@@ -67,17 +67,30 @@ class Clearing:
     served: FloatArray = field(default_factory=lambda: np.zeros(0))  # per request row
 
 
+#: Clear all venues of a phase in one ``Mechanism.clear_many`` call when the mechanism is
+#: batched (results are identical to the per-venue loop; False forces the loop).
+BATCH_VENUES = True
+
+
 def clear_venues(orders: OrderArrays, n_requests: int,
                  mechanism_for: Callable[[int], Mechanism],
-                 optimum_skipped: bool = False) -> Clearing:
+                 optimum_skipped: bool = False, batched: bool | None = None) -> Clearing:
     """Clear every venue that has bids; trades re-indexed to round-level rows.
 
     ``optimum_skipped`` pre-fills each market's memo of its optimal welfare with NaN so the
     mechanism does not solve the welfare LP (a large saving at scale; efficiency is then NaN).
+    ``batched`` (default :data:`BATCH_VENUES`): when every venue's mechanism is the same
+    stateless batched mechanism (``Mechanism.batched``), clear all venues in one
+    ``clear_many`` call; otherwise each venue's own instance clears it in turn.
     """
     out = Clearing(served=np.zeros(n_requests))
     if orders.bid_venue.size == 0:
         return out
+    # Validated once for the whole round; the venues' rows are slices of these.
+    all_bids = Bids(orders.bid_agent, orders.bid_demand, orders.bid_value,
+                    np.ones(orders.bid_venue.size))
+    all_asks = Asks(orders.ask_agent, orders.ask_resource, orders.ask_quantity,
+                    orders.ask_price)
     bo = np.argsort(orders.bid_venue, kind="stable")
     ao = np.argsort(orders.ask_venue, kind="stable")
     bv, av = orders.bid_venue[bo], orders.ask_venue[ao]
@@ -85,25 +98,34 @@ def clear_venues(orders: OrderArrays, n_requests: int,
     b_end = np.r_[b_start[1:], bv.size]
     a_start = np.searchsorted(av, venues, side="left")
     a_end = np.searchsorted(av, venues, side="right")
-    parts: list[Trades] = []
-    for v, b0, b1, a0, a1 in zip(venues.tolist(), b_start.tolist(), b_end.tolist(),
-                                 a_start.tolist(), a_end.tolist(), strict=True):
+    vlist = venues.tolist()
+    mechs = [mechanism_for(v) for v in vlist]
+    markets: list[Market] = []
+    sels: list[tuple[IntArray, IntArray]] = []
+    for b0, b1, a0, a1 in zip(b_start.tolist(), b_end.tolist(), a_start.tolist(),
+                              a_end.tolist(), strict=True):
         bsel, asel = bo[b0:b1], ao[a0:a1]
-        bids = Bids(orders.bid_agent[bsel], orders.bid_demand[bsel], orders.bid_value[bsel],
-                    np.ones(bsel.size))
-        asks = Asks(orders.ask_agent[asel], orders.ask_resource[asel],
-                    orders.ask_quantity[asel], orders.ask_price[asel])
-        market = Market(bids, asks)
+        market = Market(all_bids.take(bsel), all_asks.take(asel))
         if optimum_skipped:
             market.cache["optimal_welfare"] = math.nan
-        res = mechanism_for(v).clear(market)
+        markets.append(market)
+        sels.append((bsel, asel))
+    first = mechs[0]
+    use_batch = (BATCH_VENUES if batched is None else batched) and type(first).batched and all(
+        type(m) is type(first) and vars(m) == vars(first) for m in mechs)
+    results = first.clear_many(markets) if use_batch else [
+        m.clear(market) for m, market in zip(mechs, markets, strict=True)]
+    parts: list[Trades] = []
+    for v, market, res, (bsel, asel) in zip(vlist, markets, results, sels, strict=True):
         eq = (np.full(N_RESOURCES, np.nan) if optimum_skipped
               else np.asarray(solve_welfare_lp(market).prices, dtype=np.float64))
         rows = orders.bid_row[bsel]
         t = res.trades
         if len(t):
-            parts.append(Trades(t.buyer, t.seller, t.resource, t.quantity, t.price,
-                                rows[t.bid_index], asel[t.ask_index], t.seller_price))
+            bi, ai = rows[t.bid_index], asel[t.ask_index]
+            make = Trades._trusted if bi.dtype == ai.dtype == np.int64 else Trades
+            parts.append(make(t.buyer, t.seller, t.resource, t.quantity, t.price, bi, ai,
+                              t.seller_price))
         out.served[rows] = res.bundles_served
         out.outcomes.append(VenueOutcome(v, res, rows, asel, market.demand_total(),
                                          market.supply_total(), eq))

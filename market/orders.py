@@ -68,6 +68,18 @@ def _check_nonneg(a: FloatArray, name: str) -> None:
         raise ValueError(f"{name}[{where}] = {a[idx]!r}: must be finite and >= 0")
 
 
+def _bid_resource(demand: FloatArray) -> ResArray:
+    """``Bids.resource`` of (n, 4) demand rows."""
+    nonzero = demand > 0
+    # Column by column: axis-1 reductions over 4 columns are slow in numpy.
+    count = np.zeros(demand.shape[0], np.int8)
+    for r in range(N_RESOURCES):
+        count += nonzero[:, r]
+    return np.where(
+        count == 1, nonzero.argmax(axis=1), np.where(count == 0, NO_RESOURCE, MULTI_RESOURCE)
+    ).astype(np.int8)
+
+
 def _broadcast(n: int | None, *cols: ArrayLike) -> list[NDArray[Any]]:
     arrs = [np.asarray(c) for c in cols]
     shape = np.broadcast_shapes(*(a.shape for a in arrs))
@@ -108,17 +120,26 @@ class Bids:
         _check_nonneg(demand, "Bids.demand")
         _check_nonneg(value, "Bids.value")
         _check_nonneg(max_bundles, "Bids.max_bundles")
-        nonzero = demand > 0
-        # Column by column: axis-1 reductions over 4 columns are slow in numpy.
-        count = np.zeros(n, np.int8)
-        for r in range(N_RESOURCES):
-            count += nonzero[:, r]
-        resource = np.where(
-            count == 1, nonzero.argmax(axis=1), np.where(count == 0, NO_RESOURCE, MULTI_RESOURCE)
-        ).astype(np.int8)
+        resource = _bid_resource(demand)
         for name, arr in (("agent", agent), ("demand", demand), ("value", value),
                           ("max_bundles", max_bundles), ("resource", _frozen(resource))):
             object.__setattr__(self, name, arr)
+
+    @classmethod
+    def _trusted(cls, agent: IntArray, demand: FloatArray, value: FloatArray,
+                 max_bundles: FloatArray, resource: ResArray | None = None) -> Bids:
+        """Engine-internal constructor: arrays already of the right dtypes and shapes,
+        finite and non-negative (e.g. rows of a validated ``Bids``); not re-validated.
+
+        ``resource``: the derived column, if already known for these rows.
+        """
+        self = object.__new__(cls)
+        if resource is None:
+            resource = _bid_resource(demand)
+        for name, arr in (("agent", agent), ("demand", demand), ("value", value),
+                          ("max_bundles", max_bundles), ("resource", resource)):
+            object.__setattr__(self, name, _frozen(arr))
+        return self
 
     def __len__(self) -> int:
         return int(self.agent.shape[0])
@@ -182,7 +203,10 @@ class Bids:
     def take(self, index: ArrayLike) -> Bids:
         """The rows at ``index`` (integer indices or a boolean mask)."""
         i = np.asarray(index)
-        return Bids(self.agent[i], self.demand[i], self.value[i], self.max_bundles[i])
+        if i.ndim != 1:
+            return Bids(self.agent[i], self.demand[i], self.value[i], self.max_bundles[i])
+        return Bids._trusted(self.agent[i], self.demand[i], self.value[i], self.max_bundles[i],
+                             self.resource[i])
 
 
 @dataclass(frozen=True, eq=False)
@@ -212,6 +236,16 @@ class Asks:
         for name, arr in (("agent", agent), ("resource", resource),
                           ("quantity", quantity), ("price", price)):
             object.__setattr__(self, name, arr)
+
+    @classmethod
+    def _trusted(cls, agent: IntArray, resource: ResArray, quantity: FloatArray,
+                 price: FloatArray) -> Asks:
+        """Engine-internal constructor: arrays already validated (e.g. rows of an ``Asks``)."""
+        self = object.__new__(cls)
+        for name, arr in (("agent", agent), ("resource", resource),
+                          ("quantity", quantity), ("price", price)):
+            object.__setattr__(self, name, _frozen(arr))
+        return self
 
     def __len__(self) -> int:
         return int(self.agent.shape[0])
@@ -267,7 +301,9 @@ class Asks:
     def take(self, index: ArrayLike) -> Asks:
         """The rows at ``index`` (integer indices or a boolean mask)."""
         i = np.asarray(index)
-        return Asks(self.agent[i], self.resource[i], self.quantity[i], self.price[i])
+        if i.ndim != 1:
+            return Asks(self.agent[i], self.resource[i], self.quantity[i], self.price[i])
+        return Asks._trusted(self.agent[i], self.resource[i], self.quantity[i], self.price[i])
 
     def capacity(self) -> FloatArray:
         """(4,) total units offered per resource."""
@@ -356,6 +392,19 @@ class Trades:
         for name, arr in cols.items():
             object.__setattr__(self, name, arr)
 
+    @classmethod
+    def _trusted(cls, buyer: IntArray, seller: IntArray, resource: ResArray,
+                 quantity: FloatArray, price: FloatArray, bid_index: IntArray,
+                 ask_index: IntArray, seller_price: FloatArray) -> Trades:
+        """Engine-internal constructor: columns the engine computed itself, already int64 /
+        int8 / float64 and of one length; not re-validated."""
+        self = object.__new__(cls)
+        for name, arr in (("buyer", buyer), ("seller", seller), ("resource", resource),
+                          ("quantity", quantity), ("price", price), ("bid_index", bid_index),
+                          ("ask_index", ask_index), ("seller_price", seller_price)):
+            object.__setattr__(self, name, _frozen(arr))
+        return self
+
     def __len__(self) -> int:
         return int(self.buyer.shape[0])
 
@@ -376,6 +425,10 @@ class Trades:
         def cat(name: str) -> NDArray[Any]:
             return np.concatenate([getattr(p, name) for p in parts])
 
+        if cls is Trades and all(type(p) is Trades for p in parts):  # validated parts: no re-validation
+            return Trades._trusted(
+                cat("buyer"), cat("seller"), cat("resource"), cat("quantity"), cat("price"),
+                cat("bid_index"), cat("ask_index"), cat("seller_price"))
         return cls(
             buyer=cat("buyer"), seller=cat("seller"), resource=cat("resource"),
             quantity=cat("quantity"), price=cat("price"), bid_index=cat("bid_index"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -54,6 +55,15 @@ class Mechanism(ABC):
     def clear(self, market: Market) -> ClearingResult:
         """Clear one round of ``market``."""
 
+    #: True when :meth:`clear_many` clears several markets in one vectorized pass. Such a
+    #: mechanism must be stateless: one instance then stands for every venue's instance.
+    batched: ClassVar[bool] = False
+
+    def clear_many(self, markets: Sequence[Market]) -> list[ClearingResult]:
+        """Clear each of several independent markets; results as ``[clear(m) for m in
+        markets]`` (the default does exactly that; batched mechanisms vectorize it)."""
+        return [self.clear(m) for m in markets]
+
     def reset(self) -> None:
         """Forget any state kept across calls to ``clear`` (stateless by default)."""
         return None
@@ -92,6 +102,10 @@ def resource_trades(
     p = np.full(t, price)
     if fills is not None:
         fills.add(resource, bid_rows, mt.buy_take, ask_rows, mt.sell_take)
+    if bi.dtype == np.int64 and ai.dtype == np.int64:  # columns built here: no re-validation
+        return Trades._trusted(
+            market.bids.agent[bi], market.asks.agent[ai], np.full(t, resource, np.int8),
+            mt.quantity, p, bi, ai, p if seller_price is None else np.full(t, seller_price))
     return Trades(
         buyer=market.bids.agent[bi],
         seller=market.asks.agent[ai],

@@ -1,0 +1,334 @@
+"""Batched clearing: many independent markets ("venues") cleared in one vectorized pass.
+
+The per-resource books of every (venue, resource) group are built, ranked, crossed and
+matched together: one lexsort by (group, price), per-group cumulative sums, per-group
+searchsorted via merged sorts, and vectorized interval matching across groups. Only the
+few per-group and per-venue reductions (dot products, sums) that BLAS / numpy's pairwise
+summation would order differently on other array lengths run per group, on the same
+slices the single-market path uses, so results are bit-identical to calling
+``Mechanism.clear`` on each market in turn (the tests check this).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from market.matching import REL_TOL
+from market.orders import MULTI_RESOURCE, NO_RESOURCE, Market, Trades
+from market.resources import N_RESOURCES
+from market.result import ClearingResult
+from market.welfare import demand_total, efficiency_of, optimal_welfare
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+
+
+def group_offsets(group: IntArray, n_groups: int) -> tuple[IntArray, IntArray]:
+    """Counts per group and start offsets (n_groups + 1) of a group-sorted key array."""
+    counts = np.bincount(group, minlength=n_groups).astype(np.int64, copy=False)
+    off = np.zeros(n_groups + 1, np.int64)
+    np.cumsum(counts, out=off[1:])
+    return counts, off
+
+
+def segmented_cumsum(x: FloatArray, group: IntArray, counts: IntArray, off: IntArray) -> FloatArray:
+    """Cumulative sums restarting at every group (``group`` sorted): bit-identical to
+    ``np.cumsum`` of each group's slice (sequential adds along a padded 2-d array)."""
+    n = x.size
+    if n == 0:
+        return np.zeros(0)
+    g = counts.size
+    width = int(counts.max())
+    pos = np.arange(n, dtype=np.int64) - off[group]
+    if g * width <= 4 * n + 4096:
+        pad = np.zeros((g, width))
+        pad[group, pos] = x
+        return np.cumsum(pad, axis=1)[group, pos]
+    out = np.empty(n)
+    for k in np.flatnonzero(counts).tolist():
+        a, b = int(off[k]), int(off[k + 1])
+        np.cumsum(x[a:b], out=out[a:b])
+    return out
+
+
+def group_searchsorted(a: FloatArray, a_group: IntArray, q: FloatArray, q_group: IntArray,
+                       side: str) -> IntArray:
+    """For each query, ``np.searchsorted(a_slice, q, side)`` within its group's slice of
+    ``a`` (ascending within groups, groups ascending): one merged sort, exact comparisons."""
+    na, nq = a.size, q.size
+    if nq == 0:
+        return np.zeros(0, np.int64)
+    is_q = np.concatenate([np.zeros(na, np.bool_), np.ones(nq, np.bool_)])
+    # On ties, side="right" counts the equal elements of a (they sort first), "left" not.
+    tag = is_q if side == "right" else ~is_q
+    order = np.lexsort((tag, np.concatenate([a, q]), np.concatenate([a_group, q_group])))
+    qs = is_q[order]
+    a_before = np.cumsum(~qs) - ~qs  # elements of a strictly before each position
+    out = np.empty(nq, np.int64)
+    out[order[qs] - na] = a_before[qs]
+    # Minus the elements of a in earlier groups.
+    first = np.searchsorted(a_group, q_group, side="left")
+    return out - first
+
+
+def _first_of_groups(counts: IntArray, off: IntArray) -> IntArray:
+    return off[:-1][counts > 0]
+
+
+def clear_uniform_many(markets: Sequence[Market], k: float, name: str) -> list[ClearingResult]:
+    """``UniformPrice(k).clear(m)`` for every market in ``markets``, in one pass."""
+    n_v = len(markets)
+    if n_v == 0:
+        return []
+    R = N_RESOURCES
+    G = n_v * R
+    nb = np.array([len(m.bids) for m in markets], np.int64)
+    na = np.array([len(m.asks) for m in markets], np.int64)
+    b_off = np.zeros(n_v + 1, np.int64)
+    np.cumsum(nb, out=b_off[1:])
+    a_off = np.zeros(n_v + 1, np.int64)
+    np.cumsum(na, out=a_off[1:])
+    B_agent = np.concatenate([m.bids.agent for m in markets])
+    B_dem = np.concatenate([m.bids.demand for m in markets])
+    B_val = np.concatenate([m.bids.value for m in markets])
+    B_mb = np.concatenate([m.bids.max_bundles for m in markets])
+    B_res = np.concatenate([m.bids.resource for m in markets])
+    A_agent = np.concatenate([m.asks.agent for m in markets])
+    A_res = np.concatenate([m.asks.resource for m in markets]).astype(np.int64)
+    A_qty = np.concatenate([m.asks.quantity for m in markets])
+    A_price = np.concatenate([m.asks.price for m in markets])
+    b_ven = np.repeat(np.arange(n_v, dtype=np.int64), nb)
+    a_ven = np.repeat(np.arange(n_v, dtype=np.int64), na)
+    n_bids = B_val.size
+
+    # Value shares (market.split.value_shares) with per-venue reference prices.
+    shares = np.zeros((n_bids, R))
+    single = B_res >= 0
+    shares[np.flatnonzero(single), B_res[single].astype(np.int64)] = 1.0
+    multi = np.flatnonzero(B_res == MULTI_RESOURCE)
+    if multi.size:
+        akey = a_ven * R + A_res
+        qsum = np.bincount(akey, weights=A_qty, minlength=G).reshape(n_v, R)
+        csum = np.bincount(akey, weights=A_qty * A_price, minlength=G).reshape(n_v, R)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ref = csum / qsum
+        good = np.isfinite(ref) & (ref > 0)
+        tot = np.zeros(n_v)
+        for r in range(R):  # sequential, as np.mean sums a handful of values
+            tot = tot + np.where(good[:, r], ref[:, r], 0.0)
+        cnt = good.sum(axis=1)
+        fill = np.where(cnt > 0, tot / np.maximum(cnt, 1), 1.0)
+        ref = np.where(good, ref, fill[:, None])
+        w = B_dem[multi] * ref[b_ven[multi]]
+        shares[multi] = w / w.sum(axis=1, keepdims=True)
+    shares[B_res == NO_RESOURCE] = 1.0 / R
+
+    # Split bids, ranked per (venue, resource) group: price descending, then row.
+    rows, rs = np.nonzero(B_dem > 0)
+    d = B_dem[rows, rs]
+    s_qty = d * B_mb[rows]
+    s_price = B_val[rows] * shares[rows, rs] / d
+    s_grp = b_ven[rows] * R + rs
+    o = np.lexsort((-s_price, s_grp))
+    rb_row, rb_q, rb_p, rb_g = rows[o], s_qty[o], s_price[o], s_grp[o]
+    a_grp = a_ven * R + A_res
+    o = np.lexsort((A_price, a_grp))
+    ra_row, ra_q, ra_p, ra_g = o.astype(np.int64), A_qty[o], A_price[o], a_grp[o]
+    bcnt, boff = group_offsets(rb_g, G)
+    acnt, aoff = group_offsets(ra_g, G)
+    bcum = segmented_cumsum(rb_q, rb_g, bcnt, boff)
+    acum = segmented_cumsum(ra_q, ra_g, acnt, aoff)
+
+    # Crossing (market.book._cross_sorted) on the positive-quantity orders of each group.
+    bp_i, ap_i = np.flatnonzero(rb_q > 0), np.flatnonzero(ra_q > 0)
+    cb, bp, bg = bcum[bp_i], rb_p[bp_i], rb_g[bp_i]
+    ca, ap, ag = acum[ap_i], ra_p[ap_i], ra_g[ap_i]
+    pbc, pbo = group_offsets(bg, G)
+    pac, pao = group_offsets(ag, G)
+    prices = np.full((n_v, R), math.nan)
+    traded = np.zeros(G, np.bool_)
+    q = np.zeros(G)
+    if cb.size and ca.size:
+        b_start = np.empty_like(cb)
+        b_start[1:] = cb[:-1]
+        b_start[_first_of_groups(pbc, pbo)] = 0.0
+        a_start = np.empty_like(ca)
+        a_start[1:] = ca[:-1]
+        a_start[_first_of_groups(pac, pao)] = 0.0
+        j = group_searchsorted(ca, ag, b_start, bg, "right")
+        n_a = pac[bg]
+        idx = np.minimum(pao[bg] + np.minimum(j, n_a - 1), ca.size - 1)
+        ok_b = (j < n_a) & (bp >= ap[np.maximum(idx, 0)])
+        i = group_searchsorted(cb, bg, a_start, ag, "right")
+        n_b = pbc[ag]
+        idx = np.minimum(pbo[ag] + np.minimum(i, n_b - 1), cb.size - 1)
+        ok_a = (i < n_b) & (bp[np.maximum(idx, 0)] >= ap)
+        nok_b = np.bincount(bg[ok_b], minlength=G)
+        nok_a = np.bincount(ag[ok_a], minlength=G)
+        cand = np.flatnonzero((nok_b > 0) & (nok_a > 0))
+        lb = pbo[cand] + nok_b[cand] - 1
+        la = pao[cand] + nok_a[cand] - 1
+        qc = np.minimum(cb[lb], ca[la])
+        pos = qc > 0
+        tg = cand[pos]
+        q[tg] = qc[pos]
+        traded[tg] = True
+        prices.reshape(-1)[tg] = k * bp[lb[pos]] + (1.0 - k) * ap[la[pos]]
+    tg = np.flatnonzero(traded)
+
+    # Units each ranked order takes at Q* (market.matching.taken), per traded group.
+    btake = _taken(rb_q, bcum, rb_g, bcnt, boff, q, traded, tg)
+    atake = _taken(ra_q, acum, ra_g, acnt, aoff, q, traded, tg)
+
+    # Trades: interval matching of every traded group at once.
+    cap = np.minimum(bcum[boff[tg + 1] - 1], acum[aoff[tg + 1] - 1]) if tg.size else np.zeros(0)
+    total = np.minimum(q[tg], cap)
+    live = total > 0
+    tt, total = tg[live], total[live]
+    t_buy, t_sell, t_qty, t_grp = _match_groups(bcum, rb_g, boff, acum, ra_g, aoff, tt, total, bcnt, acnt)
+    t_bid = rb_row[boff[t_grp] + t_buy]
+    t_ask = ra_row[aoff[t_grp] + t_sell]
+    t_ven = t_grp // R
+    t_res = (t_grp % R).astype(np.int8)
+    t_price = prices.reshape(-1)[t_grp]
+    t_buyer = B_agent[t_bid]
+    t_seller = A_agent[t_ask]
+    t_bid_local = t_bid - b_off[t_ven]
+    t_ask_local = t_ask - a_off[t_ven]
+    _, t_off = group_offsets(t_ven, n_v)
+
+    # Fills: units got per (bid, resource) and sold per ask; bundles served.
+    got = np.zeros((n_bids, R))
+    in_t = traded[rb_g]
+    got[rb_row[in_t], rb_g[in_t] % R] = btake[in_t]
+    sold = np.zeros(A_qty.size)
+    in_t = traded[ra_g]
+    sold[ra_row[in_t]] = atake[in_t]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        served = np.where(B_dem > 0, got / B_dem, np.inf).min(axis=1)
+    np.minimum(served, B_mb, out=served)
+
+    acc_value = np.zeros(G)
+    acc_cost = np.zeros(G)
+    volume = np.zeros(G)
+    for g in tg.tolist():
+        b0, b1, a0, a1 = int(boff[g]), int(boff[g + 1]), int(aoff[g]), int(aoff[g + 1])
+        acc_value[g] = float(rb_p[b0:b1] @ btake[b0:b1])
+        acc_cost[g] = float(ra_p[a0:a1] @ atake[a0:a1])
+        volume[g] = float(atake[a0:a1].sum())
+    v_value = acc_value.reshape(n_v, R)
+    v_cost = acc_cost.reshape(n_v, R)
+    v_volume = volume.reshape(n_v, R)
+    is_single = np.bincount(b_ven[B_res == MULTI_RESOURCE], minlength=n_v) == 0
+
+    out: list[ClearingResult] = []
+    for v, market in enumerate(markets):
+        b0, b1, a0, a1 = int(b_off[v]), int(b_off[v + 1]), int(a_off[v]), int(a_off[v + 1])
+        t0, t1 = int(t_off[v]), int(t_off[v + 1])
+        tp = t_price[t0:t1]
+        trades = Trades._trusted(t_buyer[t0:t1], t_seller[t0:t1], t_res[t0:t1], t_qty[t0:t1],
+                                 tp, t_bid_local[t0:t1], t_ask_local[t0:t1], tp)
+        srv = served[b0:b1]
+        if is_single[v]:
+            value_r = v_value[v].copy()
+            free = B_res[b0:b1] < 0
+            if free.any():
+                value_r += float(srv[free] @ B_val[b0:b1][free]) / R
+        else:
+            value_r = (srv * B_val[b0:b1]) @ shares[b0:b1]
+        vol, cost_r = v_volume[v], v_cost[v]
+        welfare = float(value_r.sum() - cost_r.sum())
+        optimum = optimal_welfare(market)
+        payments, revenue = trades.buyer_payments, trades.seller_revenue
+        out.append(ClearingResult(
+            mechanism=name,
+            prices=np.where(vol > 0, prices[v], np.nan),
+            trades=trades,
+            bundles_served=srv,
+            volume=vol,
+            unmet_demand=np.maximum(demand_total(market) - vol, 0.0),
+            welfare=welfare,
+            optimal_welfare=optimum,
+            efficiency=efficiency_of(welfare, optimum),
+            buyer_payments=payments,
+            seller_revenue=revenue,
+            platform_surplus=payments - revenue,
+            sold=sold[a0:a1],
+            resource_welfare=value_r - cost_r,
+            info={},
+        ))
+    return out
+
+
+def _taken(qty: FloatArray, cum: FloatArray, grp: IntArray, cnt: IntArray, off: IntArray,
+           q: FloatArray, traded: BoolArray, tg: IntArray) -> FloatArray:
+    """Per ranked order: units within the first q[group] units of its group's line (0 in
+    groups that did not trade)."""
+    take = np.zeros(qty.size)
+    if tg.size == 0:
+        return take
+    kq = group_searchsorted(cum, grp, q[tg], tg, "left")  # first order ending at/after q
+    kpos = np.full(cnt.size, np.iinfo(np.int64).max)
+    kpos[tg] = kq
+    local = np.arange(qty.size, dtype=np.int64) - off[grp]
+    kk = kpos[grp]
+    in_t = traded[grp]
+    take[in_t & (local < kk)] = qty[in_t & (local < kk)]
+    part = np.flatnonzero(kq < cnt[tg])
+    if part.size:
+        at = off[tg[part]] + kq[part]
+        qk, ck = qty[at], cum[at]
+        take[at] = np.minimum(qk, np.maximum(0.0, q[tg[part]] - (ck - qk)))
+    return take
+
+
+def _match_groups(
+    bcum: FloatArray, bgrp: IntArray, boff: IntArray, acum: FloatArray, agrp: IntArray,
+    aoff: IntArray, groups: IntArray, total: FloatArray, bcnt: IntArray, acnt: IntArray,
+) -> tuple[IntArray, IntArray, FloatArray, IntArray]:
+    """market.matching.match_intervals for every group in ``groups`` (ascending) at once.
+
+    Returns (buy position, sell position) within each group's ranked orders, quantities and
+    groups of the trades, group-major in segment order.
+    """
+    if groups.size == 0:
+        z = np.zeros(0, np.int64)
+        return z, z, np.zeros(0), z
+    nbk = group_searchsorted(bcum, bgrp, total, groups, "left")
+    nsk = group_searchsorted(acum, agrp, total, groups, "left")
+    lim_b = np.zeros(bcnt.size, np.int64)
+    lim_b[groups] = nbk
+    lim_a = np.zeros(acnt.size, np.int64)
+    lim_a[groups] = nsk
+    sel_b = np.flatnonzero(np.arange(bcum.size) - boff[bgrp] < lim_b[bgrp])
+    sel_a = np.flatnonzero(np.arange(acum.size) - aoff[agrp] < lim_a[agrp])
+    vals = np.concatenate([bcum[sel_b], acum[sel_a], total])
+    grp = np.concatenate([bgrp[sel_b], agrp[sel_a], groups])
+    kind = np.concatenate([np.zeros(sel_b.size, np.int8), np.ones(sel_a.size, np.int8),
+                           np.full(groups.size, 2, np.int8)])
+    # Stable: on equal ends, buyer ends (in order) before seller ends before the total,
+    # as the stable argsort of [buyer ends, seller ends, total] in match_intervals.
+    o = np.lexsort((vals, grp))
+    ends, egrp = vals[o], grp[o]
+    is_buy = kind[o] == 0
+    ecnt, eoff = group_offsets(egrp, bcnt.size)
+    n = ends.size
+    first = eoff[egrp]
+    before = np.cumsum(is_buy) - is_buy
+    buy_pos = before - before[first]
+    sell_pos = np.arange(n, dtype=np.int64) - first - buy_pos
+    qty = np.empty(n)
+    qty[1:] = ends[1:] - ends[:-1]
+    heads = _first_of_groups(ecnt, eoff)
+    qty[heads] = ends[heads]
+    tot = np.zeros(bcnt.size)
+    tot[groups] = total
+    keep = qty > REL_TOL * tot[egrp]
+    buy_pos = np.minimum(buy_pos[keep], bcnt[egrp[keep]] - 1)
+    sell_pos = np.minimum(sell_pos[keep], acnt[egrp[keep]] - 1)
+    return buy_pos.astype(np.int64), sell_pos.astype(np.int64), qty[keep], egrp[keep]

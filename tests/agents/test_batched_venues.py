@@ -1,0 +1,112 @@
+"""Clearing every venue in one batched call gives exactly the per-venue loop's rounds."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+
+import agents.marketplace as marketplace
+from agents.model import EdgeMarketModel
+from agents.results import RoundResult
+from agents.scenario import small
+from market.mechanisms import uniform
+from market.result import ClearingResult
+
+
+def _same(a: Any, b: Any, where: str) -> None:
+    if isinstance(a, np.ndarray):
+        np.testing.assert_array_equal(a, b, err_msg=where, strict=True)
+    elif isinstance(a, float):
+        assert (math.isnan(a) and math.isnan(b)) or a == b, (where, a, b)
+    else:
+        assert repr(a) == repr(b), where
+
+
+def _same_clearing(a: ClearingResult, b: ClearingResult) -> None:
+    for name in ("buyer", "seller", "resource", "quantity", "price", "bid_index", "ask_index",
+                 "seller_price"):
+        _same(getattr(a.trades, name), getattr(b.trades, name), f"trades.{name}")
+    for name in ("prices", "bundles_served", "volume", "unmet_demand", "sold",
+                 "resource_welfare", "welfare", "optimal_welfare", "efficiency",
+                 "buyer_payments", "seller_revenue", "platform_surplus", "mechanism"):
+        _same(getattr(a, name), getattr(b, name), name)
+    assert a.info.keys() == b.info.keys()
+    for key in a.info:
+        _same(a.info[key], b.info[key], f"info.{key}")
+
+
+def _same_round(a: RoundResult, b: RoundResult) -> None:
+    _same_clearing(a.clearing, b.clearing)
+    for name in ("round", "optimal_welfare", "efficiency", "net_credits", "contributions",
+                 "violations", "n_requests", "n_served", "sla_rate", "deadline_rate",
+                 "handovers", "n_markets", "qoais"):
+        _same(getattr(a, name), getattr(b, name), name)
+    assert repr(a.summary()) == repr(b.summary())
+
+
+def _run(scenario: Any, batched: bool, rounds: int,
+         monkeypatch: pytest.MonkeyPatch) -> list[RoundResult]:
+    with monkeypatch.context() as m:
+        m.setattr(marketplace, "BATCH_VENUES", batched)
+        model = EdgeMarketModel(scenario, seed=7)
+        return [model.step() for _ in range(rounds)]
+
+
+@pytest.mark.parametrize("name,extra", [
+    ("smart_city", {}),
+    ("smart_city", {"market__optimum_every": 0, "snapshot_every": 0}),  # the RL env's
+    ("smart_city", {"market__params": {"k": 0.25}}),
+    ("highway", {}),
+    ("metro", {}),
+    ("smart_city", {"market__mechanism": "mcafee"}),  # not batched: the loop either way
+])
+def test_batched_rounds_equal_per_venue_loop(name: str, extra: dict[str, Any],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    sc = small(name, **extra)
+    sizes: list[int] = []
+    real = uniform.clear_uniform_many
+
+    def spy(markets: Any, k: float, mech: str) -> list[ClearingResult]:
+        sizes.append(len(markets))
+        return real(markets, k, mech)
+
+    monkeypatch.setattr(uniform, "clear_uniform_many", spy)
+    loop = _run(sc, False, 6, monkeypatch)
+    assert not sizes
+    batch = _run(sc, True, 6, monkeypatch)
+    assert (max(sizes, default=0) > 1) == (sc.market.mechanism == "uniform")
+    assert sum(len(r.clearing.trades) for r in loop) > 0
+    for a, b in zip(loop, batch, strict=True):
+        _same_round(a, b)
+
+
+def test_clear_venues_batched_flag(small_city: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Venue outcomes (per-venue results, rows, totals) agree venue by venue."""
+    calls: list[bool] = []
+    real = marketplace.clear_venues
+
+    def spy(*args: Any, **kw: Any) -> marketplace.Clearing:
+        outs = [real(*args, **{**kw, "batched": flag}) for flag in (False, True)]
+        a, b = outs
+        assert len(a.outcomes) == len(b.outcomes)
+        for x, y in zip(a.outcomes, b.outcomes, strict=True):
+            assert x.venue == y.venue
+            _same_clearing(x.result, y.result)
+            for name in ("bid_rows", "ask_rows", "demand_total", "supply_total",
+                         "equilibrium_prices"):
+                _same(getattr(x, name), getattr(y, name), name)
+        _same(a.served, b.served, "served")
+        for name in ("buyer", "seller", "resource", "quantity", "price", "bid_index",
+                     "ask_index", "seller_price"):
+            _same(getattr(a.trades, name), getattr(b.trades, name), f"trades.{name}")
+        calls.append(True)
+        return outs[1]
+
+    monkeypatch.setattr("agents.model.clear_venues", spy)
+    model = EdgeMarketModel(small_city, seed=3)
+    for _ in range(3):
+        model.step()
+    assert calls
