@@ -230,7 +230,20 @@ class EdgeMarketModel(mesa.Model):
         t = self.nodes
         return NodeObservation(round=self.steps, cost=t.cost[rows], capacity=t.capacity[rows],
                                last_ask=t.ask[rows], sold=t.sold[rows], demand=t.demand[rows],
-                               market_price=t.market_price[rows])
+                               market_price=t.market_price[rows], sla_rate=t.sla_rate[rows])
+
+    def _node_sla(self, provider: IntArray, served: NDArray[np.bool_], met: NDArray[np.bool_]) -> None:
+        """Per node: share of the requests it mainly served that met every requirement."""
+        t = self.nodes
+        m = t.uid.size
+        if m == 0:
+            return
+        order = np.argsort(t.uid)
+        row = order[np.clip(np.searchsorted(t.uid, provider, sorter=order), 0, m - 1)]
+        mine = served & (t.uid[row] == provider)  # cloud and broker providers are not nodes
+        n_served = np.bincount(row[mine], minlength=m)
+        n_met = np.bincount(row[mine & met], minlength=m)
+        t.sla_rate = np.where(n_served > 0, n_met / np.maximum(n_served, 1), 1.0)
 
     def observe_nodes(self) -> FloatArray:
         """(m, len(NODE_OBSERVATION_FIELDS)) local observations of every node, last round."""
@@ -304,6 +317,7 @@ class EdgeMarketModel(mesa.Model):
         measured, tx_s = ex.measure(req, got, lv, self.round_s)
         measured.stage_budget_s = stage_budget
         sla_all = sla_met(measured) & got.served
+        self._node_sla(got.provider, got.served, sla_all)
         served_rows = np.flatnonzero(got.served)
         m_served = _take_measured(measured, served_rows)
         dims = dimension_scores(m_served)

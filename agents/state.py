@@ -37,9 +37,11 @@ class NodeTable:
     profit_credits: FloatArray = field(init=False)  # this round: revenue - cost of units sold
     energy_j: FloatArray = field(init=False)  # cumulative
     attached_devices: IntArray = field(init=False)  # this round
+    sla_rate: FloatArray = field(init=False)  # this round: share of its served requests meeting every SLA
 
     def __post_init__(self) -> None:
         m = self.uid.size
+        self.sla_rate = np.ones(m)
         self.ask = self.cost.copy()
         self.sold = np.zeros((m, 4))
         self.demand = np.zeros((m, 4))

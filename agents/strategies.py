@@ -37,7 +37,9 @@ class NodeObservation:
     cost: marginal cost incl. energy, credits/unit. capacity: units offered per round.
     last_ask: the node's previous ask price. sold: units sold last round. demand: units
     wanted last round in the node's market (all bids at their maximum). market_price:
-    last clearing price in the node's market (nan if nothing traded).
+    last clearing price in the node's market (nan if nothing traded). sla_rate: (n,) share
+    of the requests the node mainly served last round that met every QoAIS requirement
+    (1.0 when it served none) -- the node's QoAIS feedback.
     """
 
     round: int
@@ -47,6 +49,7 @@ class NodeObservation:
     sold: FloatArray
     demand: FloatArray
     market_price: FloatArray
+    sla_rate: FloatArray | None = None
 
 
 class Strategy:
