@@ -12,7 +12,7 @@ export MPLCONFIGDIR := $(CURDIR)/data/mpl
 .PHONY: run test setup lint bench
 
 setup:
-	@scripts/setup.sh python npm
+	@scripts/setup.sh python npm contracts
 
 run: setup
 	$(VENV)/edgemarket run

@@ -2,8 +2,9 @@
 # Installs what edgemarket needs, only when it is missing or out of date:
 #   python  - .venv with torch (CPU wheel first, so ray[rllib] never pulls a CUDA build) and the project
 #   npm     - node_modules from package-lock.json (anvil, forge, solc, OpenZeppelin)
+#   contracts - compile the Solidity contracts (cached by source hash under data/artifacts)
 #   system  - Debian packages for browser tests and the PostgreSQL store test (root only)
-# Usage: scripts/setup.sh [python] [npm] [system]   (no argument: python npm)
+# Usage: scripts/setup.sh [python] [npm] [contracts] [system]   (no argument: python npm contracts)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -11,7 +12,7 @@ STAMPS=data/.stamps
 mkdir -p "$STAMPS"
 
 want=("$@")
-[ ${#want[@]} -eq 0 ] && want=(python npm)
+[ ${#want[@]} -eq 0 ] && want=(python npm contracts)
 
 hash_of() { cat "$@" | sha256sum | cut -c1-16; }
 
@@ -35,6 +36,11 @@ setup_npm() {
   # binaries from it); `npm install` honours the locked versions just the same.
   npm install --no-audit --no-fund --loglevel=error
   echo "$h" > "$STAMPS/npm"
+}
+
+setup_contracts() {
+  # Cached by source hash: a no-op (well under a second) unless a contract changed.
+  .venv/bin/edgemarket ledger compile >/dev/null
 }
 
 setup_system() {
