@@ -63,6 +63,18 @@ def group_searchsorted(a: FloatArray, a_group: IntArray, q: FloatArray, q_group:
     na, nq = a.size, q.size
     if nq == 0:
         return np.zeros(0, np.int64)
+    if na and nq > 1 and bool(np.all(q_group[1:] >= q_group[:-1])):
+        # Few large groups: a searchsorted per group beats one big merged sort.
+        q_keys, q_start = np.unique(q_group, return_index=True)
+        if q_keys.size * 32 < na + nq:
+            lo = np.searchsorted(a_group, q_keys, side="left")
+            hi = np.searchsorted(a_group, q_keys, side="right")
+            q_end = np.r_[q_start[1:], nq]
+            res = np.empty(nq, np.int64)
+            for a0, a1, q0, q1 in zip(lo.tolist(), hi.tolist(), q_start.tolist(),
+                                      q_end.tolist(), strict=True):
+                res[q0:q1] = np.searchsorted(a[a0:a1], q[q0:q1], side=side)  # type: ignore[call-overload]
+            return res
     is_q = np.concatenate([np.zeros(na, np.bool_), np.ones(nq, np.bool_)])
     # On ties, side="right" counts the equal elements of a (they sort first), "left" not.
     tag = is_q if side == "right" else ~is_q

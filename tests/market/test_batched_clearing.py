@@ -114,3 +114,20 @@ def test_segment_helpers_match_numpy() -> None:
         got = group_searchsorted(cum, grp, q, qg, side)
         want = [np.searchsorted(cum[off[g]:off[g + 1]], v, side=side) for g, v in zip(qg, q, strict=True)]
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("n_groups,n", [(3, 2000), (40, 300)])
+def test_group_searchsorted_sorted_queries(n_groups: int, n: int) -> None:
+    """Queries grouped in order (as the clearing asks): per-group and merged paths agree."""
+    rng = np.random.default_rng(n)
+    grp = np.sort(rng.integers(0, n_groups, n))
+    a = np.concatenate([np.sort(rng.integers(0, 20, int((grp == g).sum())).astype(float))
+                        for g in range(n_groups)])
+    qg = np.sort(rng.integers(0, n_groups, n // 2))
+    q = rng.integers(-1, 22, n // 2).astype(float)
+    off = np.r_[0, np.cumsum(np.bincount(grp, minlength=n_groups))]
+    for side in ("left", "right"):
+        got = group_searchsorted(a, grp, q, qg, side)
+        want = [np.searchsorted(a[off[g]:off[g + 1]], v, side=side)
+                for g, v in zip(qg, q, strict=True)]
+        np.testing.assert_array_equal(got, want)
