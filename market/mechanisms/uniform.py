@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from market import book
 from market.batch import clear_uniform_many
 from market.book import resource_book
 from market.mechanisms import register_mechanism
@@ -43,7 +44,14 @@ class UniformPrice(Mechanism):
     def clear_many(self, markets: Sequence[Market]) -> list[ClearingResult]:
         """Clear several independent markets in one vectorized pass (:mod:`market.batch`);
         identical to ``[self.clear(m) for m in markets]``."""
-        return clear_uniform_many(markets, self.k, self.name)
+        # Books big enough for the windowed crossing (market.book) rank orders outside the
+        # window differently from a full sort: such markets are cleared one by one.
+        big = [min(len(m.bids), len(m.asks)) >= book._MIN_N for m in markets]
+        if not any(big):
+            return clear_uniform_many(markets, self.k, self.name)
+        small = iter(clear_uniform_many([m for m, b in zip(markets, big, strict=True) if not b],
+                                        self.k, self.name))
+        return [self.clear(m) if b else next(small) for m, b in zip(markets, big, strict=True)]
 
     def clear(self, market: Market) -> ClearingResult:
         """Clear each resource at its k-weighted marginal price."""

@@ -131,3 +131,23 @@ def test_group_searchsorted_sorted_queries(n_groups: int, n: int) -> None:
         want = [np.searchsorted(a[off[g]:off[g + 1]], v, side=side)
                 for g, v in zip(qg, q, strict=True)]
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_clear_many_windowed_books(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Markets big enough for the windowed crossing are cleared as ``clear`` does."""
+    import market.book as book
+
+    monkeypatch.setattr(book, "_MIN_N", 6)
+    monkeypatch.setattr(book, "_SAMPLE", 4)
+    monkeypatch.setattr(book, "_SMALL", 8)
+    rng = np.random.default_rng(200 + seed)
+    markets = [random_market(rng) for _ in range(6)]
+    big = [random_market(rng) for _ in range(10)]
+    markets.insert(2, Market(Bids.concat(*[m.bids for m in big]),
+                             Asks.concat(*[m.asks for m in big])))
+    mech = get_mechanism("uniform")
+    loop = [mech.clear(Market(m.bids, m.asks)) for m in markets]
+    many = mech.clear_many([Market(m.bids, m.asks) for m in markets])
+    for a, b in zip(loop, many, strict=True):
+        assert_same(a, b)
