@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,7 +22,7 @@ from market.matching import REL_TOL
 from market.orders import MULTI_RESOURCE, NO_RESOURCE, Market, Trades
 from market.resources import N_RESOURCES
 from market.result import ClearingResult
-from market.welfare import demand_total, efficiency_of, optimal_welfare
+from market.welfare import build_result, demand_total, efficiency_of, optimal_welfare
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -92,11 +93,38 @@ def _first_of_groups(counts: IntArray, off: IntArray) -> IntArray:
     return off[:-1][counts > 0]
 
 
-def clear_uniform_many(markets: Sequence[Market], k: float, name: str) -> list[ClearingResult]:
-    """``UniformPrice(k).clear(m)`` for every market in ``markets``, in one pass."""
+@dataclass
+class _Books:
+    """Every market's orders concatenated, and the ranked per-(venue, resource) books."""
+
+    n_v: int
+    b_off: IntArray
+    a_off: IntArray
+    B_agent: IntArray
+    B_dem: FloatArray
+    B_val: FloatArray
+    B_mb: FloatArray
+    B_res: NDArray[np.int8]
+    b_ven: IntArray
+    A_agent: IntArray
+    A_qty: FloatArray
+    shares: FloatArray
+    rb_row: IntArray  # ranked split bids: global bid row, units, unit price, group
+    rb_q: FloatArray
+    rb_p: FloatArray
+    rb_g: IntArray
+    ra_row: IntArray  # ranked asks: global ask row, units, price, group
+    ra_q: FloatArray
+    ra_p: FloatArray
+    ra_g: IntArray
+    bcnt: IntArray
+    boff: IntArray
+    acnt: IntArray
+    aoff: IntArray
+
+
+def _books(markets: Sequence[Market]) -> _Books:
     n_v = len(markets)
-    if n_v == 0:
-        return []
     R = N_RESOURCES
     G = n_v * R
     nb = np.array([len(m.bids) for m in markets], np.int64)
@@ -153,44 +181,92 @@ def clear_uniform_many(markets: Sequence[Market], k: float, name: str) -> list[C
     ra_row, ra_q, ra_p, ra_g = o.astype(np.int64), A_qty[o], A_price[o], a_grp[o]
     bcnt, boff = group_offsets(rb_g, G)
     acnt, aoff = group_offsets(ra_g, G)
+    return _Books(n_v, b_off, a_off, B_agent, B_dem, B_val, B_mb, B_res, b_ven, A_agent,
+                  A_qty, shares, rb_row, rb_q, rb_p, rb_g, ra_row, ra_q, ra_p, ra_g,
+                  bcnt, boff, acnt, aoff)
+
+
+@dataclass
+class _Cross:
+    """Per group crossing (market.book._cross_sorted): groups with a positive volume, the
+    volume, and the marginal / next prices (nan where a side is exhausted)."""
+
+    groups: IntArray
+    quantity: FloatArray
+    bid_price: FloatArray
+    ask_price: FloatArray
+    next_bid: FloatArray
+    next_ask: FloatArray
+
+
+def _cross_groups(bk: _Books, bq: FloatArray, bcum: FloatArray, aq: FloatArray,
+                  acum: FloatArray, nexts: bool) -> _Cross:
+    """Crossing of every group on its positive-quantity ranked orders."""
+    G = bk.n_v * N_RESOURCES
+    bp_i, ap_i = np.flatnonzero(bq > 0), np.flatnonzero(aq > 0)
+    cb, bp, bg = bcum[bp_i], bk.rb_p[bp_i], bk.rb_g[bp_i]
+    ca, ap, ag = acum[ap_i], bk.ra_p[ap_i], bk.ra_g[ap_i]
+    z_i, z_f = np.zeros(0, np.int64), np.zeros(0)
+    if not (cb.size and ca.size):
+        return _Cross(z_i, z_f, z_f, z_f, z_f, z_f)
+    pbc, pbo = group_offsets(bg, G)
+    pac, pao = group_offsets(ag, G)
+    b_start = np.empty_like(cb)
+    b_start[1:] = cb[:-1]
+    b_start[_first_of_groups(pbc, pbo)] = 0.0
+    a_start = np.empty_like(ca)
+    a_start[1:] = ca[:-1]
+    a_start[_first_of_groups(pac, pao)] = 0.0
+    j = group_searchsorted(ca, ag, b_start, bg, "right")
+    n_a = pac[bg]
+    idx = np.minimum(pao[bg] + np.minimum(j, n_a - 1), ca.size - 1)
+    ok_b = (j < n_a) & (bp >= ap[np.maximum(idx, 0)])
+    i = group_searchsorted(cb, bg, a_start, ag, "right")
+    n_b = pbc[ag]
+    idx = np.minimum(pbo[ag] + np.minimum(i, n_b - 1), cb.size - 1)
+    ok_a = (i < n_b) & (bp[np.maximum(idx, 0)] >= ap)
+    nok_b = np.bincount(bg[ok_b], minlength=G)
+    nok_a = np.bincount(ag[ok_a], minlength=G)
+    cand = np.flatnonzero((nok_b > 0) & (nok_a > 0))
+    lb = pbo[cand] + nok_b[cand] - 1
+    la = pao[cand] + nok_a[cand] - 1
+    qc = np.minimum(cb[lb], ca[la])
+    nb_p = nb_a = z_f
+    if nexts and cand.size:
+        nb = group_searchsorted(cb, bg, qc, cand, "right")
+        na = group_searchsorted(ca, ag, qc, cand, "right")
+        nb_p = np.where(nb < pbc[cand], bp[np.minimum(pbo[cand] + nb, cb.size - 1)], math.nan)
+        nb_a = np.where(na < pac[cand], ap[np.minimum(pao[cand] + na, ca.size - 1)], math.nan)
+    return _Cross(cand, qc, bp[lb], ap[la], nb_p, nb_a)
+
+
+def clear_uniform_many(markets: Sequence[Market], k: float, name: str) -> list[ClearingResult]:
+    """``UniformPrice(k).clear(m)`` for every market in ``markets``, in one pass."""
+    n_v = len(markets)
+    if n_v == 0:
+        return []
+    R = N_RESOURCES
+    G = n_v * R
+    bk = _books(markets)
+    b_off, a_off, B_agent, B_dem, B_val, B_mb, B_res = (
+        bk.b_off, bk.a_off, bk.B_agent, bk.B_dem, bk.B_val, bk.B_mb, bk.B_res)
+    b_ven, A_agent, A_qty, shares = bk.b_ven, bk.A_agent, bk.A_qty, bk.shares
+    rb_row, rb_q, rb_p, rb_g = bk.rb_row, bk.rb_q, bk.rb_p, bk.rb_g
+    ra_row, ra_q, ra_p, ra_g = bk.ra_row, bk.ra_q, bk.ra_p, bk.ra_g
+    bcnt, boff, acnt, aoff = bk.bcnt, bk.boff, bk.acnt, bk.aoff
+    n_bids = B_val.size
     bcum = segmented_cumsum(rb_q, rb_g, bcnt, boff)
     acum = segmented_cumsum(ra_q, ra_g, acnt, aoff)
 
-    # Crossing (market.book._cross_sorted) on the positive-quantity orders of each group.
-    bp_i, ap_i = np.flatnonzero(rb_q > 0), np.flatnonzero(ra_q > 0)
-    cb, bp, bg = bcum[bp_i], rb_p[bp_i], rb_g[bp_i]
-    ca, ap, ag = acum[ap_i], ra_p[ap_i], ra_g[ap_i]
-    pbc, pbo = group_offsets(bg, G)
-    pac, pao = group_offsets(ag, G)
+    c = _cross_groups(bk, rb_q, bcum, ra_q, acum, nexts=False)
     prices = np.full((n_v, R), math.nan)
     traded = np.zeros(G, np.bool_)
     q = np.zeros(G)
-    if cb.size and ca.size:
-        b_start = np.empty_like(cb)
-        b_start[1:] = cb[:-1]
-        b_start[_first_of_groups(pbc, pbo)] = 0.0
-        a_start = np.empty_like(ca)
-        a_start[1:] = ca[:-1]
-        a_start[_first_of_groups(pac, pao)] = 0.0
-        j = group_searchsorted(ca, ag, b_start, bg, "right")
-        n_a = pac[bg]
-        idx = np.minimum(pao[bg] + np.minimum(j, n_a - 1), ca.size - 1)
-        ok_b = (j < n_a) & (bp >= ap[np.maximum(idx, 0)])
-        i = group_searchsorted(cb, bg, a_start, ag, "right")
-        n_b = pbc[ag]
-        idx = np.minimum(pbo[ag] + np.minimum(i, n_b - 1), cb.size - 1)
-        ok_a = (i < n_b) & (bp[np.maximum(idx, 0)] >= ap)
-        nok_b = np.bincount(bg[ok_b], minlength=G)
-        nok_a = np.bincount(ag[ok_a], minlength=G)
-        cand = np.flatnonzero((nok_b > 0) & (nok_a > 0))
-        lb = pbo[cand] + nok_b[cand] - 1
-        la = pao[cand] + nok_a[cand] - 1
-        qc = np.minimum(cb[lb], ca[la])
-        pos = qc > 0
-        tg = cand[pos]
-        q[tg] = qc[pos]
-        traded[tg] = True
-        prices.reshape(-1)[tg] = k * bp[lb[pos]] + (1.0 - k) * ap[la[pos]]
+    pos = c.quantity > 0
+    tg = c.groups[pos]
+    q[tg] = c.quantity[pos]
+    traded[tg] = True
+    prices.reshape(-1)[tg] = k * c.bid_price[pos] + (1.0 - k) * c.ask_price[pos]
     tg = np.flatnonzero(traded)
 
     # Units each ranked order takes at Q* (market.matching.taken), per traded group.
@@ -344,3 +420,66 @@ def _match_groups(
     buy_pos = np.minimum(buy_pos[keep], bcnt[egrp[keep]] - 1)
     sell_pos = np.minimum(sell_pos[keep], acnt[egrp[keep]] - 1)
     return buy_pos.astype(np.int64), sell_pos.astype(np.int64), qty[keep], egrp[keep]
+
+
+def clear_mcafee_many(markets: Sequence[Market], unit: float, name: str,
+                      slack: float) -> list[ClearingResult]:
+    """``McAfee(unit).clear(m)`` for every market in ``markets``, in one pass (volumes and
+    welfare per market by :func:`market.welfare.build_result`, as ``clear`` does)."""
+    n_v = len(markets)
+    if n_v == 0:
+        return []
+    R = N_RESOURCES
+    G = n_v * R
+    bk = _books(markets)
+    bu = np.floor(bk.rb_q / unit + slack)
+    au = np.floor(bk.ra_q / unit + slack)
+    c = _cross_groups(bk, bu, segmented_cumsum(bu, bk.rb_g, bk.bcnt, bk.boff),
+                      au, segmented_cumsum(au, bk.ra_g, bk.acnt, bk.aoff), nexts=True)
+    k = np.rint(c.quantity).astype(np.int64)
+    go = k > 0
+    g, k = c.groups[go], k[go]
+    bp, ap, nb, na = c.bid_price[go], c.ask_price[go], c.next_bid[go], c.next_ask[go]
+    p0 = 0.5 * (nb + na)
+    efficient = np.isfinite(p0) & (ap <= p0) & (p0 <= bp)
+    pb = np.where(efficient, p0, bp)
+    ps = np.where(efficient, p0, ap)
+    n_units = np.where(efficient, k, k - 1)
+    reduced = np.zeros(G, np.bool_)
+    reduced[g[~efficient]] = True
+    keep = n_units > 0
+    g, pb, ps, n_units = g[keep], pb[keep], ps[keep], n_units[keep]
+    prices = np.full(G, math.nan)
+    seller_prices = np.full(G, math.nan)
+    prices[g], seller_prices[g] = pb, ps
+
+    # Trades: unit quantities laid end to end, the first n_units * unit of each group.
+    bq, aq = bu * unit, au * unit
+    bcum = segmented_cumsum(bq, bk.rb_g, bk.bcnt, bk.boff)
+    acum = segmented_cumsum(aq, bk.ra_g, bk.acnt, bk.aoff)
+    cap = np.minimum(bcum[bk.boff[g + 1] - 1], acum[bk.aoff[g + 1] - 1]) if g.size else np.zeros(0)
+    total = np.minimum(n_units * unit, cap)
+    live = total > 0
+    t_buy, t_sell, t_qty, t_grp = _match_groups(bcum, bk.rb_g, bk.boff, acum, bk.ra_g, bk.aoff,
+                                                g[live], total[live], bk.bcnt, bk.acnt)
+    t_bid = bk.rb_row[bk.boff[t_grp] + t_buy]
+    t_ask = bk.ra_row[bk.aoff[t_grp] + t_sell]
+    t_ven = t_grp // R
+    t_res = (t_grp % R).astype(np.int8)
+    t_price, t_sprice = prices[t_grp], seller_prices[t_grp]
+    t_buyer, t_seller = bk.B_agent[t_bid], bk.A_agent[t_ask]
+    t_bid_local = t_bid - bk.b_off[t_ven]
+    t_ask_local = t_ask - bk.a_off[t_ven]
+    _, t_off = group_offsets(t_ven, n_v)
+    prices_v = prices.reshape(n_v, R)
+    sp_v = seller_prices.reshape(n_v, R)
+    red_v = reduced.reshape(n_v, R)
+    out: list[ClearingResult] = []
+    for v, market in enumerate(markets):
+        t0, t1 = int(t_off[v]), int(t_off[v + 1])
+        trades = Trades._trusted(t_buyer[t0:t1], t_seller[t0:t1], t_res[t0:t1], t_qty[t0:t1],
+                                 t_price[t0:t1], t_bid_local[t0:t1], t_ask_local[t0:t1],
+                                 t_sprice[t0:t1])
+        info = {"seller_prices": sp_v[v].tolist(), "reduced": [bool(x) for x in red_v[v]]}
+        out.append(build_result(market, name, trades, prices_v[v].copy(), info=info))
+    return out

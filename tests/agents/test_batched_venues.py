@@ -12,7 +12,7 @@ import agents.marketplace as marketplace
 from agents.model import EdgeMarketModel
 from agents.results import RoundResult
 from agents.scenario import small
-from market.mechanisms import uniform
+from market.mechanisms import mcafee, uniform
 from market.result import ClearingResult
 
 
@@ -61,23 +61,25 @@ def _run(scenario: Any, batched: bool, rounds: int,
     ("smart_city", {"market__params": {"k": 0.25}}),
     ("highway", {}),
     ("metro", {}),
-    ("smart_city", {"market__mechanism": "mcafee"}),  # not batched: the loop either way
+    ("smart_city", {"market__mechanism": "mcafee"}),
+    ("highway", {"market__mechanism": "mcafee", "market__params": {"unit": 0.5}}),
 ])
 def test_batched_rounds_equal_per_venue_loop(name: str, extra: dict[str, Any],
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     sc = small(name, **extra)
     sizes: list[int] = []
-    real = uniform.clear_uniform_many
+    for module, fn in ((uniform, "clear_uniform_many"), (mcafee, "clear_mcafee_many")):
+        real = getattr(module, fn)
 
-    def spy(markets: Any, k: float, mech: str) -> list[ClearingResult]:
-        sizes.append(len(markets))
-        return real(markets, k, mech)
+        def spy(markets: Any, *args: Any, real: Any = real) -> list[ClearingResult]:
+            sizes.append(len(markets))
+            return list(real(markets, *args))
 
-    monkeypatch.setattr(uniform, "clear_uniform_many", spy)
+        monkeypatch.setattr(module, fn, spy)
     loop = _run(sc, False, 6, monkeypatch)
     assert not sizes
     batch = _run(sc, True, 6, monkeypatch)
-    assert (max(sizes, default=0) > 1) == (sc.market.mechanism == "uniform")
+    assert max(sizes) > 1  # several venues per call
     assert sum(len(r.clearing.trades) for r in loop) > 0
     for a, b in zip(loop, batch, strict=True):
         _same_round(a, b)

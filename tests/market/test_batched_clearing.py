@@ -60,7 +60,8 @@ def assert_same(a: ClearingResult, b: ClearingResult) -> None:
 
 @pytest.mark.parametrize("mechanism,params", [
     ("uniform", {}), ("uniform", {"k": 0.0}), ("uniform", {"k": 1.0}), ("uniform", {"k": 0.3}),
-    ("mcafee", {}), ("equilibrium", {}),
+    ("mcafee", {}), ("mcafee", {"unit": 0.5}), ("mcafee", {"unit": 2.0}),
+    ("equilibrium", {}), ("tatonnement", {}),
 ])
 @pytest.mark.parametrize("seed", range(25))
 def test_clear_many_equals_loop(mechanism: str, params: dict[str, float], seed: int) -> None:
@@ -68,7 +69,8 @@ def test_clear_many_equals_loop(mechanism: str, params: dict[str, float], seed: 
     markets = [random_market(rng) for _ in range(int(rng.integers(1, 9)))]
     mech = get_mechanism(mechanism, **params)
     loop = [mech.clear(Market(m.bids, m.asks)) for m in markets]
-    many = mech.clear_many([Market(m.bids, m.asks) for m in markets])
+    # A fresh instance: tatonnement keeps state across calls (the default loops in order).
+    many = get_mechanism(mechanism, **params).clear_many([Market(m.bids, m.asks) for m in markets])
     assert len(many) == len(loop)
     for a, b in zip(loop, many, strict=True):
         assert_same(a, b)
@@ -94,6 +96,8 @@ def test_clear_many_skipped_optimum(seed: int) -> None:
 def test_clear_many_empty_and_defaults() -> None:
     assert get_mechanism("uniform").clear_many([]) == []
     assert get_mechanism("uniform").batched
+    assert get_mechanism("mcafee").batched
+    assert get_mechanism("mcafee").clear_many([]) == []
     assert not get_mechanism("tatonnement").batched
     m = Market(Bids.empty(), Asks.empty())
     assert_same(get_mechanism("uniform").clear(m), get_mechanism("uniform").clear_many([m])[0])
@@ -146,8 +150,8 @@ def test_clear_many_windowed_books(seed: int, monkeypatch: pytest.MonkeyPatch) -
     big = [random_market(rng) for _ in range(10)]
     markets.insert(2, Market(Bids.concat(*[m.bids for m in big]),
                              Asks.concat(*[m.asks for m in big])))
-    mech = get_mechanism("uniform")
-    loop = [mech.clear(Market(m.bids, m.asks)) for m in markets]
-    many = mech.clear_many([Market(m.bids, m.asks) for m in markets])
-    for a, b in zip(loop, many, strict=True):
-        assert_same(a, b)
+    for mech in (get_mechanism("uniform"), get_mechanism("mcafee", unit=0.5)):
+        loop = [mech.clear(Market(m.bids, m.asks)) for m in markets]
+        many = mech.clear_many([Market(m.bids, m.asks) for m in markets])
+        for a, b in zip(loop, many, strict=True):
+            assert_same(a, b)
