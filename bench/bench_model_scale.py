@@ -7,8 +7,9 @@ execution, QoAIS and settlement, all on arrays. The welfare-optimum LP is not so
 under data/bench/ with ``RunStore.record_round`` (batched; the baseline adds one ORM row per
 trade and commits each round); ``--no-store`` times the models alone.
 Throughput is agent-steps/s = (devices + nodes) × rounds / seconds of ``step()`` calls
-(model construction excluded, reported separately). Peak memory is the process's peak
-resident set size after our run (``resource.getrusage``), before the baseline runs.
+(model construction excluded, reported separately). Peak memory is the peak
+resident set size of this process plus the store's writer process (``resource.getrusage``),
+after our run and before the baseline runs.
 
 Baseline: the same round written the obvious way in Mesa -- every device is an Agent whose
 ``step`` moves it, loops over all nodes in Python to rate each link (same path loss and
@@ -323,7 +324,9 @@ def main() -> None:
         t = time.perf_counter()
         store.close()  # the last batch of rows is part of the run
         ours["step_s"] += time.perf_counter() - t
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    # The store's writer process has ended (joined by close()): count its peak too.
+    peak_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+               + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024.0
     steps_per_s = agents_per_round * rounds / ours["step_s"]
     print(f"ours: {sc.devices.count} devices + {sc.nodes.count} nodes x {rounds} rounds in "
           f"{ours['step_s']:.2f} s ({steps_per_s:,.0f} agent-steps/s; build "
