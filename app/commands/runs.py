@@ -50,3 +50,24 @@ def show(run_id: Annotated[int, typer.Argument(help="run id (see `edgemarket run
                         + (f"; resume with `edgemarket run --resume {run.id}`" if run.status != "done" else ""))
         return
     print_summary(run.summary)
+
+
+@app.command("delete")
+def delete(run_id: Annotated[int, typer.Argument(help="run id (see `edgemarket runs list`)")], db: DbOption = None,
+           yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False) -> None:
+    """Delete a stored run, its rows and its local chain state file."""
+    from pathlib import Path
+
+    from ledger.store import RunStore
+
+    store = RunStore(db)
+    run = store.get_run(run_id)
+    if run is None:
+        raise UserError(f"no run with id {run_id}", where="RUN_ID")
+    if not yes:
+        typer.confirm(f"delete run {run_id} ({run.scenario}, seed {run.seed}, {run.status})?", abort=True)
+    state = (run.chain_info or {}).get("state_file")
+    store.delete_run(run_id)
+    if state:
+        Path(state).unlink(missing_ok=True)
+    typer.echo(f"deleted run {run_id}" + (f" and its chain state {state}" if state else ""))

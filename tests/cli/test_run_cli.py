@@ -44,6 +44,13 @@ def test_run_json_summary_is_reproducible_and_listed(db: str, tmp_path: Path) ->
     assert json.loads(shown.stdout)["summary"]["trades"] == b["trades"]
 
 
+def test_runs_delete_removes_rows(db: str) -> None:
+    assert edgemarket("run", "--rounds", "2", "--chain", "none", "--db", db, "--quiet", *SMALL).returncode == 0
+    r = edgemarket("runs", "delete", "1", "--db", db, "--yes")
+    assert r.returncode == 0 and "deleted run 1" in r.stdout
+    assert edgemarket("runs", "show", "1", "--db", db).returncode == 2
+
+
 def test_json_to_stdout(db: str) -> None:
     r = edgemarket("run", "--rounds", "2", "--chain", "none", "--db", db, "--json", "-", *SMALL)
     assert r.returncode == 0, r.stderr
