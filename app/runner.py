@@ -52,7 +52,7 @@ class RunSummary:
         d = self.to_dict()
         d.pop("wall_s")
         d.pop("run_id")
-        d["chain"] = {k: v for k, v in d["chain"].items() if k not in ("wall_s", "rpc_url", "tx_hashes")}
+        d["chain"] = {k: v for k, v in d["chain"].items() if k not in ("wall_s", "rpc_url")}
         return d
 
 

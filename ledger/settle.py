@@ -19,7 +19,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -91,17 +91,11 @@ def _say(msg: str) -> None:
 
 @dataclass
 class SettleStats:
-    """Totals for the run summary."""
+    """What this process did for the summary (the settled totals come from the store)."""
 
-    transactions: int = 0
-    rounds: int = 0
-    trades: int = 0
-    gas_used: int = 0
-    fees_base: int = 0
     restarts: int = 0
     resent: int = 0
     wall_s: float = 0.0
-    tx_hashes: list[str] = field(default_factory=list)
 
 
 class RunSettler:
@@ -243,13 +237,6 @@ class RunSettler:
         for r in receipts:
             self.store.confirm_settlement(self.run_id, r.round, tx_hash=r.tx_hash, block=r.block,
                                           gas_used=r.gas_used)
-            if not r.already_settled:
-                self.stats.transactions += 1
-                self.stats.gas_used += r.gas_used
-                self.stats.tx_hashes.append(r.tx_hash)
-            self.stats.rounds += 1
-            self.stats.trades += r.trade_count
-            self.stats.fees_base += r.fee
         self.stats.wall_s += time.perf_counter() - t
 
     def _persist(self) -> None:
@@ -363,7 +350,6 @@ class RunSettler:
             "rounds_resent": st.resent, "reconciled": report.ok,
             "reconcile": str(report).splitlines()[0] if str(report) else "",
             "rpc_url": self.session.rpc_url, "wall_s": round(st.wall_s, 3),
-            "tx_hashes": st.tx_hashes,
         }
 
     def close(self) -> None:

@@ -58,8 +58,6 @@ def print_summary(s: dict[str, Any], out: Console | None = None) -> None:
         t.add_column(style="bold")
         t.add_column()
         for k, v in chain.items():
-            if k == "tx_hashes":
-                continue
             if isinstance(v, bool):
                 text = "yes" if v else "NO"
             elif isinstance(v, int):
