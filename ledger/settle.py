@@ -30,7 +30,6 @@ from ledger.chain.encoding import RoundBatch
 from ledger.chain.errors import ChainError
 from ledger.chain.reconcile import ReconcileReport, reconcile
 from ledger.chain.session import ChainSession, PendingSettlement
-from ledger.chain.tx import TxRequest
 from ledger.store import RunStore
 from ledger.units import to_base
 
@@ -213,12 +212,7 @@ class RunSettler:
         for attempt in range(RESTART_TRIES + 1):
             try:
                 self._confirm_inflight()
-                dep = self.session.deployment
-                assert dep is not None
-                req = TxRequest(dep.settlement, self.session.contracts["MarketSettlement"].encode(
-                    "settleRound", batch.as_abi_tuple()), batch.gas_limit())
-                (sent,) = self.session.sender.send([req])
-                self._inflight.append(PendingSettlement(batch, sent))
+                self._inflight.append(self.session.submit_batch(batch))
                 return
             except (OSError, ChainError) as exc:
                 if not self._is_down(exc) or attempt == RESTART_TRIES:
@@ -272,21 +266,12 @@ class RunSettler:
         for s in self.store.settlements(self.run_id):
             if self.session.is_settled(self.run_id, s.round):
                 if s.status == "pending":  # landed before the crash: confirm from the chain
-                    self._inflight.append(self._resend(s.payload))
+                    self._inflight.append(self.session.submit_batch(payload_to_batch(s.payload)))
                 continue
             self.log(f"re-sending round {s.round} ({s.status} in the store, missing on chain)")
-            self._inflight.append(self._resend(s.payload))
+            self._inflight.append(self.session.submit_batch(payload_to_batch(s.payload)))
             self.stats.resent += 1
         self._confirm_inflight()
-
-    def _resend(self, payload: dict[str, Any]) -> PendingSettlement:
-        batch = payload_to_batch(payload)
-        dep = self.session.deployment
-        assert dep is not None
-        req = TxRequest(dep.settlement, self.session.contracts["MarketSettlement"].encode(
-            "settleRound", batch.as_abi_tuple()), batch.gas_limit())
-        (sent,) = self.session.sender.send([req])
-        return PendingSettlement(batch, sent)
 
     # ------------------------------------------------------------------ end
     def expected_balances(self) -> dict[int | str, int]:

@@ -384,9 +384,13 @@ class ChainSession:
         batch = self.build_batch(
             run_id, round, net_credits, prices, trades, contributions, violations, fee_credits
         )
+        return self.submit_batch(batch)
+
+    def submit_batch(self, batch: RoundBatch) -> PendingSettlement:
+        """Send a batch built earlier (e.g. one re-sent from a store's outbox) without waiting."""
         for aid in batch.deltas_by_agent:
             self.book.address(aid)
-        self._remember_tree(run_id, round, batch.tree)
+        self._remember_tree(batch.run_id, batch.round, batch.tree)
         req = self._req("settlement", "settleRound", batch.as_abi_tuple(), gas=batch.gas_limit())
         (sent,) = self.sender.send([req])
         return PendingSettlement(batch, sent)

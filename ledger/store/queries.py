@@ -45,9 +45,10 @@ from ledger.store.models import (
     TradeRow,
     TrainingPoint,
 )
+from ledger.units import BASE_UNITS_PER_CREDIT
+from market.resources import RESOURCE_NAMES
 
-BASE_UNITS_PER_CREDIT = 10**6
-RESOURCES: tuple[str, ...] = ("communication", "caching", "computation", "learning")
+RESOURCES: tuple[str, ...] = RESOURCE_NAMES
 QOAIS_DIMENSIONS: tuple[str, ...] = (
     "performance", "connection", "data", "computation", "security", "orchestration",
 )
