@@ -226,7 +226,8 @@ class EdgeMarketModel(mesa.Model):
         groups.append((strategy, np.sort(rows)))
         self.node_strategies = groups
 
-    def _node_observation(self, rows: IntArray) -> NodeObservation:
+    def node_observation(self, rows: IntArray) -> NodeObservation:
+        """What node strategies (and the RL envs) see of the nodes at ``rows``, last round."""
         t = self.nodes
         return NodeObservation(round=self.steps, cost=t.cost[rows], capacity=t.capacity[rows],
                                last_ask=t.ask[rows], sold=t.sold[rows], demand=t.demand[rows],
@@ -332,7 +333,7 @@ class EdgeMarketModel(mesa.Model):
         # 9. Learn.
         self._observe_markets(edge, trades)
         for strat, idx in self.node_strategies:
-            strat.update(self._node_observation(idx), rng)
+            strat.update(self.node_observation(idx), rng)
         for strat, idx in self.device_strategies:
             sel = np.isin(req.device, idx)
             strat.update(clearing.bundles_served[sel], got.payment[sel], req.value_credits[sel])
@@ -361,7 +362,7 @@ class EdgeMarketModel(mesa.Model):
         ask = nodes.ask
         for strat, idx in self.node_strategies:
             if idx.size:
-                ask[idx] = strat.quote(self._node_observation(idx), self.rng)
+                ask[idx] = strat.quote(self.node_observation(idx), self.rng)
         if override is not None:
             o = np.asarray(override, dtype=np.float64)
             if o.shape != ask.shape:

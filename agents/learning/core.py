@@ -222,10 +222,7 @@ class MarketCore:
 
     def node_observation(self) -> NodeObservation:
         """The learning nodes' NodeObservation (state after the last round)."""
-        t, rows = self.model.nodes, self.node_rows
-        return NodeObservation(round=int(self.model.steps), cost=t.cost[rows],
-                               capacity=t.capacity[rows], last_ask=t.ask[rows], sold=t.sold[rows],
-                               demand=t.demand[rows], market_price=t.market_price[rows])
+        return self.model.node_observation(self.node_rows)
 
     def node_observations(self) -> NDArray[np.float32]:
         """(k, node_obs_dim) float32 observations of the learning nodes."""

@@ -18,6 +18,6 @@ def test_node_sla_rate_matches_the_violations_it_caused() -> None:
         for row, uid in enumerate(t.uid):
             if int(uid) not in violated:
                 assert t.sla_rate[row] == 1.0  # nothing it served missed its SLA
-        obs = model._node_observation(np.arange(t.uid.size))
+        obs = model.node_observation(np.arange(t.uid.size))
         assert np.array_equal(obs.sla_rate, t.sla_rate)
     assert (model.nodes.sla_rate < 1).any() or not rr.violations

@@ -120,3 +120,19 @@ def test_scenario_learning_section_sets_who_learns():
     assert core.cfg.episode_rounds == 3
     env = EdgeMarketParallelEnv(env_config(sc, learning={"policy": "per-role"}))
     assert env.possible_agents == ["node_2", "device_0"]
+
+
+def test_node_observation_carries_live_qoais_feedback():
+    from agents.learning.observations import node_feature_names
+
+    env = EdgeMarketMultiAgentEnv(_cfg())
+    env.reset(seed=5)
+    core = env.core
+    col = node_feature_names(core.features.history).index("qoais")
+    seen = []
+    for _ in range(8):
+        env.step({a: env.action_spaces[a].high for a in env.agents})  # pricey asks
+        feats = core.node_observations()
+        assert np.allclose(feats[:, col], core.model.nodes.sla_rate[core.node_rows])
+        seen.extend(feats[:, col].tolist())
+    assert min(seen) < 1.0  # not a constant slot: some node missed an SLA
