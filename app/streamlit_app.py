@@ -16,11 +16,11 @@ st.set_page_config(page_title="edgemarket", page_icon="📡", layout="wide")
 run_picker()
 mark_entry()
 page = st.navigation([
-    st.Page("pages/run.py", title="Run", icon="▶️", default=True),
-    st.Page("pages/market.py", title="Market", icon="💹"),
-    st.Page("pages/qoais.py", title="QoAIS", icon="🎯"),
-    st.Page("pages/agents.py", title="Agents", icon="🗺️"),
-    st.Page("pages/ledger.py", title="Ledger", icon="⛓️"),
-    st.Page("pages/learning.py", title="Learning", icon="🧠"),
+    st.Page("views/run.py", title="Run", icon="▶️", default=True),
+    st.Page("views/market.py", title="Market", icon="💹"),
+    st.Page("views/qoais.py", title="QoAIS", icon="🎯"),
+    st.Page("views/agents.py", title="Agents", icon="🗺️"),
+    st.Page("views/ledger.py", title="Ledger", icon="⛓️"),
+    st.Page("views/learning.py", title="Learning", icon="🧠"),
 ])
 page.run()

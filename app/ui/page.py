@@ -22,20 +22,12 @@ def mark_entry() -> None:
 def entry_guard() -> None:
     """Draw the shared sidebar when the entry script did not run before this page.
 
-    The page files live in `app/pages/`, so a fresh Streamlit server starts in its legacy
-    "pages directory" mode until the entry script first calls `st.navigation`: a first
-    request deep-linking to a page (a bookmark, a restored tab) runs the page alone, and
-    so does every rerun under AppTest. The page then draws the run picker itself, and the
-    server is switched to `st.navigation` mode for the requests that follow.
+    Pages are normally run by the entry script's `st.navigation`, which draws the run
+    picker first; a page run on its own (e.g. `streamlit run app/views/market.py`) draws it
+    itself.
     """
     if st.session_state.pop(ENTRY_FLAG, False):
         return
-    try:
-        from streamlit.runtime.pages_manager import PagesManager
-
-        PagesManager.uses_pages_directory = False
-    except (ImportError, AttributeError):  # another Streamlit version: the picker suffices
-        pass
     from app.ui.sidebar import run_picker
 
     st.set_page_config(page_title="edgemarket", page_icon="📡", layout="wide")

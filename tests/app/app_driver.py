@@ -10,8 +10,8 @@ from streamlit.testing.v1 import AppTest
 from app.ui.store import RUN_KEY
 
 PAGES = {
-    "run": "pages/run.py", "market": "pages/market.py", "qoais": "pages/qoais.py",
-    "agents": "pages/agents.py", "ledger": "pages/ledger.py", "learning": "pages/learning.py",
+    "run": "views/run.py", "market": "views/market.py", "qoais": "views/qoais.py",
+    "agents": "views/agents.py", "ledger": "views/ledger.py", "learning": "views/learning.py",
 }
 APP = str(__import__("pathlib").Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py")
 

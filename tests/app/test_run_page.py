@@ -75,5 +75,5 @@ def test_picking_a_stored_run_in_the_sidebar(app_at, app_db):
     picker.set_value(app_db.mcafee).run()
     no_exception(at)
     assert f"Run #{app_db.mcafee}" in [s.value for s in at.subheader]
-    at.switch_page("pages/market.py").run()             # the choice follows to other pages
+    at.switch_page("views/market.py").run()             # the choice follows to other pages
     assert "mechanism `mcafee`" in texts(at, "caption")
