@@ -105,10 +105,10 @@ class EdgeMarketModel(mesa.Model):
                                        **sc.devices.strategy.params)
         assert isinstance(node_strategy, NodeStrategy)
         assert isinstance(device_strategy, DeviceStrategy)
-        self.node_strategies: list[tuple[NodeStrategy, IntArray]] = [
-            (node_strategy, np.arange(nc.count))]
-        self.device_strategies: list[tuple[DeviceStrategy, IntArray]] = [
-            (device_strategy, np.arange(sc.devices.count))]
+        # Each agent holds its strategy; the groups acting together are AgentSet.groupby.
+        self._node_agents.set("strategy", node_strategy)
+        self._device_agents.set("strategy", device_strategy)
+        self._groups: dict[type, list[tuple[Any, IntArray]]] = {}
         self._mechanisms: dict[int, Mechanism] = {}
         self.node_venue = self._node_venues()
         self.expected_transport_ms = self._expected_transport()
@@ -130,7 +130,7 @@ class EdgeMarketModel(mesa.Model):
         j_per_unit = np.array([nc.energy.j_per_mbit * self.round_s, 0.0, nc.energy.j_per_gflop, 0.0])
         cost = np.array(nc.marginal_cost.as_list()) + self._energy_cost(j_per_unit)
         se_ref = np.where(capacity[:, 0] > 0, capacity[:, 0] / nc.bandwidth_mhz, 1.0)
-        agents = EdgeNode.create_agents(self, m, index=np.arange(m))
+        agents = self._node_agents = EdgeNode.create_agents(self, m, index=np.arange(m))
         self.nodes = NodeTable(
             uid=np.array([a.unique_id for a in agents], dtype=np.int64), xy_m=xy,
             capacity=capacity, cost=np.broadcast_to(cost, (m, N_RESOURCES)).copy(),
@@ -153,7 +153,7 @@ class EdgeMarketModel(mesa.Model):
         is_broker = rng.random(n) < dc.broker_fraction
         j_per_unit = np.array([0.0, 0.0, dc.j_per_gflop, 0.0])
         cost = np.array(dc.marginal_cost.as_list()) + self._energy_cost(j_per_unit)
-        agents = Device.create_agents(self, n, index=np.arange(n))
+        agents = self._device_agents = Device.create_agents(self, n, index=np.arange(n))
         self.devices = DeviceTable(
             uid=np.array([a.unique_id for a in agents], dtype=np.int64), cls=cls,
             xy_m=self.mobility.pos,
@@ -214,17 +214,51 @@ class EdgeMarketModel(mesa.Model):
 
     # --- RL seams ------------------------------------------------------------------------
 
+    def _strategy_groups(self, agent_type: type[mesa.Agent]) -> list[tuple[Any, IntArray]]:
+        """(strategy, state-table rows) for each strategy in use, from ``AgentSet.groupby``.
+
+        Cached: regrouped only after strategies change, so the round's hot path never
+        walks the agents.
+        """
+        groups = self._groups.get(agent_type)
+        if groups is None:
+            agents = self.agents_by_type.get(agent_type)
+            by = agents.groupby("strategy", result_type="list").groups if agents is not None else {}
+            groups = self._groups[agent_type] = [
+                (strat, np.sort(np.fromiter((a.index for a in members), np.int64, len(members))))
+                for strat, members in by.items()]
+        return groups
+
+    def _assign(self, agents: mesa.agent.AgentSet, groups: list[tuple[Any, IntArray]],
+                agent_type: type[mesa.Agent]) -> None:
+        by_row = list(agents)
+        for strat, rows in groups:
+            for i in np.asarray(rows).tolist():
+                by_row[i].strategy = strat
+        self._groups.pop(agent_type, None)
+
+    @property
+    def node_strategies(self) -> list[tuple[NodeStrategy, IntArray]]:
+        """(strategy, node rows) groups: the nodes that quote together."""
+        return self._strategy_groups(EdgeNode)
+
+    @node_strategies.setter
+    def node_strategies(self, groups: list[tuple[NodeStrategy, IntArray]]) -> None:
+        self._assign(self._node_agents, groups, EdgeNode)
+
+    @property
+    def device_strategies(self) -> list[tuple[DeviceStrategy, IntArray]]:
+        """(strategy, device rows) groups: the devices that bid together."""
+        return self._strategy_groups(Device)
+
+    @device_strategies.setter
+    def device_strategies(self, groups: list[tuple[DeviceStrategy, IntArray]]) -> None:
+        self._assign(self._device_agents, groups, Device)
+
     def set_node_strategy(self, strategy: NodeStrategy, nodes: IntArray | None = None) -> None:
         """Price ``nodes`` (row indices; default all) with ``strategy`` from now on."""
-        m = self.nodes.uid.size
-        rows = np.arange(m) if nodes is None else np.asarray(nodes, dtype=np.int64)
-        groups = []
-        for strat, idx in self.node_strategies:
-            rest = np.setdiff1d(idx, rows)
-            if rest.size:
-                groups.append((strat, rest))
-        groups.append((strategy, np.sort(rows)))
-        self.node_strategies = groups
+        rows = np.arange(self.nodes.uid.size) if nodes is None else np.asarray(nodes, dtype=np.int64)
+        self._assign(self._node_agents, [(strategy, rows)], EdgeNode)
 
     def node_observation(self, rows: IntArray) -> NodeObservation:
         """What node strategies (and the RL envs) see of the nodes at ``rows``, last round."""
