@@ -22,7 +22,7 @@ from market.matching import REL_TOL
 from market.orders import MULTI_RESOURCE, NO_RESOURCE, Market, Trades
 from market.resources import N_RESOURCES
 from market.result import ClearingResult
-from market.welfare import build_result, demand_total, efficiency_of, optimal_welfare
+from market.welfare import assemble_result, build_result
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -329,27 +329,8 @@ def clear_uniform_many(markets: Sequence[Market], k: float, name: str) -> list[C
                 value_r += float(srv[free] @ B_val[b0:b1][free]) / R
         else:
             value_r = (srv * B_val[b0:b1]) @ shares[b0:b1]
-        vol, cost_r = v_volume[v], v_cost[v]
-        welfare = float(value_r.sum() - cost_r.sum())
-        optimum = optimal_welfare(market)
-        payments, revenue = trades.buyer_payments, trades.seller_revenue
-        out.append(ClearingResult(
-            mechanism=name,
-            prices=np.where(vol > 0, prices[v], np.nan),
-            trades=trades,
-            bundles_served=srv,
-            volume=vol,
-            unmet_demand=np.maximum(demand_total(market) - vol, 0.0),
-            welfare=welfare,
-            optimal_welfare=optimum,
-            efficiency=efficiency_of(welfare, optimum),
-            buyer_payments=payments,
-            seller_revenue=revenue,
-            platform_surplus=payments - revenue,
-            sold=sold[a0:a1],
-            resource_welfare=value_r - cost_r,
-            info={},
-        ))
+        out.append(assemble_result(market, name, trades, prices[v], srv, v_volume[v],
+                                   sold[a0:a1], value_r, v_cost[v]))
     return out
 
 

@@ -210,6 +210,20 @@ def build_result(
             value_r += earned[~one].sum() / N_RESOURCES
         else:
             value_r = earned @ value_shares(bids, asks)
+    return assemble_result(market, mechanism, trades, prices, served, volume, sold, value_r,
+                           cost_r, info)
+
+
+def assemble_result(
+    market: Market, mechanism: str, trades: Trades, prices: Any, served: FloatArray,
+    volume: FloatArray, sold: FloatArray, value_r: FloatArray, cost_r: FloatArray,
+    info: dict[str, Any] | None = None,
+) -> ClearingResult:
+    """A ClearingResult from a clearing's parts: welfare, optimum, budget balance derived.
+
+    Prices of resources that did not trade become nan; welfare per resource is the value
+    of the bundles served attributed to it (``value_r``) minus the ask cost (``cost_r``).
+    """
     prices = np.where(volume > 0, np.asarray(prices, dtype=np.float64), np.nan)
     welfare = float(value_r.sum() - cost_r.sum())
     optimum = optimal_welfare(market)
