@@ -64,7 +64,11 @@ class Channel:
 
     def __init__(self, cfg: ChannelConfig, node_xy: FloatArray, tx_power_dbm: FloatArray,
                  antenna_gain_db: float, bandwidth_mhz: FloatArray, coverage_m: float,
-                 n_devices: int, rng: np.random.Generator) -> None:
+                 n_devices: int, rng: np.random.Generator,
+                 worlds: tuple[IntArray, int] | None = None) -> None:
+        """``worlds``: (world of each device, nodes per world) when the model simulates
+        independent copies of a world (node rows of world w: [w·k, (w+1)·k)); shadowing is
+        then kept per device for its own world's nodes only."""
         self.cfg = cfg
         self.node_xy = np.asarray(node_xy, dtype=np.float64).reshape(-1, 2)
         self.m = self.node_xy.shape[0]
@@ -78,8 +82,9 @@ class Channel:
         self.gap = 10 ** (cfg.snr_gap_db / 10)
         # The modulation's SNR margin for the target BER: 0.2·exp(-1.5·g) = target.
         self.ber_margin = -np.log(5 * cfg.target_ber) / 1.5
+        self.dev_world, self.per_world = worlds if worlds is not None else (None, self.m)
         # float32 keeps 10,000 × 200 shadowing values at 8 MB.
-        self.shadow_db = (rng.standard_normal((n_devices, self.m), dtype=np.float32)
+        self.shadow_db = (rng.standard_normal((n_devices, self.per_world), dtype=np.float32)
                           * np.float32(cfg.shadowing_sigma_db))
         self.attached = np.full(n_devices, NO_NODE, dtype=np.int64)
         self.handovers = np.zeros(n_devices, dtype=np.int64)
@@ -93,9 +98,17 @@ class Channel:
         """Log-distance path loss in dB for distances in m."""
         return self.pl0_db + 10 * self.cfg.path_loss_exponent * np.log10(np.maximum(d_m, 1.0))
 
+    def _own(self, dev: IntArray, node: IntArray) -> tuple[IntArray, NDArray[np.bool_] | None]:
+        """Shadowing column of each (device, node) pair, and whether the node lies in the
+        device's own world (None: a single world). Nodes of other worlds are out of range
+        (the worlds lie apart), so their column is a stand-in that is never used."""
+        if self.dev_world is None:
+            return node, None
+        return node % self.per_world, (node // self.per_world) == self.dev_world[dev]
+
     def snr_db(self, dev: IntArray, node: IntArray, d_m: FloatArray) -> FloatArray:
         """SNR in dB for the (device, node) pairs given (same-shaped index arrays)."""
-        shadow = self.shadow_db[dev, node].astype(np.float64)
+        shadow = self.shadow_db[dev, self._own(dev, node)[0]].astype(np.float64)
         return self.eirp_dbm[node] - self.path_loss_db(d_m) - shadow - self.noise_dbm[node]
 
     def spectral_efficiency(self, snr_db: FloatArray) -> FloatArray:
@@ -117,10 +130,14 @@ class Channel:
                           rng: np.random.Generator) -> None:
         rho = np.exp(-moved_m / self.cfg.shadowing_decorrelation_m)[:, None]
         rho = np.broadcast_to(rho, node.shape)
-        old = self.shadow_db[dev, node].astype(np.float64)
+        col, own = self._own(dev, node)
+        old = self.shadow_db[dev, col].astype(np.float64)
         z = rng.standard_normal(node.shape)
         new = rho * old + np.sqrt(1 - rho**2) * self.cfg.shadowing_sigma_db * z
-        self.shadow_db[dev, node] = new.astype(np.float32)
+        if own is None:
+            self.shadow_db[dev, col] = new.astype(np.float32)
+        else:
+            self.shadow_db[dev[own], col[own]] = new[own].astype(np.float32)
 
     def measure(self, dev_xy: FloatArray, moved_m: FloatArray,
                 rng: np.random.Generator) -> LinkState:

@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from market.batch import clear_uniform_flat
 from market.lp import solve_welfare_lp
 from market.mechanisms import Mechanism
+from market.mechanisms.uniform import UniformPrice
 from market.orders import Asks, Bids, Market, Trades
 from market.resources import N_RESOURCES
 from market.result import ClearingResult
@@ -58,13 +60,62 @@ class VenueOutcome:
     equilibrium_prices: FloatArray  # (4,) Walrasian prices (LP duals); nan if not solved
 
 
+def _rows4() -> FloatArray:
+    return np.zeros((0, N_RESOURCES))
+
+
 @dataclass
 class Clearing:
-    """All venues of one phase (edge or cloud)."""
+    """All venues of one phase (edge or cloud).
+
+    Per venue (V rows, in venue order) as arrays: ``venues``, ``prices``, ``demand_total``,
+    ``supply_total``, ``equilibrium``, ``unmet_demand``, ``resource_welfare``,
+    ``welfare``, ``optimal_welfare``; ``ask_rows`` / ``sold``: units sold by each
+    round-level ask row that took part. ``outcomes`` holds the per-venue
+    :class:`VenueOutcome` objects when the venues were cleared as separate markets (it is
+    empty after the flat batched path, which builds no per-venue objects).
+    """
 
     outcomes: list[VenueOutcome] = field(default_factory=list)
     trades: Trades = field(default_factory=Trades.empty)
     served: FloatArray = field(default_factory=lambda: np.zeros(0))  # per request row
+    venues: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    prices: FloatArray = field(default_factory=_rows4)
+    demand_total: FloatArray = field(default_factory=_rows4)
+    supply_total: FloatArray = field(default_factory=_rows4)
+    equilibrium: FloatArray = field(default_factory=_rows4)
+    unmet_demand: FloatArray = field(default_factory=_rows4)
+    resource_welfare: FloatArray = field(default_factory=_rows4)
+    welfare: FloatArray = field(default_factory=lambda: np.zeros(0))
+    optimal_welfare: FloatArray = field(default_factory=lambda: np.zeros(0))
+    ask_rows: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    sold: FloatArray = field(default_factory=lambda: np.zeros(0))
+
+    def shift_asks(self, offset: int) -> None:
+        """Renumber the round-level ask rows by ``offset`` (phases number asks in turn)."""
+        self.ask_rows = self.ask_rows + offset
+        for o in self.outcomes:
+            o.ask_rows = o.ask_rows + offset
+
+    def _from_outcomes(self) -> None:
+        """Fill the per-venue arrays from ``outcomes``."""
+        outs = self.outcomes
+        if not outs:
+            return
+        res = [o.result for o in outs]
+        self.venues = np.array([o.venue for o in outs], np.int64)
+        self.prices = np.array([r.prices for r in res])
+        self.demand_total = np.array([o.demand_total for o in outs])
+        self.supply_total = np.array([o.supply_total for o in outs])
+        self.equilibrium = np.array([o.equilibrium_prices for o in outs])
+        self.unmet_demand = np.array([r.unmet_demand for r in res])
+        self.resource_welfare = np.array([r.resource_welfare for r in res])
+        self.welfare = np.array([r.welfare for r in res])
+        self.optimal_welfare = np.array([r.optimal_welfare for r in res])
+        whole = [o for o in outs if o.result.sold.size == o.ask_rows.size]
+        self.ask_rows = np.concatenate([o.ask_rows for o in whole]) if whole else \
+            np.zeros(0, np.int64)
+        self.sold = np.concatenate([o.result.sold for o in whole]) if whole else np.zeros(0)
 
 
 #: Clear all venues of a phase in one ``Mechanism.clear_many`` call when the mechanism is
@@ -100,6 +151,14 @@ def clear_venues(orders: OrderArrays, n_requests: int,
     a_end = np.searchsorted(av, venues, side="right")
     vlist = venues.tolist()
     mechs = [mechanism_for(v) for v in vlist]
+    first = mechs[0]
+    use_batch = (BATCH_VENUES if batched is None else batched) and type(first).batched and all(
+        type(m) is type(first) and vars(m) == vars(first) for m in mechs)
+    if use_batch and optimum_skipped and isinstance(first, UniformPrice) and \
+            not first.needs_single(b_end - b_start, a_end - a_start):
+        ao_v = ao[np.isin(av, venues)]  # asks of the venues that have bids, venue-sorted
+        return _clear_flat(out, orders, all_bids.take(bo), all_asks.take(ao_v), bo, ao_v,
+                           venues, b_end - b_start, a_end - a_start, first.k)
     markets: list[Market] = []
     sels: list[tuple[IntArray, IntArray]] = []
     for b0, b1, a0, a1 in zip(b_start.tolist(), b_end.tolist(), a_start.tolist(),
@@ -110,9 +169,6 @@ def clear_venues(orders: OrderArrays, n_requests: int,
             market.cache["optimal_welfare"] = math.nan
         markets.append(market)
         sels.append((bsel, asel))
-    first = mechs[0]
-    use_batch = (BATCH_VENUES if batched is None else batched) and type(first).batched and all(
-        type(m) is type(first) and vars(m) == vars(first) for m in mechs)
     results = first.clear_many(markets) if use_batch else [
         m.clear(market) for m, market in zip(mechs, markets, strict=True)]
     parts: list[Trades] = []
@@ -130,6 +186,45 @@ def clear_venues(orders: OrderArrays, n_requests: int,
         out.outcomes.append(VenueOutcome(v, res, rows, asel, market.demand_total(),
                                          market.supply_total(), eq))
     out.trades = Trades.concat(*parts)
+    out._from_outcomes()
+    return out
+
+
+def _clear_flat(out: Clearing, orders: OrderArrays, bids: Bids, asks: Asks, bo: IntArray,
+                ao: IntArray, venues: IntArray, nb: IntArray, na: IntArray, k: float) -> Clearing:
+    """The batched uniform-price path without per-venue objects (no optimum solved).
+
+    Prices, trades, fills and the venue demand and supply equal the per-venue path's
+    exactly (so the rounds that follow are the same); welfare totals up to float rounding.
+    """
+    vc = clear_uniform_flat(nb, na, bids, asks, k)
+    n_v = venues.size
+    rows = orders.bid_row[bo]
+    t = vc.t_price.size
+    if t:
+        out.trades = Trades._trusted(vc.t_buyer, vc.t_seller, vc.t_res, vc.t_qty, vc.t_price,
+                                     rows[vc.t_bid], ao[vc.t_ask], vc.t_price)
+    out.served[rows] = vc.served
+    # Market.demand_total venue by venue (it feeds the nodes' observations, so it must
+    # equal the per-venue path's exactly); Market.supply_total as one keyed bincount.
+    dem = np.zeros((n_v, N_RESOURCES))
+    b_off = vc.b_off.tolist()
+    for v in range(n_v):
+        b0, b1 = b_off[v], b_off[v + 1]
+        if b1 > b0:
+            dem[v] = bids.max_bundles[b0:b1] @ bids.demand[b0:b1]
+    a_ven = np.repeat(np.arange(n_v, dtype=np.int64), na)
+    sup = np.bincount(a_ven * N_RESOURCES + asks.resource, weights=asks.quantity,
+                      minlength=n_v * N_RESOURCES).reshape(n_v, N_RESOURCES)
+    out.venues = venues.astype(np.int64)
+    out.prices = np.where(vc.volume > 0, vc.prices, np.nan)
+    out.demand_total, out.supply_total = dem, sup
+    out.equilibrium = np.full((n_v, N_RESOURCES), np.nan)
+    out.unmet_demand = np.maximum(dem - vc.volume, 0.0)
+    out.resource_welfare = vc.value_r - vc.cost_r
+    out.welfare = vc.value_r.sum(axis=1) - vc.cost_r.sum(axis=1)
+    out.optimal_welfare = np.full(n_v, math.nan)
+    out.ask_rows, out.sold = ao, vc.sold
     return out
 
 
@@ -141,7 +236,6 @@ def merge_results(mechanism: str, clearings: list[Clearing], extra: Trades,
     optimum, volumes and payments are sums; ``bundles_served`` is per request row (the
     best any venue gave it); ``sold`` is per round-level ask row.
     """
-    outcomes = [o for c in clearings for o in c.outcomes]
     trades = Trades.concat(*[c.trades for c in clearings if len(c.trades)], extra) \
         if len(extra) else Trades.concat(*[c.trades for c in clearings if len(c.trades)])
     volume = trades.volume() if len(trades) else np.zeros(N_RESOURCES)
@@ -157,14 +251,19 @@ def merge_results(mechanism: str, clearings: list[Clearing], extra: Trades,
     unmet = np.zeros(N_RESOURCES)
     res_welfare = np.zeros(N_RESOURCES)
     welfare = optimum = 0.0
-    for o in outcomes:
-        r = o.result
-        if r.sold.size == o.ask_rows.size:
-            np.add.at(sold, o.ask_rows, r.sold)
-        unmet += r.unmet_demand
-        res_welfare += np.nan_to_num(r.resource_welfare)
-        welfare += r.welfare
-        optimum += r.optimal_welfare
+    n_venues = sum(c.venues.size for c in clearings)
+    for c in clearings:
+        if c.ask_rows.size:
+            np.add.at(sold, c.ask_rows, c.sold)
+    if n_venues:  # totals added venue after venue (row-wise reductions are sequential)
+        unmet = np.add.reduce(np.concatenate([unmet[None], *(c.unmet_demand for c in clearings)]))
+        res_welfare = np.add.reduce(np.concatenate(
+            [res_welfare[None], *(np.nan_to_num(c.resource_welfare) for c in clearings)]))
+        for w, o in zip(np.concatenate([c.welfare for c in clearings]).tolist(),
+                        np.concatenate([c.optimal_welfare for c in clearings]).tolist(),
+                        strict=True):
+            welfare += w
+            optimum += o
     payments, revenue = trades.buyer_payments, trades.seller_revenue
     return ClearingResult(
         mechanism=mechanism,
@@ -181,20 +280,22 @@ def merge_results(mechanism: str, clearings: list[Clearing], extra: Trades,
         platform_surplus=payments - revenue,
         sold=sold,
         resource_welfare=res_welfare,
-        info={"venues": len(outcomes), "direct_trades": len(extra),
-              "equilibrium_prices": equilibrium_prices(outcomes)},
+        info={"venues": n_venues, "direct_trades": len(extra),
+              "equilibrium_prices": equilibrium_prices(clearings)},
     )
 
 
-def equilibrium_prices(outcomes: list[VenueOutcome]) -> FloatArray:
+def equilibrium_prices(clearings: list[Clearing]) -> FloatArray:
     """(4,) Walrasian prices of the venues (LP duals), weighted by each venue's supply.
 
     NaN for a resource no solved venue offers (or when no optimum was solved this round).
     """
     num, den = np.zeros(N_RESOURCES), np.zeros(N_RESOURCES)
-    for o in outcomes:
-        ok = np.isfinite(o.equilibrium_prices) & (o.supply_total > 0)
-        num += np.where(ok, o.equilibrium_prices * o.supply_total, 0.0)
-        den += np.where(ok, o.supply_total, 0.0)
+    for c in clearings:
+        ok = np.isfinite(c.equilibrium) & (c.supply_total > 0)
+        if ok.any():
+            for eq, sup, good in zip(c.equilibrium, c.supply_total, ok, strict=True):
+                num += np.where(good, eq * sup, 0.0)
+                den += np.where(good, sup, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, num / den, np.nan)

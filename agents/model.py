@@ -78,8 +78,17 @@ class EdgeMarketModel(mesa.Model):
 
     def __init__(self, scenario: Scenario | str = "smart_city", seed: int | None = None,
                  overrides: dict[str, Any] | None = None,
-                 history_limit: int | None = None) -> None:
-        """``history_limit`` keeps only the last N RoundResults in ``history`` (long runs)."""
+                 history_limit: int | None = None, worlds: int = 1) -> None:
+        """``history_limit`` keeps only the last N RoundResults in ``history`` (long runs).
+
+        ``worlds``: independent copies of the scenario's world simulated together, each with
+        its own nodes, devices and markets (edge venues and a cloud venue per world), laid
+        side by side far enough apart that no radio link crosses between them. Vectorized
+        RL envs step many worlds per call this way; rows of world ``w`` follow those of
+        world ``w - 1`` in every state table.
+        """
+        if worlds < 1:
+            raise ValueError(f"worlds must be >= 1, got {worlds}")
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario, overrides)
         elif overrides:
@@ -91,15 +100,20 @@ class EdgeMarketModel(mesa.Model):
         self.classes = ClassTable.from_scenario(sc)
         self.history: list[RoundResult] = []
         self.history_limit = history_limit
+        self.worlds = int(worlds)
+        # World w lies at x offset w * pitch: a coverage radius of empty space on each side.
+        self.world_pitch_m = sc.area.width_m + 2 * sc.nodes.coverage_radius_m + 1.0
         rng = self.rng
         self._build_nodes(sc, rng)
         self._build_cloud(sc)
         self._build_devices(sc, rng)
         self._build_lookup()
         nc = sc.nodes
-        self.channel = Channel(sc.channel, self.nodes.xy_m, np.full(nc.count, nc.tx_power_dbm),
-                               nc.antenna_gain_db, np.full(nc.count, nc.bandwidth_mhz),
-                               nc.coverage_radius_m, sc.devices.count, rng)
+        m, n = self.nodes.uid.size, self.devices.uid.size
+        self.channel = Channel(sc.channel, self.nodes.xy_m, np.full(m, nc.tx_power_dbm),
+                               nc.antenna_gain_db, np.full(m, nc.bandwidth_mhz),
+                               nc.coverage_radius_m, n, rng,
+                               worlds=(self.device_world, nc.count) if self.worlds > 1 else None)
         node_strategy = get_strategy(nc.strategy.name, kind="node", **nc.strategy.params)
         device_strategy = get_strategy(sc.devices.strategy.name, kind="device",
                                        **sc.devices.strategy.params)
@@ -113,7 +127,7 @@ class EdgeMarketModel(mesa.Model):
         self.node_venue = self._node_venues()
         self.expected_transport_ms = self._expected_transport()
         # Sample of devices for snapshots, fixed for the run.
-        self.snapshot_rows = np.sort(rng.permutation(sc.devices.count)[: sc.snapshot_devices])
+        self.snapshot_rows = np.sort(rng.permutation(n)[: sc.snapshot_devices])
         self.last_link: LinkState | None = None
 
     # --- construction ------------------------------------------------------------------
@@ -122,8 +136,14 @@ class EdgeMarketModel(mesa.Model):
         return j_per_unit * self.scenario.nodes.energy.price_credits_per_kwh / _J_PER_KWH
 
     def _build_nodes(self, sc: Scenario, rng: np.random.Generator) -> None:
-        nc, m = sc.nodes, sc.nodes.count
-        xy = place_nodes(nc, sc.area.width_m, sc.area.height_m, rng)
+        nc, k = sc.nodes, self.worlds
+        m = nc.count * k
+        self.node_world = np.repeat(np.arange(k, dtype=np.int64), nc.count)
+        xy = np.concatenate([place_nodes(nc, sc.area.width_m, sc.area.height_m, rng)
+                             for _ in range(k)]) if k > 1 else \
+            place_nodes(nc, sc.area.width_m, sc.area.height_m, rng)
+        if k > 1:
+            xy[:, 0] += self.node_world * self.world_pitch_m
         spread = rng.uniform(-nc.capacity_spread, nc.capacity_spread, (m, N_RESOURCES))
         capacity = np.array(nc.capacity.as_list()) * (1 + spread)
         # Energy per unit: J per Mbit carried over the round; J per GFLOP.
@@ -145,9 +165,10 @@ class EdgeMarketModel(mesa.Model):
         self.cloud_ask = np.array(cc.marginal_cost.as_list()) * (1 + cc.markup)
 
     def _build_devices(self, sc: Scenario, rng: np.random.Generator) -> None:
-        dc, n = sc.devices, sc.devices.count
+        dc, n = sc.devices, sc.devices.count * self.worlds
         k = len(self.classes.names)
         cls = rng.choice(k, size=n, p=np.array(sc.class_shares())).astype(np.int64)
+        self.device_world = np.arange(n, dtype=np.int64) // max(dc.count, 1)
         specs = [sc.service_classes[name].mobility for name in self.classes.names]
         self.mobility = Mobility.build(specs, cls, sc.area, rng)
         is_broker = rng.random(n) < dc.broker_fraction
@@ -156,11 +177,20 @@ class EdgeMarketModel(mesa.Model):
         agents = self._device_agents = Device.create_agents(self, n, index=np.arange(n))
         self.devices = DeviceTable(
             uid=np.array([a.unique_id for a in agents], dtype=np.int64), cls=cls,
-            xy_m=self.mobility.pos,
+            xy_m=self._device_xy(),
             capacity=np.broadcast_to(np.array(dc.capacity.as_list()), (n, N_RESOURCES)).copy(),
             cost=np.broadcast_to(cost, (n, N_RESOURCES)).copy(), is_broker=is_broker,
             battery_j=np.full(n, dc.battery_j), battery_capacity_j=np.full(n, dc.battery_j),
             budget_credits=np.full(n, dc.budget_credits))
+
+    def _device_xy(self) -> FloatArray:
+        """Device positions in the shared plane: mobility moves each device inside its own
+        world's area; world w is shifted by w * pitch along x."""
+        if self.worlds == 1:
+            return self.mobility.pos  # the very array mobility updates in place
+        xy = self.mobility.pos.copy()
+        xy[:, 0] += self.device_world * self.world_pitch_m
+        return xy
 
     def _build_lookup(self) -> None:
         """Tables indexed by agent id: kind, row, security and autonomy level."""
@@ -188,10 +218,12 @@ class EdgeMarketModel(mesa.Model):
         mc, m = self.scenario.market, self.nodes.uid.size
         if mc.scope == "cell":
             return np.arange(m, dtype=np.int64)
-        if mc.scope == "pool":
-            return np.zeros(m, dtype=np.int64)
-        cell = np.floor(self.nodes.xy_m / mc.zone_size_m).astype(np.int64)
-        key = cell[:, 0] * (1 << 20) + cell[:, 1]
+        if mc.scope == "pool":  # one pool per world
+            return self.node_world.copy()
+        local = self.nodes.xy_m.copy()
+        local[:, 0] -= self.node_world * self.world_pitch_m
+        cell = np.floor(local / mc.zone_size_m).astype(np.int64)
+        key = (self.node_world * (1 << 20) + cell[:, 0]) * (1 << 20) + cell[:, 1]
         return np.unique(key, return_inverse=True)[1].astype(np.int64)
 
     def _expected_transport(self) -> float:
@@ -311,6 +343,8 @@ class EdgeMarketModel(mesa.Model):
         dev, nodes = self.devices, self.nodes
         # 1-2. Move, then measure the channel (attachment and handovers).
         moved = self.mobility.advance(self.round_s, rng)
+        if self.worlds > 1:
+            dev.xy_m = self._device_xy()
         link = self.channel.measure(dev.xy_m, moved, rng)
         self.last_link = link
         dev.attached = link.attached
@@ -379,7 +413,7 @@ class EdgeMarketModel(mesa.Model):
             sla_rate=float(sla_all.mean()) if n_req else 0.0,
             deadline_rate=float(deadline.mean()) if n_req else 0.0,
             handovers=int(link.handed_over.sum()),
-            n_markets=len(edge.outcomes) + len(cloud.outcomes),
+            n_markets=edge.venues.size + cloud.venues.size,
             info={"served_at_cloud": int(served_cloud.sum()),
                   "equilibrium_prices": clearing.info["equilibrium_prices"],
                   "bundling": sc.market.bundling, "scope": sc.market.scope},
@@ -505,21 +539,22 @@ class EdgeMarketModel(mesa.Model):
         cap = self.cloud_capacity
         res = np.flatnonzero(cap > 0)
         cu = self.cloud_agent.unique_id
+        k = self.worlds  # one cloud venue per world: CLOUD_VENUE - w, each with full capacity
         orders = OrderArrays(
-            bid_venue=np.full(sel.size, CLOUD_VENUE, np.int64), bid_row=sel,
+            bid_venue=CLOUD_VENUE - self.device_world[req.device[sel]], bid_row=sel,
             bid_agent=self.devices.uid[req.device[sel]], bid_demand=design.demand[ok],
             bid_value=bid_value[sel],
-            ask_venue=np.full(res.size, CLOUD_VENUE, np.int64),
-            ask_agent=np.full(res.size, cu, np.int64), ask_resource=res.astype(np.int8),
-            ask_quantity=cap[res], ask_price=self.cloud_ask[res])
+            ask_venue=np.repeat(CLOUD_VENUE - np.arange(k, dtype=np.int64), res.size),
+            ask_agent=np.full(res.size * k, cu, np.int64),
+            ask_resource=np.tile(res.astype(np.int8), k),
+            ask_quantity=np.tile(cap[res], k), ask_price=np.tile(self.cloud_ask[res], k))
         budget = np.zeros(n_req)
         budget[rows] = design.stage_budget_s
         # Cloud ask rows follow the edge asks in the round's ask numbering.
         cl = clear_venues(orders, n_req, self._mechanism, optimum_skipped=self._skip_optimum())
         cl.trades = _shift_asks(cl.trades, self._n_asks)
-        for o in cl.outcomes:
-            o.ask_rows = o.ask_rows + self._n_asks
-        self._n_asks += res.size
+        cl.shift_asks(self._n_asks)
+        self._n_asks += res.size * k
         return cl, budget
 
     def _assign_compute_naively(self, req: Requests, link: LinkState, comm_trades: Trades,
@@ -650,12 +685,18 @@ class EdgeMarketModel(mesa.Model):
         m = nodes.uid.size
         price = np.full((m, N_RESOURCES), np.nan)
         demand = np.zeros((m, N_RESOURCES))
-        for o in edge.outcomes:
-            rows = np.flatnonzero(self.node_venue == o.venue)
-            price[rows] = o.result.prices
+        if edge.venues.size:
+            # Each node reads its venue's outcome (venues are node venue ids >= 0).
+            at = np.full(int(self.node_venue.max(initial=0)) + 1, -1, np.int64)
+            at[edge.venues] = np.arange(edge.venues.size)
+            oi = at[self.node_venue]
+            rows = np.flatnonzero(oi >= 0)
+            oi = oi[rows]
+            price[rows] = edge.prices[oi]
+            supply, wanted = edge.supply_total[oi], edge.demand_total[oi]
             with np.errstate(divide="ignore", invalid="ignore"):
-                share = np.where(o.supply_total > 0, nodes.capacity[rows] / o.supply_total, 0.0)
-            demand[rows] = share * o.demand_total
+                share = np.where(supply > 0, nodes.capacity[rows] / supply, 0.0)
+            demand[rows] = share * wanted
         nodes.market_price = price
         nodes.demand = demand
         # Devices plan with smoothed prices: reacting to the last price alone makes bundle

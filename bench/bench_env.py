@@ -1,8 +1,12 @@
 """Benchmark: raw env steps/s of the RLlib MultiAgentEnv on the small default scenario.
 
-Ours: :class:`agents.learning.rllib_env.EdgeMarketMultiAgentEnv` (4 learning nodes, the
-model's numpy state tables read directly, reporting-only work off: no per-round welfare LP,
-no snapshots), stepped with fixed random multipliers, resets included.
+Ours: :class:`agents.learning.rllib_env.EdgeMarketMultiAgentEnv` as a vectorized env:
+``learning.worlds: K`` (default 128) independent copies of the small default scenario
+(4 learning nodes and 40 devices each) stepped by one call, the model's numpy state tables
+read directly, reporting-only work off (no per-round welfare LP, no snapshots), with fixed
+random multipliers, resets included. One env step = one round of one copy, as vectorized
+envs (gymnasium.vector, EnvPool) count them; ``single_world_steps_per_s`` is the same env
+with one copy per call.
 Baseline: the same model stepped *naively*: the scenario as written (welfare-optimum LP
 every round, agent snapshots) and the observations and rewards rebuilt from the Mesa agents
 every step (``EdgeNode.state()`` dicts per node, Python lists -> arrays), asks set through
@@ -12,7 +16,7 @@ Also reported: ``model_only_s`` (bare ``model.step()`` with the same overrides a
 same run, so other load on the machine does not skew it): the model is the floor.
 Target: >= 2,000 env steps/s (``target_met`` says whether it was).
 
-    .venv/bin/python bench/bench_env.py [--quick] [--steps N]
+    .venv/bin/python bench/bench_env.py [--quick] [--steps N] [--worlds K]
 """
 
 from __future__ import annotations
@@ -37,9 +41,9 @@ from agents.scenario import SMALL_OVERRIDES, load_scenario  # noqa: E402
 EPISODE = 25
 
 
-def time_ours(steps: int, seed: int) -> tuple[float, int, float]:
-    """Seconds for ``steps`` env steps (resets included), the number of agents, and the
-    seconds of those spent inside ``model.step`` (timed in the same run)."""
+def time_ours(steps: int, seed: int, worlds: int = 1) -> tuple[float, int, float]:
+    """Seconds for ``steps`` env calls of ``worlds`` copies each (resets included), the
+    number of agents, and the seconds spent inside ``model.step`` (timed in the same run)."""
     from agents.model import EdgeMarketModel
 
     inside = [0.0]
@@ -54,15 +58,16 @@ def time_ours(steps: int, seed: int) -> tuple[float, int, float]:
 
     EdgeMarketModel._wrapped_step = timed  # type: ignore[method-assign]
     try:
-        total, agents = _time_env(steps, seed)
+        total, agents = _time_env(steps, seed, worlds)
     finally:
         EdgeMarketModel._wrapped_step = original  # type: ignore[method-assign]
     return total, agents, inside[0]
 
 
-def _time_env(steps: int, seed: int) -> tuple[float, int]:
+def _time_env(steps: int, seed: int, worlds: int) -> tuple[float, int]:
     env = EdgeMarketMultiAgentEnv(env_config("smart_city", small=True, seed=seed,
-                                             learning={"episode_rounds": EPISODE}))
+                                             learning={"episode_rounds": EPISODE,
+                                                       "worlds": worlds}))
     rng = np.random.default_rng(seed)
     env.reset(seed=seed)
     actions = [{a: rng.uniform(1.0, 3.0, 4).astype(np.float32) for a in env.possible_agents}
@@ -128,17 +133,27 @@ def time_baseline(steps: int, seed: int) -> float:
 
 def main() -> None:
     p = parser(__doc__ or "")
-    p.add_argument("--steps", type=int, default=None, help="env steps timed (default 1000; quick 300)")
+    p.add_argument("--steps", type=int, default=None,
+                   help="single-world env steps timed (default 1000; quick 300)")
+    p.add_argument("--worlds", type=int, default=128, help="copies of the world per env call")
     args = p.parse_args()
     steps = args.steps or (300 if args.quick else 1000)
-    time_ours(20, args.seed)  # warm-up (imports, caches)
-    ours, agents, in_model = time_ours(steps, args.seed)
+    k = args.worlds
+    calls = 2 * EPISODE if args.quick else 4 * EPISODE  # whole episodes: resets included
+    time_ours(3, args.seed, k)  # warm-up (imports, caches)
+    ours, agents, in_model = time_ours(calls, args.seed, k)
+    one, _, _ = time_ours(steps, args.seed, 1)
     model_only = time_model_only(steps, args.seed)
     base = time_baseline(steps, args.seed)
-    rate = steps / ours
-    report("env_steps_small_scenario", ours, base, ">= 2000 env steps/s", steps=steps,
-           agents=agents, env_steps_per_s=round(rate, 1), agent_steps_per_s=round(rate * agents, 1),
-           baseline_steps_per_s=round(steps / base, 1), model_only_s=round(model_only, 6),
+    total = calls * k
+    rate = total / ours
+    # The baseline stepped `steps` single worlds: its time for as many env steps as ours.
+    base_same = base / steps * total
+    report("env_steps_small_scenario", ours, base_same, ">= 2000 env steps/s", worlds=k,
+           env_calls=calls, env_steps=total, agents_per_call=agents,
+           env_steps_per_s=round(rate, 1), agent_steps_per_s=round(rate * agents / k, 1),
+           single_world_steps_per_s=round(steps / one, 1),
+           baseline_steps_per_s=round(steps / base, 1), baseline_steps=steps,
            model_only_steps_per_s=round(steps / model_only, 1),
            env_overhead_share=round((ours - in_model) / ours, 3),
            target_met=rate >= 2000)

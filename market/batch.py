@@ -16,10 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 
 from market.matching import REL_TOL
-from market.orders import MULTI_RESOURCE, NO_RESOURCE, Market, Trades
+from market.orders import MULTI_RESOURCE, NO_RESOURCE, Asks, Bids, Market, Trades
 from market.resources import N_RESOURCES
 from market.result import ClearingResult
 from market.welfare import assemble_result, build_result
@@ -60,33 +61,39 @@ def segmented_cumsum(x: FloatArray, group: IntArray, counts: IntArray, off: IntA
 def group_searchsorted(a: FloatArray, a_group: IntArray, q: FloatArray, q_group: IntArray,
                        side: str) -> IntArray:
     """For each query, ``np.searchsorted(a_slice, q, side)`` within its group's slice of
-    ``a`` (ascending within groups, groups ascending): one merged sort, exact comparisons."""
-    na, nq = a.size, q.size
+    ``a`` (ascending within groups, groups ascending): one binary search per query in a
+    compiled loop, with numpy's comparisons (``<`` for "left", ``<=`` for "right")."""
+    nq = q.size
     if nq == 0:
         return np.zeros(0, np.int64)
-    if na and nq > 1 and bool(np.all(q_group[1:] >= q_group[:-1])):
-        # Few large groups: a searchsorted per group beats one big merged sort.
-        q_keys, q_start = np.unique(q_group, return_index=True)
-        if q_keys.size * 32 < na + nq:
-            lo = np.searchsorted(a_group, q_keys, side="left")
-            hi = np.searchsorted(a_group, q_keys, side="right")
-            q_end = np.r_[q_start[1:], nq]
-            res = np.empty(nq, np.int64)
-            for a0, a1, q0, q1 in zip(lo.tolist(), hi.tolist(), q_start.tolist(),
-                                      q_end.tolist(), strict=True):
-                res[q0:q1] = np.searchsorted(a[a0:a1], q[q0:q1], side=side)  # type: ignore[call-overload]
-            return res
-    is_q = np.concatenate([np.zeros(na, np.bool_), np.ones(nq, np.bool_)])
-    # On ties, side="right" counts the equal elements of a (they sort first), "left" not.
-    tag = is_q if side == "right" else ~is_q
-    order = np.lexsort((tag, np.concatenate([a, q]), np.concatenate([a_group, q_group])))
-    qs = is_q[order]
-    a_before = np.cumsum(~qs) - ~qs  # elements of a strictly before each position
-    out = np.empty(nq, np.int64)
-    out[order[qs] - na] = a_before[qs]
-    # Minus the elements of a in earlier groups.
-    first = np.searchsorted(a_group, q_group, side="left")
-    return out - first
+    n_groups = int(max(int(a_group[-1]) if a_group.size else 0, int(q_group.max()))) + 1
+    bounds = np.searchsorted(a_group, np.arange(n_groups + 1), side="left")
+    return _searchsorted_in_groups(np.ascontiguousarray(a, np.float64), bounds,
+                                   np.ascontiguousarray(q, np.float64),
+                                   np.ascontiguousarray(q_group, np.int64), side == "right")
+
+
+@njit(cache=True, nogil=True)
+def _searchsorted_in_groups(a: FloatArray, bounds: IntArray, q: FloatArray, q_group: IntArray,
+                            right: bool) -> IntArray:  # pragma: no cover - compiled
+    out = np.empty(q.size, np.int64)
+    for i in range(q.size):
+        g = q_group[i]
+        lo, hi, x = bounds[g], bounds[g + 1], q[i]
+        start = lo
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if a[mid] < x or (right and a[mid] == x):
+                lo = mid + 1
+            else:
+                hi = mid
+        out[i] = lo - start
+    return out
+
+
+def _group_sum(group: IntArray, x: FloatArray, n_groups: int) -> FloatArray:
+    """Sum of ``x`` per group (float64)."""
+    return np.bincount(group, weights=x, minlength=n_groups).astype(np.float64, copy=False)
 
 
 def _first_of_groups(counts: IntArray, off: IntArray) -> IntArray:
@@ -124,24 +131,28 @@ class _Books:
 
 
 def _books(markets: Sequence[Market]) -> _Books:
-    n_v = len(markets)
+    """The books of ``markets``, their orders concatenated market after market."""
+    return _books_of(
+        np.array([len(m.bids) for m in markets], np.int64),
+        np.array([len(m.asks) for m in markets], np.int64),
+        Bids._concat_trusted([m.bids for m in markets]),
+        Asks._concat_trusted([m.asks for m in markets]))
+
+
+def _books_of(nb: IntArray, na: IntArray, bids: Bids, asks: Asks) -> _Books:
+    """The books of venues whose orders lie venue after venue in ``bids`` / ``asks``
+    (``nb[v]`` / ``na[v]`` rows of venue v)."""
+    n_v = nb.size
     R = N_RESOURCES
     G = n_v * R
-    nb = np.array([len(m.bids) for m in markets], np.int64)
-    na = np.array([len(m.asks) for m in markets], np.int64)
     b_off = np.zeros(n_v + 1, np.int64)
     np.cumsum(nb, out=b_off[1:])
     a_off = np.zeros(n_v + 1, np.int64)
     np.cumsum(na, out=a_off[1:])
-    B_agent = np.concatenate([m.bids.agent for m in markets])
-    B_dem = np.concatenate([m.bids.demand for m in markets])
-    B_val = np.concatenate([m.bids.value for m in markets])
-    B_mb = np.concatenate([m.bids.max_bundles for m in markets])
-    B_res = np.concatenate([m.bids.resource for m in markets])
-    A_agent = np.concatenate([m.asks.agent for m in markets])
-    A_res = np.concatenate([m.asks.resource for m in markets]).astype(np.int64)
-    A_qty = np.concatenate([m.asks.quantity for m in markets])
-    A_price = np.concatenate([m.asks.price for m in markets])
+    B_agent, B_dem, B_val, B_mb, B_res = (
+        bids.agent, bids.demand, bids.value, bids.max_bundles, bids.resource)
+    A_agent, A_qty, A_price = asks.agent, asks.quantity, asks.price
+    A_res = asks.resource.astype(np.int64)
     b_ven = np.repeat(np.arange(n_v, dtype=np.int64), nb)
     a_ven = np.repeat(np.arange(n_v, dtype=np.int64), na)
     n_bids = B_val.size
@@ -240,14 +251,83 @@ def _cross_groups(bk: _Books, bq: FloatArray, bcum: FloatArray, aq: FloatArray,
     return _Cross(cand, qc, bp[lb], ap[la], nb_p, nb_a)
 
 
+@dataclass
+class VenueClearing:
+    """Uniform-price clearing of many venues as flat arrays (no per-venue objects).
+
+    Per venue (V rows): ``prices`` (the k-price; nan where a resource did not cross),
+    ``volume``, ``value_r`` / ``cost_r`` (value of bundles served attributed to each
+    resource, ask cost of units sold). Per order of the concatenated books: ``served``
+    (bundles each bid got) and ``sold`` (units each ask sold). Trades, venue-major:
+    ``t_venue``, global rows ``t_bid`` / ``t_ask`` into the concatenated bids / asks,
+    their local rows within the venue, and the columns of :class:`Trades`.
+    ``b_off`` / ``a_off`` / ``t_off``: where each venue's bids, asks and trades start.
+    """
+
+    prices: FloatArray
+    volume: FloatArray
+    value_r: FloatArray
+    cost_r: FloatArray
+    served: FloatArray
+    sold: FloatArray
+    b_off: IntArray
+    a_off: IntArray
+    t_off: IntArray
+    t_venue: IntArray
+    t_bid: IntArray
+    t_ask: IntArray
+    t_bid_local: IntArray
+    t_ask_local: IntArray
+    t_buyer: IntArray
+    t_seller: IntArray
+    t_res: NDArray[np.int8]
+    t_qty: FloatArray
+    t_price: FloatArray
+
+    def trades(self, v: int) -> Trades:
+        """Venue ``v``'s trades, indexed by its local bid and ask rows."""
+        t0, t1 = int(self.t_off[v]), int(self.t_off[v + 1])
+        tp = self.t_price[t0:t1]
+        return Trades._trusted(self.t_buyer[t0:t1], self.t_seller[t0:t1], self.t_res[t0:t1],
+                               self.t_qty[t0:t1], tp, self.t_bid_local[t0:t1],
+                               self.t_ask_local[t0:t1], tp)
+
+
 def clear_uniform_many(markets: Sequence[Market], k: float, name: str) -> list[ClearingResult]:
     """``UniformPrice(k).clear(m)`` for every market in ``markets``, in one pass."""
-    n_v = len(markets)
-    if n_v == 0:
+    if not markets:
         return []
+    vc = uniform_venues(_books(markets), k)
+    out: list[ClearingResult] = []
+    for v, market in enumerate(markets):
+        b0, b1, a0, a1 = int(vc.b_off[v]), int(vc.b_off[v + 1]), int(vc.a_off[v]), int(vc.a_off[v + 1])
+        out.append(assemble_result(market, name, vc.trades(v), vc.prices[v], vc.served[b0:b1],
+                                   vc.volume[v], vc.sold[a0:a1], vc.value_r[v], vc.cost_r[v]))
+    return out
+
+
+def clear_uniform_flat(nb: IntArray, na: IntArray, bids: Bids, asks: Asks,
+                       k: float) -> VenueClearing:
+    """Uniform-price clearing of venues whose orders lie venue after venue in ``bids`` /
+    ``asks`` (``nb[v]`` / ``na[v]`` rows of venue v): the arrays of
+    :func:`clear_uniform_many` without building a Market or a ClearingResult per venue.
+
+    Prices, trades, bundles served and units sold are identical to those of
+    :func:`clear_uniform_many`; the welfare totals (``value_r``, ``cost_r``, ``volume``)
+    are segmented sums, equal to its per-group reductions up to float rounding.
+    """
+    return uniform_venues(_books_of(nb, na, bids, asks), k, exact=False)
+
+
+def uniform_venues(bk: _Books, k: float, exact: bool = True) -> VenueClearing:
+    """The k-double auction of every (venue, resource) group of ``bk`` at once.
+
+    ``exact``: reduce each group's welfare totals exactly as the single-market path does
+    (one dot product per group: bit-identical results); False sums all groups at once.
+    """
+    n_v = bk.n_v
     R = N_RESOURCES
     G = n_v * R
-    bk = _books(markets)
     b_off, a_off, B_agent, B_dem, B_val, B_mb, B_res = (
         bk.b_off, bk.a_off, bk.B_agent, bk.B_dem, bk.B_val, bk.B_mb, bk.B_res)
     b_ven, A_agent, A_qty, shares = bk.b_ven, bk.A_agent, bk.A_qty, bk.shares
@@ -301,6 +381,19 @@ def clear_uniform_many(markets: Sequence[Market], k: float, name: str) -> list[C
         served = np.where(B_dem > 0, got / B_dem, np.inf).min(axis=1)
     np.minimum(served, B_mb, out=served)
 
+    is_single = np.bincount(b_ven[B_res == MULTI_RESOURCE], minlength=n_v) == 0
+    if not exact:  # one segmented sum per total: equal to the loop below up to rounding
+        v_value = _group_sum(rb_g, rb_p * btake, G).reshape(n_v, R)
+        v_cost = _group_sum(ra_g, ra_p * atake, G).reshape(n_v, R)
+        v_volume = _group_sum(ra_g, atake, G).reshape(n_v, R)
+        earned = served * B_val
+        multi_r = np.stack([_group_sum(b_ven, earned * shares[:, r], n_v) for r in range(R)],
+                           axis=1)
+        free_r = _group_sum(b_ven, np.where(B_res < 0, earned, 0.0), n_v) / R
+        value_r = np.where(is_single[:, None], v_value + free_r[:, None], multi_r)
+        return VenueClearing(prices, v_volume, value_r, v_cost, served, sold, b_off, a_off,
+                             t_off, t_ven, t_bid, t_ask, t_bid_local, t_ask_local, t_buyer,
+                             t_seller, t_res, t_qty, t_price)
     acc_value = np.zeros(G)
     acc_cost = np.zeros(G)
     volume = np.zeros(G)
@@ -312,26 +405,20 @@ def clear_uniform_many(markets: Sequence[Market], k: float, name: str) -> list[C
     v_value = acc_value.reshape(n_v, R)
     v_cost = acc_cost.reshape(n_v, R)
     v_volume = volume.reshape(n_v, R)
-    is_single = np.bincount(b_ven[B_res == MULTI_RESOURCE], minlength=n_v) == 0
-
-    out: list[ClearingResult] = []
-    for v, market in enumerate(markets):
-        b0, b1, a0, a1 = int(b_off[v]), int(b_off[v + 1]), int(a_off[v]), int(a_off[v + 1])
-        t0, t1 = int(t_off[v]), int(t_off[v + 1])
-        tp = t_price[t0:t1]
-        trades = Trades._trusted(t_buyer[t0:t1], t_seller[t0:t1], t_res[t0:t1], t_qty[t0:t1],
-                                 tp, t_bid_local[t0:t1], t_ask_local[t0:t1], tp)
+    # Per-venue value of the bundles served, with the single-market path's own reductions.
+    value_r = v_value.copy()
+    has_free = np.bincount(b_ven[B_res < 0], minlength=n_v) > 0
+    for v in np.flatnonzero(~is_single | has_free).tolist():
+        b0, b1 = int(b_off[v]), int(b_off[v + 1])
         srv = served[b0:b1]
         if is_single[v]:
-            value_r = v_value[v].copy()
             free = B_res[b0:b1] < 0
-            if free.any():
-                value_r += float(srv[free] @ B_val[b0:b1][free]) / R
+            value_r[v] += float(srv[free] @ B_val[b0:b1][free]) / R
         else:
-            value_r = (srv * B_val[b0:b1]) @ shares[b0:b1]
-        out.append(assemble_result(market, name, trades, prices[v], srv, v_volume[v],
-                                   sold[a0:a1], value_r, v_cost[v]))
-    return out
+            value_r[v] = (srv * B_val[b0:b1]) @ shares[b0:b1]
+    return VenueClearing(prices, v_volume, value_r, v_cost, served, sold, b_off, a_off, t_off,
+                         t_ven, t_bid, t_ask, t_bid_local, t_ask_local, t_buyer, t_seller,
+                         t_res, t_qty, t_price)
 
 
 def _taken(qty: FloatArray, cum: FloatArray, grp: IntArray, cnt: IntArray, off: IntArray,

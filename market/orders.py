@@ -13,6 +13,7 @@ cost). Quantities are in the unit of their resource (see :mod:`market.resources`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -200,6 +201,14 @@ class Bids:
             max_bundles=np.concatenate([p.max_bundles for p in parts]),
         )
 
+    @classmethod
+    def _concat_trusted(cls, parts: Sequence[Bids]) -> Bids:
+        """Rows of already validated ``parts`` one after the other (not re-validated)."""
+        if not parts:
+            return cls.empty()
+        return cls._trusted(*(np.concatenate([getattr(p, c) for p in parts]) for c in (
+            "agent", "demand", "value", "max_bundles", "resource")))
+
     def take(self, index: ArrayLike) -> Bids:
         """The rows at ``index`` (integer indices or a boolean mask)."""
         i = np.asarray(index)
@@ -297,6 +306,14 @@ class Asks:
             quantity=np.concatenate([p.quantity for p in parts]),
             price=np.concatenate([p.price for p in parts]),
         )
+
+    @classmethod
+    def _concat_trusted(cls, parts: Sequence[Asks]) -> Asks:
+        """Rows of already validated ``parts`` one after the other (not re-validated)."""
+        if not parts:
+            return cls.empty()
+        return cls._trusted(*(np.concatenate([getattr(p, c) for p in parts]) for c in (
+            "agent", "resource", "quantity", "price")))
 
     def take(self, index: ArrayLike) -> Asks:
         """The rows at ``index`` (integer indices or a boolean mask)."""

@@ -11,6 +11,7 @@ edge node prices its four resources as a multiplier on its marginal cost in
       max_multiplier: 3.0
       episode_rounds: 25
       sla_penalty: 1.0
+      worlds: 1             # copies of the world one env steps together (vectorized)
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ class LearningConfig(BaseModel):
         None, gt=0, description="credits per reward unit; None: each node's cost of full capacity")
     policy: PolicyMode = Field("shared", description="default policy mapping for training")
     seed_stride: int = Field(1, ge=1, description="seed increment between episodes of one env")
+    worlds: int = Field(
+        1, ge=1, le=4096,
+        description="independent copies of the world stepped together by one env (a "
+                    "vectorized env: each step is one round of every copy)")
 
     @model_validator(mode="after")
     def _ranges(self) -> LearningConfig:

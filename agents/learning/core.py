@@ -109,10 +109,14 @@ class EpisodeStats:
     multiplier_sum: float = 0.0
     requests: int = 0
     sla_met: float = 0.0
+    worlds: int = 1
 
     def as_metrics(self) -> dict[str, float]:
-        """Per-episode metrics: welfare and profit (credits), mean multiplier, SLA rate."""
-        return {"welfare": self.welfare, "node_profit": self.profit, "sla_penalty": self.penalty,
+        """Per-episode metrics: welfare and profit (credits, per world), mean multiplier,
+        SLA rate."""
+        k = self.worlds
+        return {"welfare": self.welfare / k, "node_profit": self.profit / k,
+                "sla_penalty": self.penalty / k,
                 "mean_multiplier": self.multiplier_sum / self.rounds if self.rounds else 0.0,
                 "sla_rate": self.sla_met / self.requests if self.requests else 0.0}
 
@@ -128,11 +132,19 @@ class MarketCore:
         else:
             self.cfg = learning_config(self.scenario, learning)
         m = self.scenario.nodes.count
-        self.node_rows = np.asarray(self.cfg.learning_node_indices(m), dtype=np.int64)
         n_dev = self.scenario.devices.count
         if self.cfg.devices > n_dev:
             raise ValueError(f"learning.devices: {self.cfg.devices} > devices.count {n_dev}")
-        self.device_rows = np.arange(self.cfg.devices, dtype=np.int64)
+        #: Copies of the world stepped together; world w's rows follow world w - 1's.
+        self.worlds = self.cfg.worlds
+        shift = np.arange(self.worlds, dtype=np.int64)[:, None]
+        local_nodes = np.asarray(self.cfg.learning_node_indices(m), dtype=np.int64)
+        self.node_rows = (local_nodes[None, :] + shift * m).ravel()
+        self.device_rows = (np.arange(self.cfg.devices, dtype=np.int64)[None, :]
+                            + shift * n_dev).ravel()
+        #: (local row, world) of each learning node and device.
+        self.node_slots = [(int(r), w) for w in range(self.worlds) for r in local_nodes]
+        self.device_slots = [(r, w) for w in range(self.worlds) for r in range(self.cfg.devices)]
         if self.node_rows.size + self.device_rows.size == 0:
             raise ValueError("learning: no agent learns (nodes: none and devices: 0)")
         self.base_seed = int(seed)
@@ -143,7 +155,7 @@ class MarketCore:
         self._shades: list[ShadeOne] = []
         self._dev_utility = np.zeros(self.device_rows.size)
         self._node_scale = np.ones(self.node_rows.size)
-        self.stats = EpisodeStats()
+        self.stats = EpisodeStats(worlds=self.worlds)
         #: Totals of the last finished episode (set when ``done`` becomes true).
         self.last_episode: EpisodeStats | None = None
 
@@ -185,9 +197,9 @@ class MarketCore:
         else:
             self.episode += 1
         model_seed = self.base_seed + self.episode * self.cfg.seed_stride
-        self.model = EdgeMarketModel(self.scenario, seed=model_seed)
+        self.model = EdgeMarketModel(self.scenario, seed=model_seed, worlds=self.worlds)
         self.rounds = 0
-        self.stats = EpisodeStats()
+        self.stats = EpisodeStats(worlds=self.worlds)
         self.features.reset()
         nodes = self.model.nodes
         rows = self.node_rows
@@ -351,6 +363,7 @@ class MarketCore:
             "node_rows": self.node_rows.tolist(),
             "device_rows": self.device_rows.tolist(),
             "node_obs_dim": self.node_obs_dim,
+            "worlds": self.worlds,
             "device_obs_dim": self.device_obs_dim,
         }
 

@@ -1,7 +1,9 @@
 """Agent ids, observation/action spaces and the env_config shared by both envs.
 
 Agent ids are ``node_<row>`` for learning edge nodes and ``device_<row>`` for learning
-devices (rows of the model's state tables).
+devices (rows of the model's state tables). With ``learning.worlds: K`` one env steps K
+copies of the world; the agents of copy k > 0 are ``node_<row>@w<k>`` (their row within
+their own world), and ``per-agent`` policies are shared by the same slot in every copy.
 
 Spaces (float32 Boxes):
 
@@ -35,14 +37,19 @@ from agents.scenario import SMALL_OVERRIDES, Scenario, load_scenario, scenario_f
 ENV_FAST_OVERRIDES: dict[str, Any] = {"market.optimum_every": 0, "snapshot_every": 0}
 
 
-def node_id(row: int) -> str:
-    """Agent id of the learning node at ``row``."""
-    return f"node_{row}"
+def node_id(row: int, world: int = 0) -> str:
+    """Agent id of the learning node at ``row`` of its world (``@w<k>`` for copy k > 0)."""
+    return f"node_{row}" if world == 0 else f"node_{row}@w{world}"
 
 
-def device_id(row: int) -> str:
-    """Agent id of the learning device at ``row``."""
-    return f"device_{row}"
+def device_id(row: int, world: int = 0) -> str:
+    """Agent id of the learning device at ``row`` of its world."""
+    return f"device_{row}" if world == 0 else f"device_{row}@w{world}"
+
+
+def slot_of(agent_id: str) -> str:
+    """The agent's id in world 0: the same node or device in every copy of the world."""
+    return agent_id.split("@", 1)[0]
 
 
 def role_of(agent_id: str) -> str:
@@ -87,8 +94,8 @@ class AgentSpaces:
     def __init__(self, core: MarketCore, unified: bool | None = None) -> None:
         cfg: LearningConfig = core.cfg
         self.cfg = cfg
-        self.node_ids = [node_id(int(r)) for r in core.node_rows]
-        self.device_ids = [device_id(int(r)) for r in core.device_rows]
+        self.node_ids = [node_id(r, w) for r, w in core.node_slots]
+        self.device_ids = [device_id(r, w) for r, w in core.device_slots]
         if unified is None:
             unified = cfg.policy == "shared" and bool(self.device_ids) and bool(self.node_ids)
         self.unified = bool(unified)

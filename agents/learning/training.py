@@ -103,8 +103,8 @@ class PolicyMapper:
     def module_for(self, agent_id: str) -> str:
         """The module (policy) id acting for ``agent_id``."""
         role = "node" if str(agent_id).startswith("node_") else "device"
-        if self.mode == "per-agent":
-            return str(agent_id)
+        if self.mode == "per-agent":  # one module per slot, shared by every world copy
+            return str(agent_id).split("@", 1)[0]
         if self.mode == "per-role":
             return role
         return "shared" if (role == "node" or self.unified) else "shared_device"

@@ -18,6 +18,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import NDArray
 
 from market import book
 from market.batch import clear_uniform_many
@@ -28,6 +29,8 @@ from market.orders import Market, Trades
 from market.resources import N_RESOURCES
 from market.result import ClearingResult
 from market.welfare import Fills, build_result
+
+IntArray = NDArray[np.int64]
 
 
 @register_mechanism("uniform")
@@ -40,6 +43,12 @@ class UniformPrice(Mechanism):
         self.k = k
 
     batched = True
+
+    @staticmethod
+    def needs_single(n_bids: IntArray, n_asks: IntArray) -> bool:
+        """Whether some of these venues (bid and ask counts) are big enough for the
+        windowed crossing, which only the single-market path runs."""
+        return bool(np.any(np.minimum(n_bids, n_asks) >= book._MIN_N))
 
     def clear_many(self, markets: Sequence[Market]) -> list[ClearingResult]:
         """Clear several independent markets in one vectorized pass (:mod:`market.batch`);

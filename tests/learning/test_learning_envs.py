@@ -136,3 +136,37 @@ def test_node_observation_carries_live_qoais_feedback():
         assert np.allclose(feats[:, col], core.model.nodes.sla_rate[core.node_rows])
         seen.extend(feats[:, col].tolist())
     assert min(seen) < 1.0  # not a constant slot: some node missed an SLA
+
+
+def test_worlds_make_a_vectorized_env():
+    """learning.worlds: K copies of the world per env; agents per copy, same spaces."""
+    env = EdgeMarketMultiAgentEnv(_cfg(worlds=3, nodes=[0, 2], devices=1, policy="per-role"))
+    obs, _ = env.reset(seed=2)
+    assert env.agents == ["node_0", "node_2", "node_0@w1", "node_2@w1", "node_0@w2",
+                          "node_2@w2", "device_0", "device_0@w1", "device_0@w2"]
+    core = env.core
+    m, n = TINY_OVERRIDES["nodes.count"], TINY_OVERRIDES["devices.count"]
+    assert core.node_rows.tolist() == [0, 2, m, m + 2, 2 * m, 2 * m + 2]
+    assert core.device_rows.tolist() == [0, n, 2 * n]
+    assert core.model.nodes.uid.size == 3 * m
+    for a in env.agents:
+        assert env.observation_spaces[a].contains(obs[a])
+    # Each copy's node prices at its own action.
+    acts = {a: np.full(4, 1.0 + 0.5 * i, np.float32) for i, a in enumerate(env.agents[:6])}
+    _obs, rew, _term, _trunc, _ = env.step(acts)
+    t = core.model.nodes
+    for i, row in enumerate(core.node_rows.tolist()):
+        assert np.allclose(t.ask[row], t.cost[row] * min(1.0 + 0.5 * i, 3.0))
+    assert set(rew) == set(env.agents) and all(np.isfinite(list(rew.values())))
+    # Metrics are per world.
+    while not core.done:
+        env.step(acts)
+    assert core.last_episode is not None and core.last_episode.worlds == 3
+
+
+def test_worlds_pettingzoo_api_and_per_agent_policies_share_slots():
+    from agents.learning.training import PolicyMapper
+
+    parallel_api_test(EdgeMarketParallelEnv(_cfg(worlds=2)), num_cycles=8)
+    mapper = PolicyMapper("per-agent", unified=False)
+    assert mapper("node_1@w5") == mapper("node_1") == "node_1"
