@@ -11,9 +11,9 @@ Baseline: the same model stepped *naively*: the scenario as written (welfare-opt
 every round, agent snapshots) and the observations and rewards rebuilt from the Mesa agents
 every step (``EdgeNode.state()`` dicts per node, Python lists -> arrays), asks set through
 a per-node Python loop.
-Also reported: ``model_only_s`` (bare ``model.step()`` with the same overrides as ours) and
-``env_overhead_share``, the share of our time spent outside ``model.step`` (timed inside the
-same run, so other load on the machine does not skew it): the model is the floor.
+Also reported: ``model_only_steps_per_s`` (bare ``model.step()`` of one world with the same
+overrides as ours) and ``env_overhead_share``, the share of our time spent outside
+``model.step`` (timed inside the same run, so other load on the machine does not skew it).
 Target: >= 2,000 env steps/s (``target_met`` says whether it was).
 
     .venv/bin/python bench/bench_env.py [--quick] [--steps N] [--worlds K]
