@@ -125,7 +125,7 @@ class RunSettler:
         if target == "anvil":
             # One chain per run; the name is unique across stores (run ids are per store).
             state = info.get("state_file") or f"runs/run-{run_id}-{uuid.uuid4().hex[:8]}.state.json"
-            anvil = AnvilProcess(state_path=state)
+            anvil = AnvilProcess(state_path=state, dump_on_parent_death=False)
             anvil.start()
             session = ChainSession(anvil=anvil)
         else:
@@ -173,7 +173,7 @@ class RunSettler:
             raise LookupError(f"run {run_id} was not settled on a chain (--chain none)")
         anvil = None
         if rpc_url is None and info.get("target") == "anvil":
-            anvil = AnvilProcess(state_path=info["state_file"])
+            anvil = AnvilProcess(state_path=info["state_file"], dump_on_parent_death=False)
             anvil.start()
             session = ChainSession(anvil=anvil)
         else:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
+import functools
 import json
 import os
 import signal
@@ -78,12 +79,12 @@ def _install_exit_hooks() -> None:
                 signal.signal(signum, handler)
 
 
-def _parent_death_signal() -> None:  # pragma: no cover - runs in the child
-    """In the child: ask Linux to SIGTERM anvil when the parent (thread) dies."""
+def _parent_death_signal(signum: int = signal.SIGTERM) -> None:  # pragma: no cover - child
+    """In the child: ask Linux to send ``signum`` to anvil when the parent (thread) dies."""
     with contextlib.suppress(Exception):
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+        libc.prctl(pr_set_pdeathsig, signum)
     os.setpgrp()  # own process group: a Ctrl-C in the terminal does not kill it mid-dump
 
 
@@ -116,6 +117,10 @@ class AnvilProcess:
             memory only. Relative paths are taken under ``data/chain/``.
         port: TCP port; ``None`` picks a free one.
         state_interval: seconds between periodic state dumps (needs ``state_path``).
+        dump_on_parent_death: False: if this Python process dies, anvil is SIGKILLed and
+            writes no state, so the file keeps the last dump taken at a quiet moment (by
+            :meth:`dump_state` or a graceful :meth:`stop`). Anvil's own dump on SIGTERM can
+            race a block being mined and save storage without that block's logs.
         chain_id: chain id of the local chain.
         gas_limit: block gas limit (anvil's default is 30M).
         accounts: number of funded dev accounts (from ``mnemonic``).
@@ -139,6 +144,7 @@ class AnvilProcess:
         hardfork: str | None = "prague",
         extra_args: tuple[str, ...] | list[str] = (),
         startup_timeout: float = 15.0,
+        dump_on_parent_death: bool = True,
     ) -> None:
         if state_path is not None:
             state_path = Path(state_path)
@@ -151,6 +157,7 @@ class AnvilProcess:
         self.host = host
         self.port = port
         self.state_interval = state_interval
+        self.death_signal = signal.SIGTERM if dump_on_parent_death else signal.SIGKILL
         self.chain_id = chain_id
         self.gas_limit = gas_limit
         self.accounts = accounts
@@ -244,7 +251,8 @@ class AnvilProcess:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 env=env,
-                preexec_fn=_parent_death_signal if sys.platform.startswith("linux") else None,
+                preexec_fn=(functools.partial(_parent_death_signal, self.death_signal)
+                            if sys.platform.startswith("linux") else None),
             )
         finally:
             log.close()
