@@ -5,7 +5,8 @@ prices, trades, fills, welfare, optimal welfare, budget balance).
 Baseline: a straightforward pure-Python sort-and-match (``sorted`` + a two-pointer loop
 producing the same trades list) on the same orders as Python lists; target ratio >= 50.
 Floor: numpy sorting the same 2,000,000 prices once (no matching at all); we aim to be
-within 3x of it (``floor_ratio`` = ours / floor).
+within 3x of it (``floor_ratio`` = ours / floor). ``kernels``: whether the compiled kernels
+of :mod:`market.kernels` ran (``EDGEMARKET_KERNELS=0`` times the numpy reference instead).
 
     .venv/bin/python bench/bench_clearing.py [--quick] [--n 1000000]
 
@@ -27,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import best_time, parser, report
 
+from market import matching
 from market.mechanisms import get_mechanism
 from market.orders import Asks, Bids, Market
 
@@ -116,6 +118,7 @@ def main() -> None:
         floor_s=round(floor_s, 6),
         floor_ratio=round(ours_s / floor_s, 2),
         floor_target="<= 3",
+        kernels=matching.KERNELS,
     )
 
 

@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 from numpy.typing import NDArray
 
+from market import matching
 from market.matching import REL_TOL
 from market.orders import MULTI_RESOURCE, NO_RESOURCE, Asks, Bids, Market, Trades
 from market.resources import N_RESOURCES
@@ -61,34 +61,56 @@ def segmented_cumsum(x: FloatArray, group: IntArray, counts: IntArray, off: IntA
 def group_searchsorted(a: FloatArray, a_group: IntArray, q: FloatArray, q_group: IntArray,
                        side: str) -> IntArray:
     """For each query, ``np.searchsorted(a_slice, q, side)`` within its group's slice of
-    ``a`` (ascending within groups, groups ascending): one binary search per query in a
-    compiled loop, with numpy's comparisons (``<`` for "left", ``<=`` for "right")."""
+    ``a`` (ascending within groups, groups ascending), for finite values.
+
+    By default one binary search per query in a compiled loop
+    (:func:`market.kernels.searchsorted_in_groups`, numpy's comparisons); with kernels off
+    (``EDGEMARKET_KERNELS=0``) the numpy reference below.
+    """
     nq = q.size
     if nq == 0:
         return np.zeros(0, np.int64)
+    if not matching.use_kernels(None):
+        return _group_searchsorted_numpy(a, a_group, q, q_group, side)
     n_groups = int(max(int(a_group[-1]) if a_group.size else 0, int(q_group.max()))) + 1
     bounds = np.searchsorted(a_group, np.arange(n_groups + 1), side="left")
-    return _searchsorted_in_groups(np.ascontiguousarray(a, np.float64), bounds,
-                                   np.ascontiguousarray(q, np.float64),
-                                   np.ascontiguousarray(q_group, np.int64), side == "right")
+    ki = matching.kernel_input
+    return matching.kernels().searchsorted_in_groups(
+        ki(np.asarray(a, np.float64)), ki(bounds.astype(np.int64, copy=False)),
+        ki(np.asarray(q, np.float64)), ki(np.asarray(q_group, np.int64)), side == "right")
 
 
-@njit(cache=True, nogil=True)
-def _searchsorted_in_groups(a: FloatArray, bounds: IntArray, q: FloatArray, q_group: IntArray,
-                            right: bool) -> IntArray:  # pragma: no cover - compiled
-    out = np.empty(q.size, np.int64)
-    for i in range(q.size):
-        g = q_group[i]
-        lo, hi, x = bounds[g], bounds[g + 1], q[i]
-        start = lo
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            if a[mid] < x or (right and a[mid] == x):
-                lo = mid + 1
-            else:
-                hi = mid
-        out[i] = lo - start
-    return out
+def _group_searchsorted_numpy(a: FloatArray, a_group: IntArray, q: FloatArray,
+                              q_group: IntArray, side: str) -> IntArray:
+    """The numpy reference of :func:`group_searchsorted`: one merged sort (or, for a few
+    large groups, a searchsorted per group)."""
+    na, nq = a.size, q.size
+    if nq == 0:
+        return np.zeros(0, np.int64)
+    if na and nq > 1 and bool(np.all(q_group[1:] >= q_group[:-1])):
+        # Few large groups: a searchsorted per group beats one big merged sort.
+        q_keys, q_start = np.unique(q_group, return_index=True)
+        if q_keys.size * 32 < na + nq:
+            lo = np.searchsorted(a_group, q_keys, side="left")
+            hi = np.searchsorted(a_group, q_keys, side="right")
+            q_end = np.r_[q_start[1:], nq]
+            res = np.empty(nq, np.int64)
+            for a0, a1, q0, q1 in zip(lo.tolist(), hi.tolist(), q_start.tolist(),
+                                      q_end.tolist(), strict=True):
+                res[q0:q1] = np.searchsorted(a[a0:a1], q[q0:q1], side=side)  # type: ignore[call-overload]
+            return res
+    is_q = np.concatenate([np.zeros(na, np.bool_), np.ones(nq, np.bool_)])
+    # On ties, side="right" counts the equal elements of a (they sort first), "left" not.
+    tag = is_q if side == "right" else ~is_q
+    order = np.lexsort((tag, np.concatenate([a, q]), np.concatenate([a_group, q_group])))
+    qs = is_q[order]
+    a_before = np.cumsum(~qs) - ~qs  # elements of a strictly before each position
+    out = np.empty(nq, np.int64)
+    out[order[qs] - na] = a_before[qs]
+    # Minus the elements of a in earlier groups.
+    first = np.searchsorted(a_group, q_group, side="left")
+    return out - first
+
 
 
 def _group_sum(group: IntArray, x: FloatArray, n_groups: int) -> FloatArray:

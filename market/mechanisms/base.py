@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
-from market.matching import match_intervals
+from market.matching import match_rows
 from market.orders import Market, Trades
 from market.result import ClearingResult
 from market.welfare import Fills
@@ -94,21 +94,22 @@ def resource_trades(
     The units each bid got and each ask sold are added to ``fills``. ``bid_cum`` /
     ``ask_cum``: cumulative quantities, if already known.
     """
-    mt = match_intervals(
-        bid_qty, ask_qty, total, buy_cum=bid_cum, sell_cum=ask_cum, takes=fills is not None
+    mt = match_rows(
+        bid_qty, ask_qty, bid_rows, ask_rows, market.bids.agent, market.asks.agent, total,
+        buy_cum=bid_cum, sell_cum=ask_cum, takes=fills is not None,
     )
-    bi, ai = bid_rows[mt.buy_pos], ask_rows[mt.sell_pos]
+    bi, ai = mt.buy_row, mt.sell_row
     t = mt.quantity.size
     p = np.full(t, price)
     if fills is not None:
         fills.add(resource, bid_rows, mt.buy_take, ask_rows, mt.sell_take)
     if bi.dtype == np.int64 and ai.dtype == np.int64:  # columns built here: no re-validation
         return Trades._trusted(
-            market.bids.agent[bi], market.asks.agent[ai], np.full(t, resource, np.int8),
+            mt.buyer, mt.seller, np.full(t, resource, np.int8),
             mt.quantity, p, bi, ai, p if seller_price is None else np.full(t, seller_price))
     return Trades(
-        buyer=market.bids.agent[bi],
-        seller=market.asks.agent[ai],
+        buyer=mt.buyer,
+        seller=mt.seller,
         resource=np.full(t, resource, np.int8),
         quantity=mt.quantity,
         price=p,

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from market import matching
 from market.batch import group_searchsorted, segmented_cumsum
 from market.mechanisms import get_mechanism
 from market.orders import Asks, Bids, Market
@@ -120,9 +121,13 @@ def test_segment_helpers_match_numpy() -> None:
         np.testing.assert_array_equal(got, want)
 
 
-@pytest.mark.parametrize("n_groups,n", [(3, 2000), (40, 300)])
-def test_group_searchsorted_sorted_queries(n_groups: int, n: int) -> None:
-    """Queries grouped in order (as the clearing asks): per-group and merged paths agree."""
+@pytest.mark.parametrize("kernel", [True, False])
+@pytest.mark.parametrize("n_groups,n", [(3, 2000), (40, 300), (500, 3000)])
+def test_group_searchsorted_sorted_queries(n_groups: int, n: int, kernel: bool,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Queries grouped in order (as the clearing asks): the compiled binary search and the
+    numpy reference (per-group and merged-sort paths) all agree with np.searchsorted."""
+    monkeypatch.setattr(matching, "KERNELS", kernel)
     rng = np.random.default_rng(n)
     grp = np.sort(rng.integers(0, n_groups, n))
     a = np.concatenate([np.sort(rng.integers(0, 20, int((grp == g).sum())).astype(float))
