@@ -1,9 +1,10 @@
-"""Stored runs: list them, show one."""
+"""Stored runs: list them, show one, delete one or prune many (with their chain state)."""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -12,6 +13,8 @@ from rich.table import Table
 from app.errors import UserError
 
 app = typer.Typer(no_args_is_help=True)
+
+RUN_STATUSES = ("done", "failed", "interrupted", "running")
 
 DbOption = Annotated[str | None, typer.Option(help="SQLAlchemy URL of the run store (default: data/edgemarket.db)")]
 
@@ -56,8 +59,6 @@ def show(run_id: Annotated[int, typer.Argument(help="run id (see `edgemarket run
 def delete(run_id: Annotated[int, typer.Argument(help="run id (see `edgemarket runs list`)")], db: DbOption = None,
            yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False) -> None:
     """Delete a stored run, its rows and its local chain state file."""
-    from pathlib import Path
-
     from ledger.store import RunStore
 
     store = RunStore(db)
@@ -66,8 +67,48 @@ def delete(run_id: Annotated[int, typer.Argument(help="run id (see `edgemarket r
         raise UserError(f"no run with id {run_id}", where="RUN_ID")
     if not yes:
         typer.confirm(f"delete run {run_id} ({run.scenario}, seed {run.seed}, {run.status})?", abort=True)
+    state = _delete(store, run)
+    typer.echo(f"deleted run {run_id}" + (f" and its chain state {state}" if state else ""))
+
+
+def _delete(store: Any, run: Any) -> str | None:
+    """Delete a run's rows and its local chain state file; returns that file's path."""
     state = (run.chain_info or {}).get("state_file")
-    store.delete_run(run_id)
+    store.delete_run(run.id)
     if state:
         Path(state).unlink(missing_ok=True)
-    typer.echo(f"deleted run {run_id}" + (f" and its chain state {state}" if state else ""))
+    return state
+
+
+@app.command("prune")
+def prune(
+    keep: Annotated[int, typer.Option(min=0, help="keep the newest N runs (of the selection)")] = 10,
+    status: Annotated[str | None, typer.Option(
+        help="only runs with this status: done, failed, interrupted or running")] = None,
+    db: DbOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="list what would go; delete nothing")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
+) -> None:
+    """Delete all but the newest runs, with their rows and chain state files."""
+    from ledger.store import RunStore
+
+    if status is not None and status not in RUN_STATUSES:
+        raise UserError(f"must be one of {', '.join(RUN_STATUSES)}, got {status!r}", where="--status")
+    store = RunStore(db)
+    runs = [r for r in store.list_runs(None) if status is None or r.status == status]
+    doomed = runs[keep:]
+    if not doomed:
+        typer.echo(f"nothing to prune ({len(runs)} run(s), keeping {keep})")
+        return
+    states = [p for r in doomed if (p := (r.chain_info or {}).get("state_file"))]
+    size = sum(Path(p).stat().st_size for p in states if Path(p).exists())
+    ids = ", ".join(str(r.id) for r in doomed)
+    what = f"{len(doomed)} run(s) ({ids}) and {len(states)} chain state file(s), {size / 1e6:.1f} MB"
+    if dry_run:
+        typer.echo(f"would delete {what}")
+        return
+    if not yes:
+        typer.confirm(f"delete {what}?", abort=True)
+    for r in doomed:
+        _delete(store, r)
+    typer.echo(f"deleted {what}")

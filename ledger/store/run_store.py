@@ -294,7 +294,8 @@ class RunStore:
         with Session(self.engine, expire_on_commit=False) as s:
             return s.get(Run, run_id)
 
-    def list_runs(self, limit: int = 50) -> list[Run]:
+    def list_runs(self, limit: int | None = 50) -> list[Run]:
+        """Runs, newest first: the newest ``limit`` (None: all)."""
         with Session(self.engine, expire_on_commit=False) as s:
             return list(s.scalars(select(Run).order_by(Run.id.desc()).limit(limit)))
 

@@ -51,6 +51,31 @@ def test_runs_delete_removes_rows(db: str) -> None:
     assert edgemarket("runs", "show", "1", "--db", db).returncode == 2
 
 
+def test_runs_prune_keeps_the_newest_and_removes_chain_state(db: str) -> None:
+    # Run 1 is settled on its own Anvil (a state file); runs 2 and 3 are not.
+    assert edgemarket("run", "--rounds", "2", "--db", db, "--quiet", *SMALL).returncode == 0
+    for _ in range(2):
+        assert edgemarket("run", "--rounds", "2", "--chain", "none", "--db", db, "--quiet",
+                          *SMALL).returncode == 0
+    from ledger.store import RunStore
+
+    state = Path(RunStore(db).get_run(1).chain_info["state_file"])
+    assert state.exists()
+    dry = edgemarket("runs", "prune", "--keep", "1", "--dry-run", "--db", db)
+    assert dry.returncode == 0 and "would delete 2 run(s) (2, 1) and 1 chain state file" in dry.stdout
+    assert state.exists()
+    r = edgemarket("runs", "prune", "--keep", "1", "--yes", "--db", db)
+    assert r.returncode == 0 and "deleted 2 run(s)" in r.stdout
+    assert not state.exists()
+    listed = edgemarket("runs", "show", "3", "--db", db)
+    assert listed.returncode == 0
+    assert edgemarket("runs", "show", "1", "--db", db).returncode == 2
+    again = edgemarket("runs", "prune", "--keep", "1", "--db", db)
+    assert again.returncode == 0 and "nothing to prune" in again.stdout
+    bad = edgemarket("runs", "prune", "--status", "lost", "--db", db)
+    assert bad.returncode == 2 and "--status" in bad.stderr and "Traceback" not in bad.stderr
+
+
 def test_json_to_stdout(db: str) -> None:
     r = edgemarket("run", "--rounds", "2", "--chain", "none", "--db", db, "--json", "-", *SMALL)
     assert r.returncode == 0, r.stderr
