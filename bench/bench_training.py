@@ -10,7 +10,10 @@ is faster). The default converts every finished episode chunk to numpy as it is 
 which costs more as batches grow; ours leaves episodes as lists until the learner batches
 them.
 
-    .venv/bin/python bench/bench_training.py [--quick] [--batch N] [--iters N]
+``--worlds K`` samples from the vectorized env (``learning.worlds: K``, K copies of the world
+per env step) in both runs; ``world_steps_per_s`` then counts rounds of single worlds.
+
+    .venv/bin/python bench/bench_training.py [--quick] [--batch N] [--iters N] [--worlds K]
 """
 
 from __future__ import annotations
@@ -30,10 +33,12 @@ from agents.learning.ray_session import ray_session  # noqa: E402
 from agents.learning.training import TrainSpec, build_config, redirect_results_dir  # noqa: E402
 
 
-def measure(episodes_to_numpy: bool, batch: int, iters: int, seed: int) -> dict[str, Any]:
+def measure(episodes_to_numpy: bool, batch: int, iters: int, seed: int,
+            worlds: int = 1) -> dict[str, Any]:
     """Build PPO, warm up one iteration, time ``iters`` iterations (and their sampling)."""
     spec = TrainSpec(seed=seed, train_batch_size=batch, minibatch_size=min(250, batch),
-                     num_epochs=4, episodes_to_numpy=episodes_to_numpy, record=False)
+                     num_epochs=4, episodes_to_numpy=episodes_to_numpy, record=False,
+                     learning={"worlds": worlds})
     config, *_ = build_config(spec)
     algo = config.build_algo()
     try:
@@ -66,18 +71,20 @@ def main() -> None:
     p = parser(__doc__ or "")
     p.add_argument("--batch", type=int, default=None, help="env steps per iteration")
     p.add_argument("--iters", type=int, default=None, help="timed iterations")
+    p.add_argument("--worlds", type=int, default=1, help="copies of the world per env step")
     args = p.parse_args()
     batch = args.batch or (300 if args.quick else 2000)
     iters = args.iters or (1 if args.quick else 2)
     redirect_results_dir()
     with ray_session(num_cpus=2):
-        ours = measure(False, batch, iters, args.seed)
-        base = measure(True, batch, iters, args.seed)
+        ours = measure(False, batch, iters, args.seed, args.worlds)
+        base = measure(True, batch, iters, args.seed, args.worlds)
     rate = ours["steps"] / ours["wall_s"]
     base_rate = base["steps"] / base["wall_s"]
     report("ppo_sampled_env_steps", ours["wall_s"], base["wall_s"],
            "ratio >= 1 (episodes_to_numpy=False not slower)", batch=batch, iters=iters,
-           env_steps=ours["steps"], env_steps_per_s=round(rate, 1),
+           env_steps=ours["steps"], env_steps_per_s=round(rate, 1), worlds=args.worlds,
+           world_steps_per_s=round(rate * args.worlds, 1),
            baseline_env_steps_per_s=round(base_rate, 1),
            sample_s=round(ours["sample_s"], 3), baseline_sample_s=round(base["sample_s"], 3),
            sample_steps_per_s=round(ours["steps"] / ours["sample_s"], 1) if ours["sample_s"] else None,
