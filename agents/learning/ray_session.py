@@ -88,6 +88,9 @@ def ray_session(address: str | None = None, num_cpus: int = 2, *,
     if address:
         kwargs["address"] = address
     else:
+        # "local": always a fresh instance of our own, never a head that `ray start` left
+        # on this machine (Ray would otherwise join it and refuse num_cpus).
+        kwargs["address"] = "local"
         kwargs["num_cpus"] = num_cpus
         # Local workers inherit this process's environment (the scratch variables above).
         kwargs["_temp_dir"] = str(RAY_TMP)
