@@ -256,7 +256,7 @@ def render_times(db_url: str, pages: list[str], run_id: int) -> dict[str, float]
         st.cache_data.clear()
         t = time.perf_counter()
         if page != "run":
-            at.switch_page(f"pages/{page}.py")
+            at.switch_page(f"views/{page}.py")
         at.run()
         out[page] = time.perf_counter() - t
         if at.exception:
