@@ -93,13 +93,7 @@ def design_joint(req: Requests, se: FloatArray, se_ref: FloatArray, link_delay_m
     tot = wa + wb
     share = np.divide(wa, tot, out=np.full(n, 0.5), where=tot > 0)
     t1, t2 = share * budget, (1 - share) * budget
-    # Scale both stages down until the queueing-inclusive latency fits (bisection on s).
-    lo, hi = np.zeros(n), np.ones(n)
-    for _ in range(24):  # 2**-24: far below any latency that matters
-        s = (lo + hi) / 2
-        fits = (stage_latency_s(s * t1, req.task_rate_hz)
-                + stage_latency_s(s * t2, req.task_rate_hz)) <= budget
-        lo, hi = np.where(fits, s, lo), np.where(fits, hi, s)
+    lo = fit_scale(t1, t2, req.task_rate_hz, budget)
     t1, t2 = lo * t1, lo * t2
     feasible = (budget > 0) & ok_se & (lo > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -110,6 +104,36 @@ def design_joint(req: Requests, se: FloatArray, se_ref: FloatArray, link_delay_m
         demand[~comm_available, 0] = 0.0
     demand[~feasible] = 0.0
     return Design(demand=demand, feasible=feasible, stage_budget_s=budget)
+
+
+#: Halvings of the bisection on the common scale of both stages: 2**-24 is far below any
+#: latency that matters.
+FIT_ITERATIONS = 24
+
+
+def fit_scale(t1: FloatArray, t2: FloatArray, rate_hz: FloatArray, budget: FloatArray,
+              kernel: bool | None = None) -> FloatArray:
+    """Per request, the largest s in [0, 1] (to 2**-24) such that both stages scaled by s
+    fit the budget: ``L(s·t1) + L(s·t2) <= budget`` with queueing included (L is
+    :func:`stage_latency_s`). A compiled loop by default; ``kernel=False`` runs the numpy
+    bisection it equals bit for bit."""
+    from market.matching import kernel_input, use_kernels
+
+    if use_kernels(kernel):
+        from agents import kernels
+
+        ki = kernel_input
+        return kernels.fit_scale(  # type: ignore[no-any-return]
+            ki(np.asarray(t1, np.float64)), ki(np.asarray(t2, np.float64)),
+            ki(np.broadcast_to(np.asarray(rate_hz, np.float64), t1.shape)),
+            ki(np.asarray(budget, np.float64)), FIT_ITERATIONS)
+    n = t1.size
+    lo, hi = np.zeros(n), np.ones(n)
+    for _ in range(FIT_ITERATIONS):
+        s = (lo + hi) / 2
+        fits = (stage_latency_s(s * t1, rate_hz) + stage_latency_s(s * t2, rate_hz)) <= budget
+        lo, hi = np.where(fits, s, lo), np.where(fits, hi, s)
+    return lo
 
 
 def design_comm_only(req: Requests, fair_share_mbps: FloatArray, link_delay_ms: FloatArray,
