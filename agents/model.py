@@ -32,6 +32,7 @@ from agents import execution as ex
 from agents.bundles import design_comm_only, design_joint, stage_latency_s
 from agents.channel import Channel, LinkState
 from agents.cloud import Cloud
+from agents.curves import OrderCurves, order_curves
 from agents.device import Device
 from agents.edge_node import EdgeNode
 from agents.marketplace import Clearing, OrderArrays, clear_venues, merge_results
@@ -43,7 +44,7 @@ from agents.state import DeviceTable, NodeTable
 from agents.strategies import DeviceStrategy, NodeObservation, NodeStrategy, get_strategy
 from agents.workloads import ClassTable, Requests, generate
 from market.mechanisms import Mechanism, get_mechanism
-from market.orders import Trades
+from market.orders import Asks, Bids, Trades
 from market.resources import N_RESOURCES
 
 FloatArray = NDArray[np.float64]
@@ -352,6 +353,7 @@ class EdgeMarketModel(mesa.Model):
         nodes.attached_devices = np.bincount(link.attached[link.attached >= 0],
                                              minlength=nodes.uid.size)
         # 3. Requests.
+        self._round_orders: list[OrderArrays] = []
         req = generate(self.classes, dev.cls, dev.battery_j > 0, rng)
         n_req = len(req)
         # 4. Quotes.
@@ -409,6 +411,7 @@ class EdgeMarketModel(mesa.Model):
             round=self.steps, clearing=clearing, optimal_welfare=clearing.optimal_welfare,
             efficiency=clearing.efficiency, qoais=qoais, net_credits=trades.net_credits(),
             contributions=contributions, violations=violations, snapshot=self._snapshot(),
+            curves=self._curves(),
             n_requests=n_req, n_served=int(got.served.sum()),
             sla_rate=float(sla_all.mean()) if n_req else 0.0,
             deadline_rate=float(deadline.mean()) if n_req else 0.0,
@@ -510,6 +513,7 @@ class EdgeMarketModel(mesa.Model):
             bid_demand=design.demand[at_edge], bid_value=bid_value[at_edge],
             ask_venue=a_venue, ask_agent=a_agent, ask_resource=a_res, ask_quantity=a_qty,
             ask_price=a_price)
+        self._round_orders.append(orders)
         return clear_venues(orders, len(req), self._mechanism, optimum_skipped=self._skip_optimum())
 
     def _skip_optimum(self) -> bool:
@@ -548,6 +552,7 @@ class EdgeMarketModel(mesa.Model):
             ask_agent=np.full(res.size * k, cu, np.int64),
             ask_resource=np.tile(res.astype(np.int8), k),
             ask_quantity=np.tile(cap[res], k), ask_price=np.tile(self.cloud_ask[res], k))
+        self._round_orders.append(orders)
         budget = np.zeros(n_req)
         budget[rows] = design.stage_budget_s
         # Cloud ask rows follow the edge asks in the round's ask numbering.
@@ -705,6 +710,22 @@ class EdgeMarketModel(mesa.Model):
         prev = nodes.expected_price
         nodes.expected_price = np.where(
             np.isfinite(price), np.where(np.isfinite(prev), (1 - a) * prev + a * price, price), prev)
+
+    def _curves(self) -> OrderCurves | None:
+        """The round's pooled supply and demand curves (every ``curves_every`` rounds)."""
+        sc = self.scenario
+        if sc.curves_every == 0 or self.steps % sc.curves_every != 0:
+            return None
+        parts = self._round_orders
+        if not parts:
+            return OrderCurves.empty()
+        cat = np.concatenate
+        bids = Bids._trusted(cat([o.bid_agent for o in parts]), cat([o.bid_demand for o in parts]),
+                             cat([o.bid_value for o in parts]),
+                             np.ones(sum(o.bid_value.size for o in parts)))
+        asks = Asks._trusted(cat([o.ask_agent for o in parts]), cat([o.ask_resource for o in parts]),
+                             cat([o.ask_quantity for o in parts]), cat([o.ask_price for o in parts]))
+        return order_curves(bids, asks, sc.curve_steps)
 
     def _snapshot(self) -> AgentSnapshot | None:
         every = self.scenario.snapshot_every

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from agents.curves import OrderCurves
 from market.result import ClearingResult
 
 
@@ -88,6 +89,7 @@ class RoundResult:
     contributions: dict[int, float]
     violations: list[tuple[int, int, float]]
     snapshot: AgentSnapshot | None = None
+    curves: OrderCurves | None = None  # the round's pooled supply and demand curves
     # Extras (the layers may add what they need; these are cheap scalars).
     n_requests: int = 0
     n_served: int = 0

@@ -369,6 +369,10 @@ class Scenario(_Strict):
         description="RL envs and training: who learns, action ranges, rewards (docs/learning.md)")
     snapshot_every: int = Field(10, ge=0, description="rounds between snapshots; 0 = never")
     snapshot_devices: int = Field(200, ge=0, description="devices sampled in a snapshot")
+    curves_every: int = Field(
+        1, ge=0, description="rounds between order-book curves (supply and demand per "
+                             "resource, for the app); 0 = never")
+    curve_steps: int = Field(100, ge=2, le=10_000, description="points per curve side at most")
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:

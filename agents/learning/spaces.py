@@ -33,8 +33,9 @@ from agents.learning.observations import OBS_HIGH, unsquash
 from agents.scenario import SMALL_OVERRIDES, Scenario, load_scenario, scenario_from_dict
 
 #: Overrides applied to every env's scenario: they change reporting only, not the market
-#: (no welfare-optimum LP per round, no agent snapshots).
-ENV_FAST_OVERRIDES: dict[str, Any] = {"market.optimum_every": 0, "snapshot_every": 0}
+#: (no welfare-optimum LP per round, no agent snapshots, no order-book curves).
+ENV_FAST_OVERRIDES: dict[str, Any] = {"market.optimum_every": 0, "snapshot_every": 0,
+                                       "curves_every": 0}
 
 
 def node_id(row: int, world: int = 0) -> str:

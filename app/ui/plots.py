@@ -99,6 +99,40 @@ def supply_demand(steps: pd.DataFrame, market: pd.Series, resource: str, rnd: in
     return _fig(fig, f"{resource.capitalize()}: realised supply and demand, round {rnd}")
 
 
+def order_book(curve: pd.DataFrame, market: pd.Series, resource: str, rnd: int) -> go.Figure:
+    """The round's pooled demand (bids, highest first) and supply (asks, cheapest first)
+    step curves of one resource, with the clearing point and the equilibrium price.
+
+    The quantity axis stops a little beyond the demand: the cloud's ample capacity would
+    otherwise squeeze every other step against the price axis.
+    """
+    fig = go.Figure()
+    dem = curve[curve["side"] == "demand"]
+    sup = curve[curve["side"] == "supply"]
+    for d, name, color in ((dem, "demand (bids, by price ↓)", "#1f77b4"),
+                           (sup, "supply (asks, by price ↑)", "#d62728")):
+        if len(d):
+            q = np.concatenate([[0.0], d["quantity"].to_numpy()])
+            p = np.concatenate([d["price"].to_numpy(), d["price"].to_numpy()[-1:]])
+            fig.add_trace(go.Scatter(x=q, y=p, mode="lines", line_shape="hv", name=name,
+                                     line={"color": color, "width": 2}))
+    price, volume = market.get("price"), float(market.get("volume") or 0.0)
+    if price is not None and not (isinstance(price, float) and math.isnan(price)):
+        fig.add_trace(go.Scatter(x=[volume], y=[price], mode="markers", name="clearing point",
+                                 marker={"size": 14, "color": "black", "symbol": "x"},
+                                 hovertemplate="volume %{x:.4g}<br>price %{y:.4g}<extra>clearing</extra>"))
+    eq = market.get("eq_price")
+    if eq is not None and not (isinstance(eq, float) and math.isnan(eq)):
+        fig.add_hline(y=float(eq), line_dash="dash", line_color="gray",
+                      annotation_text="equilibrium price", annotation_position="top left")
+    span = max(float(dem["quantity"].max()) if len(dem) else 0.0, volume)
+    if span > 0:
+        fig.update_xaxes(range=[0, 1.25 * span])
+    fig.update_xaxes(title_text=quantity_axis(resource))
+    fig.update_yaxes(title_text=price_axis(resource))
+    return _fig(fig, f"{resource.capitalize()}: order book (all venues), round {rnd}")
+
+
 def efficiency(rounds: pd.DataFrame, title: str = "Welfare against the optimum") -> go.Figure:
     """Welfare and optimal welfare per round (credits) and efficiency (%) on a second axis."""
     fig = make_subplots(specs=[[{"secondary_y": True}]])

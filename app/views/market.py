@@ -1,5 +1,5 @@
-"""Market page: price trajectories against the equilibrium, realised supply and demand at a
-round, efficiency against the optimum, and two runs side by side."""
+"""Market page: price trajectories against the equilibrium, the order book (supply and demand
+curves) at a round, efficiency against the optimum, and two runs side by side."""
 
 from __future__ import annotations
 
@@ -11,6 +11,16 @@ from app.ui.data import run_query, runs_table
 from app.ui.page import entry_guard, fmt, pct, require_run, run_caption, run_label
 from app.ui.store import RunRef, ref_for
 
+ORDER_BOOK_NOTE = (
+    "**What this curve is.** The round's order book, pooled over all its markets (one per "
+    "cell or zone, and the cloud's): every ask at its price from the cheapest (supply), every "
+    "bid from the highest (demand). Bundle bids enter as their per-resource parts, priced by "
+    "the engine's value-share rule, as the per-resource auctions saw them. The × marks the "
+    "round's clearing point: traded volume and clearing price (the volume-weighted mean when "
+    "several markets each clear at their own price, so it need not sit on the pooled "
+    "crossing). Curves keep at most `curve_steps` points per side (scenario setting)."
+)
+
 SUPPLY_DEMAND_NOTE = (
     "**What this curve is.** The store keeps the executed trades of each round, not the order "
     "book, so these are the *realised* curves: the round's trades for the resource grouped by "
@@ -18,7 +28,8 @@ SUPPLY_DEMAND_NOTE = (
     "sold). The × marks the round's clearing point: traded volume and clearing price, which is "
     "the volume-weighted mean price when the round clears several markets (one per cell or "
     "zone, each at its own price). The dotted segment is the demand left unmet. With a single "
-    "uniform-price market every trade pays the clearing price and both steps lie on it."
+    "uniform-price market every trade pays the clearing price and both steps lie on it. "
+    "(This run stored no order-book curves for this round.)"
 )
 
 
@@ -39,10 +50,17 @@ def supply_demand_tab(run: RunRef, first: int, last: int) -> None:
                         format_func=lambda r: f"{r} ({labels.RESOURCE_UNITS[r]})")
     market = run_query("round_market", run, rnd)
     res_i = labels.RESOURCES.index(resource)
-    steps = run_query("trade_steps", run, rnd, res_i)
     row = market.iloc[res_i]
-    st.plotly_chart(plots.supply_demand(steps, row, resource, rnd), width="stretch", key="supply_demand")
-    st.markdown(SUPPLY_DEMAND_NOTE)
+    curve = run_query("order_curve", run, rnd, res_i)
+    if len(curve):
+        st.plotly_chart(plots.order_book(curve, row, resource, rnd), width="stretch",
+                        key="supply_demand")
+        st.markdown(ORDER_BOOK_NOTE)
+    else:  # runs stored without curves (curves_every: 0, or before the store kept them)
+        steps = run_query("trade_steps", run, rnd, res_i)
+        st.plotly_chart(plots.supply_demand(steps, row, resource, rnd), width="stretch",
+                        key="supply_demand")
+        st.markdown(SUPPLY_DEMAND_NOTE)
     unit = labels.RESOURCE_UNITS
     table = market.assign(unit=[unit[r] for r in market["resource"]])
     st.dataframe(table, hide_index=True, width="stretch", column_config={

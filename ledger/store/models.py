@@ -106,6 +106,23 @@ class TradeRow(Base):
     price: Mapped[float] = mapped_column(Float)
 
 
+class OrderCurveRow(Base):
+    """One point of a round's pooled order-book curve (agents.curves): on side 0 (demand,
+    bids from the highest) or 1 (supply, asks from the cheapest) of a resource (0-3), the
+    first ``quantity`` units (cumulative) are priced at ``price`` or better (credits/unit)."""
+
+    __tablename__ = "order_curves"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    round: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resource: Mapped[int] = mapped_column(Integer, primary_key=True)
+    side: Mapped[int] = mapped_column(Integer, primary_key=True)
+    step: Mapped[int] = mapped_column(Integer, primary_key=True)
+    quantity: Mapped[float] = mapped_column(Float)
+    price: Mapped[float] = mapped_column(Float)
+
+
 class QoAISRow(Base):
     """QoAIS of one service class in one round: six dimensions in [0, 1], SLA rate, key indicators."""
 

@@ -37,6 +37,7 @@ from ledger.store.models import (
     RESOURCE_SUFFIXES,
     AgentAccount,
     Evaluation,
+    OrderCurveRow,
     QoAISRow,
     RoundRow,
     Run,
@@ -209,6 +210,27 @@ def price_series_at(bind: Bind, run_id: int, rnd: int) -> pd.DataFrame:
     for col in ("price", "eq_price"):
         df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
     return df
+
+
+def order_curve(bind: Bind, run_id: int, rnd: int, resource: int) -> pd.DataFrame:
+    """One round's pooled order-book curves of a resource (``agents.curves``): columns
+    side ("demand" or "supply"), quantity (cumulative units) and price (credits per unit),
+    in step order. Empty when the run stored no curves for that round."""
+    c = OrderCurveRow
+    stmt = (select(c.side, c.quantity, c.price)
+            .where(c.run_id == run_id, c.round == rnd, c.resource == resource)
+            .order_by(c.side, c.step))
+    df = _frame(bind, stmt)
+    df["side"] = df["side"].map({0: "demand", 1: "supply"})
+    return df
+
+
+def curve_rounds(bind: Bind, run_id: int) -> int:
+    """How many rounds of a run have stored order-book curves."""
+    c = OrderCurveRow
+    stmt = select(func.count(distinct(c.round))).where(c.run_id == run_id)
+    with _connect(bind) as conn:
+        return int(conn.execute(stmt).scalar_one())
 
 
 def trade_steps(bind: Bind, run_id: int, rnd: int, resource: int, max_steps: int = 200) -> pd.DataFrame:

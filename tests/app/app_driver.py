@@ -46,6 +46,18 @@ def chart(at: AppTest, title_part: str) -> dict[str, Any]:
     raise AssertionError(f"no chart titled like {title_part!r}; titles: {chart_titles(at)}")
 
 
+def values(data: Any) -> list[float]:
+    """A trace's x or y values: a list, or plotly's typed-array encoding of a numpy array
+    (``{"dtype": ..., "bdata": base64}``)."""
+    if isinstance(data, dict) and "bdata" in data:
+        import base64
+
+        import numpy as np
+
+        return np.frombuffer(base64.b64decode(data["bdata"]), dtype=data["dtype"]).tolist()
+    return list(data)
+
+
 def trace_names(spec: dict[str, Any]) -> list[str]:
     return [str(t.get("name")) for t in spec.get("data", [])]
 

@@ -1,9 +1,12 @@
-"""Market page: price trajectories with (or without) the equilibrium line, realised supply
-and demand at a round with its clearing point, efficiency, and two runs side by side."""
+"""Market page: price trajectories with (or without) the equilibrium line, the order book (or,
+for runs stored without it, the realised trades) at a round with its clearing point,
+efficiency, and two runs side by side."""
 
 from __future__ import annotations
 
-from app_driver import chart, metrics, no_exception, texts, trace_names
+import itertools
+
+from app_driver import chart, metrics, no_exception, texts, trace_names, values
 
 
 def test_prices_of_a_real_run(app_at, app_db):
@@ -27,20 +30,34 @@ def test_equilibrium_line_when_stored_and_a_note_when_not(app_at, app_db):
     assert "reference line is omitted" in texts(at, "caption")
 
 
-def test_supply_and_demand_marks_the_clearing_point(app_at, app_db):
+def test_order_book_curves_with_the_clearing_point(app_at, app_db):
     at = app_at(app_db.url, "market", app_db.uniform)
-    spec = chart(at, "realised supply and demand")
+    spec = chart(at, "order book (all venues)")
     names = trace_names(spec)
-    assert "clearing point" in names and any("served demand" in n for n in names)
+    assert {"demand (bids, by price ↓)", "supply (asks, by price ↑)", "clearing point"} <= set(names)
+    dy = values(next(t for t in spec["data"] if t["name"].startswith("demand"))["y"])
+    dx = values(next(t for t in spec["data"] if t["name"].startswith("demand"))["x"])
+    sy = values(next(t for t in spec["data"] if t["name"].startswith("supply"))["y"])
+    assert len(dy) > 2 and all(a >= b for a, b in itertools.pairwise(dy))  # bids fall
+    assert len(sy) > 2 and all(a <= b for a, b in itertools.pairwise(sy))  # asks rise
     point = next(t for t in spec["data"] if t["name"] == "clearing point")
-    assert point["x"][0] > 0 and point["y"][0] > 0
+    assert 0 < values(point["x"])[0] <= max(dx) + 1e-9 and values(point["y"])[0] > 0
     # another round and resource
     at.slider(key="sd_round").set_value(2)
     at.radio(key="sd_resource").set_value("computation").run()
     no_exception(at)
-    spec = chart(at, "Computation: realised supply and demand, round 2")
+    spec = chart(at, "Computation: order book (all venues), round 2")
     assert "GFLOP" in spec["layout"]["xaxis"]["title"]["text"]
-    assert "order book" in texts(at, "markdown")     # the note on what the curve is
+    assert "pooled over all its markets" in texts(at, "markdown")   # what the curve is
+
+
+def test_runs_without_curves_show_the_realised_trades(app_at, app_db):
+    at = app_at(app_db.url, "market", app_db.synthetic)   # stored without order-book curves
+    no_exception(at)
+    spec = chart(at, "realised supply and demand")
+    names = trace_names(spec)
+    assert "clearing point" in names and any("served demand" in n for n in names)
+    assert "stored no order-book curves" in texts(at, "markdown")
 
 
 def test_efficiency_against_the_optimum(app_at, app_db):

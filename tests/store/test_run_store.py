@@ -140,3 +140,28 @@ def test_process_writer_stores_the_same_rows(tmp_path) -> None:
         ta = ca.execute(select(*cols).order_by(TradeRow.round, TradeRow.idx)).all()
         tb = cb.execute(select(*cols).order_by(TradeRow.round, TradeRow.idx)).all()
     assert ta == tb and len(ta) == sa.trades
+
+
+def test_order_curves_are_stored_read_back_and_deleted_with_the_run(sqlite_url: str) -> None:
+    from agents.model import EdgeMarketModel
+    from agents.scenario import small
+    from ledger.store import OrderCurveRow
+    from ledger.store.queries import curve_rounds, order_curve
+
+    store = RunStore(sqlite_url, flush_every=2)
+    s = run_simulation("smart_city", overrides={**SMALL, "curves_every": 2}, seed=3, rounds=5,
+                       store=store)
+    assert curve_rounds(store.engine, s.run_id) == 2  # rounds 2 and 4
+    # What was stored is what the model reported for that round.
+    model = EdgeMarketModel(small("smart_city", curves_every=2, snapshot_every=2), seed=3)
+    rr = [model.step() for _ in range(4)][-1]
+    for r in range(4):
+        got = order_curve(store.engine, s.run_id, 4, r)
+        for side, name in ((0, "demand"), (1, "supply")):
+            k = (rr.curves.resource == r) & (rr.curves.side == side)
+            part = got[got["side"] == name]
+            assert part["quantity"].tolist() == rr.curves.quantity[k].tolist()
+            assert part["price"].tolist() == rr.curves.price[k].tolist()
+    assert order_curve(store.engine, s.run_id, 3, 0).empty
+    store.delete_run(s.run_id)
+    assert _count(store, OrderCurveRow, s.run_id) == 0
