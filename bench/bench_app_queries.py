@@ -164,7 +164,7 @@ def ours(e: Engine, run: int, other: int) -> dict[str, Callable[[], Any]]:
     def market() -> Any:
         _, hi = q.round_range(e, run)
         return (q.run_info(e, run), q.run_overview(e, run), q.price_series(e, run), q.round_market(e, run, hi),
-                q.trade_steps(e, run, hi, 0), q.round_series(e, run), q.list_runs(e), q.run_overview(e, other),
+                q.order_curve(e, run, hi, 0), q.trade_steps(e, run, hi, 0), q.round_series(e, run), q.list_runs(e), q.run_overview(e, other),
                 q.price_series(e, other), q.round_series(e, other))
 
     def qoais() -> Any:
