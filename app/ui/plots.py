@@ -62,6 +62,21 @@ def price_trajectories(prices: pd.DataFrame, title: str = "Clearing price per re
     return _fig(fig, title, height=560)
 
 
+def _clearing_marks(fig: go.Figure, market: pd.Series) -> float:
+    """The round's clearing point (volume, price) and its equilibrium price line, where
+    known; returns the traded volume."""
+    price, volume = market.get("price"), float(market.get("volume") or 0.0)
+    if price is not None and not (isinstance(price, float) and math.isnan(price)):
+        fig.add_trace(go.Scatter(x=[volume], y=[price], mode="markers", name="clearing point",
+                                 marker={"size": 14, "color": "black", "symbol": "x"},
+                                 hovertemplate="volume %{x:.4g}<br>price %{y:.4g}<extra>clearing</extra>"))
+    eq = market.get("eq_price")
+    if eq is not None and not (isinstance(eq, float) and math.isnan(eq)):
+        fig.add_hline(y=float(eq), line_dash="dash", line_color="gray",
+                      annotation_text="equilibrium price", annotation_position="top left")
+    return volume
+
+
 def supply_demand(steps: pd.DataFrame, market: pd.Series, resource: str, rnd: int) -> go.Figure:
     """Realised price-quantity steps of one round and resource, with the clearing point.
 
@@ -86,14 +101,7 @@ def supply_demand(steps: pd.DataFrame, market: pd.Series, resource: str, rnd: in
         fig.add_trace(go.Scatter(x=[volume, volume + unmet], y=[price, price], mode="lines",
                                  name="unmet demand (price ≤ clearing)",
                                  line={"color": "#1f77b4", "dash": "dot"}))
-    if has_price:
-        fig.add_trace(go.Scatter(x=[volume], y=[price], mode="markers", name="clearing point",
-                                 marker={"size": 14, "color": "black", "symbol": "x"},
-                                 hovertemplate="volume %{x:.4g}<br>price %{y:.4g}<extra>clearing</extra>"))
-    eq = market.get("eq_price")
-    if eq is not None and not (isinstance(eq, float) and math.isnan(eq)):
-        fig.add_hline(y=float(eq), line_dash="dash", line_color="gray",
-                      annotation_text="equilibrium price", annotation_position="top left")
+    _clearing_marks(fig, market)
     fig.update_xaxes(title_text=quantity_axis(resource), rangemode="tozero")
     fig.update_yaxes(title_text=price_axis(resource))
     return _fig(fig, f"{resource.capitalize()}: realised supply and demand, round {rnd}")
@@ -116,15 +124,7 @@ def order_book(curve: pd.DataFrame, market: pd.Series, resource: str, rnd: int) 
             p = np.concatenate([d["price"].to_numpy(), d["price"].to_numpy()[-1:]])
             fig.add_trace(go.Scatter(x=q, y=p, mode="lines", line_shape="hv", name=name,
                                      line={"color": color, "width": 2}))
-    price, volume = market.get("price"), float(market.get("volume") or 0.0)
-    if price is not None and not (isinstance(price, float) and math.isnan(price)):
-        fig.add_trace(go.Scatter(x=[volume], y=[price], mode="markers", name="clearing point",
-                                 marker={"size": 14, "color": "black", "symbol": "x"},
-                                 hovertemplate="volume %{x:.4g}<br>price %{y:.4g}<extra>clearing</extra>"))
-    eq = market.get("eq_price")
-    if eq is not None and not (isinstance(eq, float) and math.isnan(eq)):
-        fig.add_hline(y=float(eq), line_dash="dash", line_color="gray",
-                      annotation_text="equilibrium price", annotation_position="top left")
+    volume = _clearing_marks(fig, market)
     span = max(float(dem["quantity"].max()) if len(dem) else 0.0, volume)
     if span > 0:
         fig.update_xaxes(range=[0, 1.25 * span])
