@@ -154,7 +154,8 @@ def clear_venues(orders: OrderArrays, n_requests: int,
     first = mechs[0]
     use_batch = (BATCH_VENUES if batched is None else batched) and type(first).batched and all(
         type(m) is type(first) and vars(m) == vars(first) for m in mechs)
-    if use_batch and optimum_skipped and isinstance(first, UniformPrice) and \
+    # Exactly the built-in uniform mechanism: a subclass may change how it clears.
+    if use_batch and optimum_skipped and type(first) is UniformPrice and \
             not first.needs_single(b_end - b_start, a_end - a_start):
         ao_v = ao[np.isin(av, venues)]  # asks of the venues that have bids, venue-sorted
         return _clear_flat(out, orders, all_bids.take(bo), all_asks.take(ao_v), bo, ao_v,

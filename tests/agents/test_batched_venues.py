@@ -136,3 +136,25 @@ def test_clear_venues_batched_flag(small_city: Any, monkeypatch: pytest.MonkeyPa
     for _ in range(3):
         model.step()
     assert calls
+
+
+def test_a_subclass_of_uniform_clears_its_own_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The flat path serves the built-in `uniform` only: a user's subclass keeps its clear()."""
+    from market.mechanisms import register_mechanism
+    from market.mechanisms.uniform import UniformPrice
+
+    calls: list[int] = []
+
+    name = f"uniform_counted_{id(calls)}"  # a fresh registry name on every call
+
+    @register_mechanism(name)
+    class Counted(UniformPrice):
+        def clear_many(self, markets: Any) -> list[ClearingResult]:
+            calls.append(len(markets))
+            return super().clear_many(markets)
+
+    sc = small("smart_city", market__mechanism=name, market__optimum_every=0)
+    model = EdgeMarketModel(sc, seed=2)
+    for _ in range(3):
+        model.step()
+    assert calls  # the venues went through the subclass's clear_many()
