@@ -140,9 +140,12 @@ def test_clear_venues_batched_flag(small_city: Any, monkeypatch: pytest.MonkeyPa
 
 def test_a_subclass_of_uniform_clears_its_own_way(monkeypatch: pytest.MonkeyPatch) -> None:
     """The flat path serves the built-in `uniform` only: a user's subclass keeps its clear()."""
+    import market.mechanisms as mechanisms
     from market.mechanisms import register_mechanism
     from market.mechanisms.uniform import UniformPrice
 
+    # A private copy of the registry: the test's mechanism is gone again afterwards.
+    monkeypatch.setattr(mechanisms, "_REGISTRY", dict(mechanisms._REGISTRY))
     calls: list[int] = []
 
     name = f"uniform_counted_{id(calls)}"  # a fresh registry name on every call
