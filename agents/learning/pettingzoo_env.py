@@ -45,14 +45,7 @@ class EdgeMarketParallelEnv(ParallelEnv):
         return self.spaces.action_space(agent)
 
     def _obs(self) -> dict[str, np.ndarray]:
-        sp, core = self.spaces, self.core
-        out: dict[str, np.ndarray] = {}
-        if sp.node_ids:
-            out.update(zip(sp.node_ids, sp.encode("node", core.node_observations()), strict=True))
-        if sp.device_ids:
-            out.update(zip(sp.device_ids, sp.encode("device", core.device_observations()),
-                           strict=True))
-        return out
+        return self.spaces.observations(self.core)
 
     def reset(self, seed: int | None = None,
               options: dict[str, Any] | None = None) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
@@ -67,16 +60,8 @@ class EdgeMarketParallelEnv(ParallelEnv):
         sp, core = self.spaces, self.core
         if not self.agents:
             raise RuntimeError("episode is over: call reset()")
-        node_act = dev_act = None
-        if sp.node_ids:
-            node_act = sp.decode_nodes(np.stack([
-                np.asarray(actions.get(a, np.ones(4)), np.float64) for a in sp.node_ids]))
-        if sp.device_ids:
-            dev_act = sp.decode_devices(np.stack([
-                np.asarray(actions.get(a, np.zeros(4)), np.float64) for a in sp.device_ids]))
-        out = core.step(node_act, dev_act)
-        rewards = dict(zip(sp.node_ids, out.node_rewards.tolist(), strict=True))
-        rewards.update(zip(sp.device_ids, out.device_rewards.tolist(), strict=True))
+        out = core.step(*sp.decode(actions))
+        rewards = sp.rewards(out)
         obs = self._obs()
         done = core.done
         agents = list(self.agents)

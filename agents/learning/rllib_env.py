@@ -37,15 +37,7 @@ class EdgeMarketMultiAgentEnv(MultiAgentEnv):
         self.last_round: Any = None
 
     def _obs(self) -> dict[str, np.ndarray]:
-        sp, core = self.spaces, self.core
-        out: dict[str, np.ndarray] = {}
-        if sp.node_ids:
-            node = sp.encode("node", core.node_observations())
-            out.update(zip(sp.node_ids, node, strict=True))
-        if sp.device_ids:
-            dev = sp.encode("device", core.device_observations())
-            out.update(zip(sp.device_ids, dev, strict=True))
-        return out
+        return self.spaces.observations(self.core)
 
     def reset(self, *, seed: int | None = None,
               options: dict[str, Any] | None = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -58,16 +50,8 @@ class EdgeMarketMultiAgentEnv(MultiAgentEnv):
 
     def step(self, action_dict: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
         sp, core = self.spaces, self.core
-        node_act = dev_act = None
-        if sp.node_ids:
-            node_act = sp.decode_nodes(np.stack([
-                np.asarray(action_dict.get(a, np.ones(4)), np.float64) for a in sp.node_ids]))
-        if sp.device_ids:
-            dev_act = sp.decode_devices(np.stack([
-                np.asarray(action_dict.get(a, np.zeros(4)), np.float64) for a in sp.device_ids]))
-        out = core.step(node_act, dev_act)
+        out = core.step(*sp.decode(action_dict))
         self.last_round = out.round_result
-        rewards = dict(zip(sp.node_ids, out.node_rewards.tolist(), strict=True))
-        rewards.update(zip(sp.device_ids, out.device_rewards.tolist(), strict=True))
+        rewards = sp.rewards(out)
         done = core.done
         return (self._obs(), rewards, {"__all__": False}, {"__all__": done}, {})

@@ -21,6 +21,7 @@ Spaces (float32 Boxes):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import gymnasium as gym
@@ -28,7 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from agents.learning.config import LearningConfig
-from agents.learning.core import MarketCore
+from agents.learning.core import MarketCore, StepOutcome
 from agents.learning.observations import OBS_HIGH, unsquash
 from agents.scenario import SMALL_OVERRIDES, Scenario, load_scenario, scenario_from_dict
 
@@ -136,6 +137,36 @@ class AgentSpaces:
         out[:, 0 if role == "node" else 1] = 1.0
         out[:, 2:2 + features.shape[1]] = features
         return out
+
+    def observations(self, core: MarketCore) -> dict[str, NDArray[np.float32]]:
+        """Every learning agent's observation after the core's last round, by agent id."""
+        out: dict[str, NDArray[np.float32]] = {}
+        if self.node_ids:
+            out.update(zip(self.node_ids, self.encode("node", core.node_observations()),
+                           strict=True))
+        if self.device_ids:
+            out.update(zip(self.device_ids, self.encode("device", core.device_observations()),
+                           strict=True))
+        return out
+
+    def decode(self, actions: Mapping[str, Any]) -> tuple[NDArray[np.float64] | None,
+                                                          NDArray[np.float64] | None]:
+        """A dict of actions by agent id -> (node multipliers, device actions) for
+        ``MarketCore.step``; a missing agent acts neutrally (multiplier 1, no shading)."""
+        node_act = dev_act = None
+        if self.node_ids:
+            node_act = self.decode_nodes(np.stack([
+                np.asarray(actions.get(a, np.ones(4)), np.float64) for a in self.node_ids]))
+        if self.device_ids:
+            dev_act = self.decode_devices(np.stack([
+                np.asarray(actions.get(a, np.zeros(4)), np.float64) for a in self.device_ids]))
+        return node_act, dev_act
+
+    def rewards(self, out: StepOutcome) -> dict[str, float]:
+        """A step's rewards by agent id."""
+        rewards = dict(zip(self.node_ids, out.node_rewards.tolist(), strict=True))
+        rewards.update(zip(self.device_ids, out.device_rewards.tolist(), strict=True))
+        return rewards
 
     def decode_nodes(self, actions: NDArray[Any]) -> NDArray[np.float64]:
         """(k, 4) actions -> price multipliers."""
