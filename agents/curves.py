@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from market.orders import Asks, Bids
 from market.resources import N_RESOURCES
-from market.split import value_shares
+from market.split import split_bids, value_shares
 
 FloatArray = NDArray[np.float64]
 
@@ -66,15 +66,11 @@ def _steps(price: FloatArray, qty: FloatArray, descending: bool,
 def order_curves(bids: Bids, asks: Asks, steps: int = 100) -> OrderCurves:
     """The pooled curves of one round's orders (``steps`` points per side at most)."""
     parts: list[tuple[int, int, FloatArray, FloatArray]] = []
-    # market.split.split_bids per resource, with the value shares computed once.
-    shares = value_shares(bids, asks) if len(bids) else np.zeros((0, N_RESOURCES))
+    shares = value_shares(bids, asks) if len(bids) and not bids.is_single else None
     for r in range(N_RESOURCES):
-        d = bids.demand[:, r]
-        rows = np.flatnonzero(d > 0)
-        if rows.size:
-            dr = d[rows]
-            q, p = _steps(bids.value[rows] * shares[rows, r] / dr, dr * bids.max_bundles[rows],
-                          True, steps)
+        if len(bids):
+            rb = split_bids(bids, asks, r, shares)
+            q, p = _steps(rb.price, rb.quantity, True, steps)
             parts.append((r, DEMAND, q, p))
         is_r = asks.resource == r
         if is_r.any():

@@ -63,8 +63,12 @@ class ResourceBids:
     unit: bool = False  # every row demands exactly 1 unit per bundle
 
 
-def split_bids(bids: Bids, asks: Asks, resource: int) -> ResourceBids:
-    """The bids for ``resource`` after splitting bundles (see the module doc)."""
+def split_bids(bids: Bids, asks: Asks, resource: int,
+               shares: FloatArray | None = None) -> ResourceBids:
+    """The bids for ``resource`` after splitting bundles (see the module doc).
+
+    ``shares``: :func:`value_shares` of these bids, if already known (a caller splitting
+    every resource computes them once)."""
     if bids.is_single:  # fast path, the common per-resource market
         mask = bids.resource == resource
         if int(np.count_nonzero(mask)) == len(bids):  # one-resource market: no gathers
@@ -79,5 +83,5 @@ def split_bids(bids: Bids, asks: Asks, resource: int) -> ResourceBids:
     d_all = bids.demand[:, resource]
     rows = np.flatnonzero(d_all > 0)
     d = d_all[rows]
-    share = value_shares(bids.take(rows), asks)[:, resource]
+    share = (value_shares(bids.take(rows), asks) if shares is None else shares[rows])[:, resource]
     return ResourceBids(rows, d * bids.max_bundles[rows], bids.value[rows] * share / d)
