@@ -130,9 +130,10 @@ class TransferBaseline:
         for s in self.senders.values():
             s.refresh_fees()
         mints = [session._req("token", "mint", s.address, 10**15, gas=100_000) for s in self.senders.values()]
-        session.sender.transact_many(mints)
+        # minting is the treasury's role (a separate key from the operator's on a local Anvil)
+        session.treasury_sender.transact_many(mints)
         # sellers already hold credits, so transfers are the common nonzero -> nonzero case
-        session.sender.transact_many(
+        session.treasury_sender.transact_many(
             [session._req("token", "mint", agent_address(int(n)), 10**6, gas=100_000) for n in NODES]
         )
         self.token_abi: ContractABI = session.contracts["EdgeCredit"]

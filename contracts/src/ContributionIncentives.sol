@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
@@ -20,7 +20,7 @@ import {IContributionIncentives} from "./interfaces/IContributionIncentives.sol"
  *
  * Accounting invariant: `token.balanceOf(this) >= reserve + carry + totalOwed`.
  */
-contract ContributionIncentives is IContributionIncentives, AccessControl, Pausable, ReentrancyGuardTransient {
+contract ContributionIncentives is IContributionIncentives, AccessControlDefaultAdminRules, Pausable, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     /// @notice Role of the settlement contract, the only caller of {notifyRound}.
@@ -68,11 +68,12 @@ contract ContributionIncentives is IContributionIncentives, AccessControl, Pausa
     /**
      * @param token_ Credit token.
      * @param admin Account that receives `DEFAULT_ADMIN_ROLE`.
+     * @param adminDelay Seconds a `DEFAULT_ADMIN_ROLE` hand-over waits between
+     * `beginDefaultAdminTransfer` and `acceptDefaultAdminTransfer` (two steps).
      */
-    constructor(IERC20 token_, address admin) {
-        if (address(token_) == address(0) || admin == address(0)) revert ZeroAddress();
+    constructor(IERC20 token_, address admin, uint48 adminDelay) AccessControlDefaultAdminRules(adminDelay, admin) {
+        if (address(token_) == address(0)) revert ZeroAddress();
         token = token_;
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
 
     /**

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 import {ERC20Pausable} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Pausable.sol";
 
@@ -11,22 +11,21 @@ import {ERC20Pausable} from "@openzeppelin/contracts/token/ERC20/extensions/ERC2
  * (1 credit = 10**6 base units). Credits are minted by the `TREASURY_ROLE` to fund
  * simulated participants; transfers can be paused by the `PAUSER_ROLE`.
  */
-contract EdgeCredit is ERC20, ERC20Pausable, AccessControl {
+contract EdgeCredit is ERC20, ERC20Pausable, AccessControlDefaultAdminRules {
     /// @notice Role allowed to mint credits.
     bytes32 public constant TREASURY_ROLE = keccak256("TREASURY_ROLE");
     /// @notice Role allowed to pause and unpause transfers.
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
 
-    /// @dev A zero address was given where an account is required.
-    error ZeroAddress();
-
     /**
      * @param admin Account that receives `DEFAULT_ADMIN_ROLE` (grants the other roles).
+     * @param adminDelay Seconds a `DEFAULT_ADMIN_ROLE` hand-over waits between
+     * `beginDefaultAdminTransfer` and `acceptDefaultAdminTransfer` (two steps).
      */
-    constructor(address admin) ERC20("Edge Credit", "EDGE") {
-        if (admin == address(0)) revert ZeroAddress();
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
-    }
+    constructor(address admin, uint48 adminDelay)
+        ERC20("Edge Credit", "EDGE")
+        AccessControlDefaultAdminRules(adminDelay, admin)
+    {}
 
     /**
      * @notice Number of decimals of the base unit: 1 credit = 10**6 base units.

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
@@ -40,7 +40,7 @@ import {IStakeRegistry} from "./interfaces/IStakeRegistry.sol";
  * `AccountOpened` (index -> address), `Deposited` (+), `Withdrawn` (-), `RoundSettled`
  * (packed deltas by index) and `Compensated` (+ buyer).
  */
-contract MarketSettlement is AccessControl, Pausable, ReentrancyGuardTransient {
+contract MarketSettlement is AccessControlDefaultAdminRules, Pausable, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     /// @notice Role allowed to settle rounds.
@@ -126,6 +126,11 @@ contract MarketSettlement is AccessControl, Pausable, ReentrancyGuardTransient {
     );
     /// @notice `buyer` was credited `amount` base units slashed from `node`'s stake.
     event Compensated(bytes32 indexed key, address indexed node, address indexed buyer, uint256 amount);
+    /// @notice A violation attested `attested` base units but `node`'s stake covered only `paid`
+    /// (zero for a participant without stake: a broker, an unregistered or exited node).
+    event CompensationShortfall(
+        bytes32 indexed key, address indexed node, address indexed buyer, uint256 attested, uint256 paid
+    );
 
     /// @dev A zero address was given where an account is required.
     error ZeroAddress();
@@ -155,16 +160,23 @@ contract MarketSettlement is AccessControl, Pausable, ReentrancyGuardTransient {
      * @param incentives_ Incentives pool (receives fees, is notified of contributions).
      * @param stakes_ Stake registry (slashed on violations).
      * @param admin Account that receives `DEFAULT_ADMIN_ROLE`.
+     * @param adminDelay Seconds a `DEFAULT_ADMIN_ROLE` hand-over waits between
+     * `beginDefaultAdminTransfer` and `acceptDefaultAdminTransfer` (two steps).
      */
-    constructor(IERC20 token_, IContributionIncentives incentives_, IStakeRegistry stakes_, address admin) {
+    constructor(
+        IERC20 token_,
+        IContributionIncentives incentives_,
+        IStakeRegistry stakes_,
+        address admin,
+        uint48 adminDelay
+    ) AccessControlDefaultAdminRules(adminDelay, admin) {
         if (
             address(token_) == address(0) || address(incentives_) == address(0)
-                || address(stakes_) == address(0) || admin == address(0)
+                || address(stakes_) == address(0)
         ) revert ZeroAddress();
         token = token_;
         incentives = incentives_;
         stakes = stakes_;
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
 
     // ----------------------------------------------------------------------------- escrow
@@ -264,11 +276,14 @@ contract MarketSettlement is AccessControl, Pausable, ReentrancyGuardTransient {
 
         // Interactions, last, with the trusted immutable modules (and nonReentrant anyway).
         if (fee != 0) token.safeTransfer(address(incentives), fee);
-        if (fee != 0 || batch.contributions.length != 0) {
-            incentives.notifyRound(key, fee, batch.contributions);
-        }
+        // Every round is notified, even one with neither fee nor contributions: the pool's
+        // per-round reward emission is counted in rounds, and a skipped round would emit less.
+        incentives.notifyRound(key, fee, batch.contributions);
         for (uint256 j = 0; j < slashes.length; ++j) {
-            // A reverting slash (e.g. NotRegistered) reverts the whole batch, by design.
+            // Nothing is slashed from a participant without stake (a broker, a node that never
+            // registered or already left): calling the registry would revert `NotRegistered`
+            // and block the whole round over a compensation of zero.
+            if (slashes[j] == 0) continue;
             // slither-disable-next-line calls-loop
             stakes.slash(batch.violations[j].node, slashes[j], address(this));
         }
@@ -368,8 +383,10 @@ contract MarketSettlement is AccessControl, Pausable, ReentrancyGuardTransient {
 
     /**
      * @dev Effects of the attested violations: credit each harmed buyer with up to `amount` of
-     * the node's stake (what earlier violations of this batch left of it). Only view calls
-     * here; the slashes themselves are made by {settleRound} after every effect.
+     * the node's stake (what earlier violations of this batch left of it). A violation is
+     * compensated from what exists: zero when the node has no stake, never a revert; the
+     * uncovered part is recorded by `CompensationShortfall`. Only view calls here; the slashes
+     * themselves are made by {settleRound} after every effect.
      * @return slashes Base units to slash per violation.
      */
     function _compensate(bytes32 key, Violation[] calldata violations) private returns (uint256[] memory slashes) {
@@ -386,6 +403,7 @@ contract MarketSettlement is AccessControl, Pausable, ReentrancyGuardTransient {
             slashes[j] = amount;
             _credit(v.buyer, amount);
             emit Compensated(key, v.node, v.buyer, amount);
+            if (amount < v.amount) emit CompensationShortfall(key, v.node, v.buyer, v.amount, amount);
         }
     }
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
@@ -20,7 +20,7 @@ import {IStakeRegistry} from "./interfaces/IStakeRegistry.sol";
  * that funded it with {registerFor} (simulated nodes hold no key). Only the controller can
  * request the exit, and the withdrawn stake goes back to the controller.
  */
-contract StakeRegistry is IStakeRegistry, AccessControl, Pausable, ReentrancyGuardTransient {
+contract StakeRegistry is IStakeRegistry, AccessControlDefaultAdminRules, Pausable, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     /// @notice Role of the settlement contract, the only caller of {slash}.
@@ -83,13 +83,16 @@ contract StakeRegistry is IStakeRegistry, AccessControl, Pausable, ReentrancyGua
      * @param admin Account that receives `DEFAULT_ADMIN_ROLE`.
      * @param exitDelay_ Seconds from the exit request to the withdrawal.
      * @param minStake_ Minimum stake in base units.
+     * @param adminDelay Seconds a `DEFAULT_ADMIN_ROLE` hand-over waits between
+     * `beginDefaultAdminTransfer` and `acceptDefaultAdminTransfer` (two steps).
      */
-    constructor(IERC20 token_, address admin, uint256 exitDelay_, uint256 minStake_) {
-        if (address(token_) == address(0) || admin == address(0)) revert ZeroAddress();
+    constructor(IERC20 token_, address admin, uint256 exitDelay_, uint256 minStake_, uint48 adminDelay)
+        AccessControlDefaultAdminRules(adminDelay, admin)
+    {
+        if (address(token_) == address(0)) revert ZeroAddress();
         token = token_;
         exitDelay = exitDelay_;
         minStake = minStake_;
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
 
     /**

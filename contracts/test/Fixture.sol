@@ -14,6 +14,7 @@ abstract contract Fixture is TestBase {
     address internal constant PAUSER = address(0xBA05E);
     uint256 internal constant EXIT_DELAY = 1 days;
     uint256 internal constant MIN_STAKE = 1e6;
+    uint48 internal constant ADMIN_DELAY = 2 days;
 
     EdgeCredit internal token;
     MarketSettlement internal settlement;
@@ -21,10 +22,10 @@ abstract contract Fixture is TestBase {
     StakeRegistry internal stakes;
 
     function setUp() public virtual {
-        token = new EdgeCredit(address(this));
-        incentives = new ContributionIncentives(token, address(this));
-        stakes = new StakeRegistry(token, address(this), EXIT_DELAY, MIN_STAKE);
-        settlement = new MarketSettlement(token, incentives, stakes, address(this));
+        token = new EdgeCredit(address(this), ADMIN_DELAY);
+        incentives = new ContributionIncentives(token, address(this), ADMIN_DELAY);
+        stakes = new StakeRegistry(token, address(this), EXIT_DELAY, MIN_STAKE, ADMIN_DELAY);
+        settlement = new MarketSettlement(token, incentives, stakes, address(this), ADMIN_DELAY);
 
         incentives.grantRole(incentives.SETTLEMENT_ROLE(), address(settlement));
         stakes.grantRole(stakes.SLASHER_ROLE(), address(settlement));

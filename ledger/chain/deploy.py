@@ -1,20 +1,32 @@
 """Deploy the four contracts and wire their roles, in one pipelined burst.
 
-Contract addresses are computed from the operator's nonces before anything is mined, so the
+Contract addresses are computed from the deployer's nonces before anything is mined, so the
 four deployments and every role grant go out as one batch of signed transactions.
 
-Roles after :func:`deploy_contracts` (``ops`` = the operator, the only key that signs):
+Three separate roles (see docs/contracts.md, "Trust model"): the **admin** (``DEFAULT_ADMIN_ROLE``
+on all four contracts, which grants and revokes every other role, and ``PAUSER_ROLE``), the
+**treasury** (mints credits, funds escrow accounts and the reward reserve, registers and
+controls the simulated nodes' stakes) and the **operator** (settles rounds, nothing else).
 
-=======================  ==========================================  ==========
-contract                 role                                        holder
-=======================  ==========================================  ==========
-EdgeCredit               DEFAULT_ADMIN, TREASURY (mint), PAUSER      ops
-MarketSettlement         DEFAULT_ADMIN, OPERATOR, TREASURY, PAUSER   ops
-ContributionIncentives   DEFAULT_ADMIN, TREASURY, PAUSER             ops
-ContributionIncentives   SETTLEMENT (notifyRound)                    settlement
-StakeRegistry            DEFAULT_ADMIN, REGISTRAR, PAUSER            ops
-StakeRegistry            SLASHER (slash)                             settlement
-=======================  ==========================================  ==========
+=======================  =================================  ===========
+contract                 role                               holder
+=======================  =================================  ===========
+all four                 DEFAULT_ADMIN, PAUSER              admin
+EdgeCredit               TREASURY (mint)                    treasury
+MarketSettlement         TREASURY (depositFor)              treasury
+MarketSettlement         OPERATOR (settleRound)             operator
+ContributionIncentives   TREASURY (fund, setRewardPerRound) treasury
+ContributionIncentives   SETTLEMENT (notifyRound)           settlement
+StakeRegistry            REGISTRAR (registerFor)            treasury
+StakeRegistry            SLASHER (slash)                    settlement
+=======================  =================================  ===========
+
+The deployer is the contracts' first admin only so that it can grant these roles. It grants
+itself nothing; when the admin is another address, the deployer starts the two-step
+``DEFAULT_ADMIN_ROLE`` hand-over (OpenZeppelin ``AccessControlDefaultAdminRules``) and the
+admin completes it with :func:`accept_admin` once ``admin_delay_s`` has passed, which removes
+the deployer's admin role. Each role defaults to the deployer (one key holding everything,
+the behaviour of earlier versions).
 """
 
 from __future__ import annotations
@@ -37,6 +49,16 @@ CONTRACTS = ("EdgeCredit", "ContributionIncentives", "StakeRegistry", "MarketSet
 
 DEFAULT_EXIT_DELAY_S = 3600
 DEFAULT_MIN_STAKE = 1_000_000  # 1 credit
+DEFAULT_ADMIN_DELAY_S = 2 * 24 * 3600
+"""Seconds between ``beginDefaultAdminTransfer`` and the earliest ``acceptDefaultAdminTransfer``."""
+
+CONTRACT_KEYS = (
+    ("EdgeCredit", "token"),
+    ("ContributionIncentives", "incentives"),
+    ("StakeRegistry", "stakes"),
+    ("MarketSettlement", "settlement"),
+)
+"""(contract name, :class:`Deployment` field) of the four contracts, in deployment order."""
 
 
 def role_id(name: str) -> bytes:
@@ -59,6 +81,9 @@ class Deployment:
     stakes: str
     chain_id: int = 0
     block: int = 0
+    admin: str = ""
+    treasury: str = ""
+    operator: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able form."""
@@ -67,7 +92,8 @@ class Deployment:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Deployment:
         """Inverse of :meth:`as_dict` (unknown keys are ignored)."""
-        fields = {"token", "settlement", "incentives", "stakes", "chain_id", "block"}
+        fields = {"token", "settlement", "incentives", "stakes", "chain_id", "block", "admin",
+                  "treasury", "operator"}
         return cls(**{k: v for k, v in data.items() if k in fields})
 
     def save(self, path: str | Path) -> None:
@@ -99,69 +125,86 @@ def deploy_contracts(
     exit_delay_s: int = DEFAULT_EXIT_DELAY_S,
     min_stake: int = DEFAULT_MIN_STAKE,
     admin: str | None = None,
+    treasury: str | None = None,
+    operator: str | None = None,
+    admin_delay_s: int = DEFAULT_ADMIN_DELAY_S,
 ) -> Deployment:
     """Deploy token, incentives, stakes and settlement; grant every role; return addresses.
 
     Args:
-        sender: the operator's sender (its account gets the operator/treasury/pauser roles).
+        sender: the deployer's sender (signs the deployment; holds no role afterwards unless
+            it is also one of ``admin``, ``treasury``, ``operator``).
         contracts: compiled ABIs and bytecode.
         exit_delay_s: seconds between a node's exit request and its stake withdrawal.
         min_stake: minimum node stake in base units.
-        admin: holder of ``DEFAULT_ADMIN_ROLE`` (default: the operator).
+        admin: holder of ``DEFAULT_ADMIN_ROLE`` and ``PAUSER_ROLE`` (default: the deployer).
+            Another address gets ``DEFAULT_ADMIN_ROLE`` only after :func:`accept_admin`.
+        treasury: holder of the funding roles (default: the deployer).
+        operator: holder of ``OPERATOR_ROLE`` (default: the deployer).
+        admin_delay_s: delay of every later admin hand-over (uint48 seconds).
     """
-    ops = sender.address
-    admin = admin or ops
+    deployer = sender.address
+    admin = to_checksum_address(admin or deployer)
+    treasury = to_checksum_address(treasury or deployer)
+    operator = to_checksum_address(operator or deployer)
+    if not 0 <= admin_delay_s < 2**48:
+        raise ValueError(f"admin_delay_s: {admin_delay_s} is not a uint48 number of seconds")
     n0 = sender.nonce
-    token = create_address(ops, n0)
-    incentives = create_address(ops, n0 + 1)
-    stakes = create_address(ops, n0 + 2)
-    settlement = create_address(ops, n0 + 3)
+    token = create_address(deployer, n0)
+    incentives = create_address(deployer, n0 + 1)
+    stakes = create_address(deployer, n0 + 2)
+    settlement = create_address(deployer, n0 + 3)
 
     art = contracts.artifacts
     deploys = [
-        contracts["EdgeCredit"].encode_constructor(art["EdgeCredit"].bytecode, ops),
+        contracts["EdgeCredit"].encode_constructor(
+            art["EdgeCredit"].bytecode, deployer, admin_delay_s
+        ),
         contracts["ContributionIncentives"].encode_constructor(
-            art["ContributionIncentives"].bytecode, token, ops
+            art["ContributionIncentives"].bytecode, token, deployer, admin_delay_s
         ),
         contracts["StakeRegistry"].encode_constructor(
-            art["StakeRegistry"].bytecode, token, ops, exit_delay_s, min_stake
+            art["StakeRegistry"].bytecode, token, deployer, exit_delay_s, min_stake, admin_delay_s
         ),
         contracts["MarketSettlement"].encode_constructor(
-            art["MarketSettlement"].bytecode, token, incentives, stakes, ops
+            art["MarketSettlement"].bytecode, token, incentives, stakes, deployer, admin_delay_s
         ),
     ]
     requests = [TxRequest(None, data, gas=_deploy_gas(data)) for data in deploys]
-
-    grants: list[tuple[str, str, str, str]] = [
-        ("EdgeCredit", token, "TREASURY_ROLE", ops),
-        ("EdgeCredit", token, "PAUSER_ROLE", ops),
-        ("MarketSettlement", settlement, "OPERATOR_ROLE", ops),
-        ("MarketSettlement", settlement, "TREASURY_ROLE", ops),
-        ("MarketSettlement", settlement, "PAUSER_ROLE", ops),
-        ("ContributionIncentives", incentives, "SETTLEMENT_ROLE", settlement),
-        ("ContributionIncentives", incentives, "TREASURY_ROLE", ops),
-        ("ContributionIncentives", incentives, "PAUSER_ROLE", ops),
-        ("StakeRegistry", stakes, "SLASHER_ROLE", settlement),
-        ("StakeRegistry", stakes, "REGISTRAR_ROLE", ops),
-        ("StakeRegistry", stakes, "PAUSER_ROLE", ops),
+    address_of = {
+        "EdgeCredit": token,
+        "ContributionIncentives": incentives,
+        "StakeRegistry": stakes,
+        "MarketSettlement": settlement,
+    }
+    grants: list[tuple[str, str, str]] = [
+        ("EdgeCredit", "TREASURY_ROLE", treasury),
+        ("EdgeCredit", "PAUSER_ROLE", admin),
+        ("MarketSettlement", "OPERATOR_ROLE", operator),
+        ("MarketSettlement", "TREASURY_ROLE", treasury),
+        ("MarketSettlement", "PAUSER_ROLE", admin),
+        ("ContributionIncentives", "SETTLEMENT_ROLE", settlement),
+        ("ContributionIncentives", "TREASURY_ROLE", treasury),
+        ("ContributionIncentives", "PAUSER_ROLE", admin),
+        ("StakeRegistry", "SLASHER_ROLE", settlement),
+        ("StakeRegistry", "REGISTRAR_ROLE", treasury),
+        ("StakeRegistry", "PAUSER_ROLE", admin),
     ]
-    for name, address, role, holder in grants:
+    for name, role, holder in grants:
         requests.append(
             TxRequest(
-                address, contracts[name].encode("grantRole", role_id(role), holder), gas=120_000
+                address_of[name],
+                contracts[name].encode("grantRole", role_id(role), holder),
+                gas=120_000,
             )
         )
-    if admin != ops:  # hand the admin role over last
-        for name, address in (
-            ("EdgeCredit", token),
-            ("MarketSettlement", settlement),
-            ("ContributionIncentives", incentives),
-            ("StakeRegistry", stakes),
-        ):
+    if admin != deployer:
+        # Step one of the hand-over; the deployer's admin role ends when the admin accepts.
+        for name, _ in CONTRACT_KEYS:
             requests.append(
                 TxRequest(
-                    address,
-                    contracts[name].encode("grantRole", role_id("DEFAULT_ADMIN_ROLE"), admin),
+                    address_of[name],
+                    contracts[name].encode("beginDefaultAdminTransfer", admin),
                     120_000,
                 )
             )
@@ -179,6 +222,27 @@ def deploy_contracts(
         stakes=stakes,
         chain_id=sender.chain_id,
         block=hexint(receipts[0]["blockNumber"]),
+        admin=admin,
+        treasury=treasury,
+        operator=operator,
+    )
+
+
+def accept_admin(admin: Sender, contracts: ContractSet, deployment: Deployment) -> None:
+    """Second step of the admin hand-over: ``acceptDefaultAdminTransfer`` on all four contracts.
+
+    Signed by the new admin once the delay has passed (else the contracts revert with
+    ``AccessControlEnforcedDefaultAdminDelay``); the previous admin loses the role.
+    """
+    admin.transact_many(
+        [
+            TxRequest(
+                getattr(deployment, field),
+                contracts[name].encode("acceptDefaultAdminTransfer"),
+                120_000,
+            )
+            for name, field in CONTRACT_KEYS
+        ]
     )
 
 

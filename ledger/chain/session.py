@@ -25,8 +25,9 @@ from types import TracebackType
 from typing import Any
 
 import numpy as np
+from eth_account import Account
 
-from ledger.chain.accounts import ANVIL_KEYS, AddressBook, agent_address
+from ledger.chain.accounts import AddressBook, agent_address
 from ledger.chain.anvil import AnvilProcess
 from ledger.chain.deploy import (
     DEFAULT_EXIT_DELAY_S,
@@ -45,6 +46,7 @@ from ledger.chain.encoding import (
 )
 from ledger.chain.errors import ChainError, ContractRevert, RpcError
 from ledger.chain.merkle import TradeTree
+from ledger.chain.roles import role_keys
 from ledger.chain.rpc import RpcClient
 from ledger.chain.tx import Sender, SentTx, TxRequest, hexint
 from ledger.units import to_base
@@ -119,7 +121,10 @@ class ChainSession:
         anvil: a running (or startable) :class:`AnvilProcess`; when both are ``None`` the
             session starts its own in-memory Anvil and stops it on :meth:`close`.
         private_key: the operator's key; defaults to Anvil's first development key (required
-            with ``rpc_url`` unless that node uses Anvil's development mnemonic).
+            with ``rpc_url`` unless that node uses Anvil's development mnemonic). On a local
+            Anvil without ``private_key``, admin/treasury/operator are dev accounts #0/#1/#2
+            (:mod:`ledger.chain.roles`).
+        treasury_key, admin_key: keys of the treasury and admin roles (default: the operator's).
         deployment: addresses to attach to (otherwise call :meth:`deploy` or :meth:`attach`).
         contracts: compiled contracts (compiled and cached on first use when omitted).
         poll_latency: seconds between receipt polls.
@@ -136,8 +141,12 @@ class ChainSession:
         contracts: ContractSet | None = None,
         poll_latency: float = 0.002,
         keep_trees: int = 256,
+        treasury_key: str | None = None,
+        admin_key: str | None = None,
     ) -> None:
         self._owned_anvil: AnvilProcess | None = None
+        keys = role_keys(private_key, local=rpc_url is None, treasury_key=treasury_key,
+                         admin_key=admin_key)
         if rpc_url is None:
             if anvil is None:
                 anvil = self._owned_anvil = AnvilProcess()
@@ -149,11 +158,11 @@ class ChainSession:
             self.contracts = contracts or ContractSet()
             self.rpc = RpcClient(rpc_url)
             self.sender = Sender(
-                self.rpc,
-                private_key or ANVIL_KEYS[0],
-                decoder=self.contracts.decoder,
-                poll_latency=poll_latency,
+                self.rpc, keys.operator, decoder=self.contracts.decoder, poll_latency=poll_latency
             )
+            # The treasury funds and registers; the admin deploys and grants (same key: same Sender).
+            self.treasury_sender = self._role_sender(keys.treasury, poll_latency)
+            self.admin_sender = self._role_sender(keys.admin, poll_latency)
         except BaseException:
             self.close()
             raise
@@ -165,6 +174,13 @@ class ChainSession:
         self.deployment: Deployment | None = None
         if deployment is not None:
             self.attach(deployment)
+
+    def _role_sender(self, key: str | None, poll_latency: float) -> Sender:
+        """A sender for another role's key; the operator's own Sender when it is the same key
+        (one Sender per account, so that one local nonce counter serves it)."""
+        if key is None or Account.from_key(key).address == self.sender.address:
+            return self.sender
+        return Sender(self.rpc, key, decoder=self.contracts.decoder, poll_latency=poll_latency)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -179,7 +195,9 @@ class ChainSession:
         """Deploy and wire the four contracts; the session attaches to them."""
         min_stake = DEFAULT_MIN_STAKE if min_stake_credits is None else to_base(min_stake_credits)
         self.deployment = deploy_contracts(
-            self.sender, self.contracts, exit_delay_s=exit_delay_s, min_stake=min_stake
+            self.admin_sender, self.contracts, exit_delay_s=exit_delay_s, min_stake=min_stake,
+            admin=self.admin_sender.address, treasury=self.treasury_sender.address,
+            operator=self.sender.address,
         )
         return self.deployment
 
@@ -272,7 +290,8 @@ class ChainSession:
         """``evm_revert`` to a snapshot and resynchronize the local nonce."""
         if not self.rpc.call("evm_revert", snapshot_id):
             raise ChainError(f"evm_revert({snapshot_id}) failed")
-        self.sender.resync_nonce()
+        for s in {id(x): x for x in (self.sender, self.treasury_sender, self.admin_sender)}.values():
+            s.resync_nonce()
         self._trees.clear()
         self._indices.clear()
         self._address_at.clear()
@@ -289,7 +308,7 @@ class ChainSession:
         """Mint credits and fund the agents' escrow balances; register edge nodes with stakes.
 
         Funding is one mint plus one ``depositFor`` per 200 agents; nodes are registered with
-        ``registerFor`` (the operator is their stake's controller). Nodes already registered
+        ``registerFor`` (the treasury is their stake's controller); the treasury signs. Nodes already registered
         are skipped, so a resumed run can call this again for its nodes; deposits are not
         deduplicated (each call funds again).
 
@@ -310,7 +329,8 @@ class ChainSession:
         reqs: list[TxRequest] = []
         if total_budget + total_stake:
             reqs.append(
-                self._req("token", "mint", self.operator, total_budget + total_stake, gas=120_000)
+                self._req("token", "mint", self.treasury_sender.address, total_budget + total_stake,
+                          gas=120_000)
             )
         if total_budget:
             reqs.append(self._req("token", "approve", dep.settlement, total_budget, gas=80_000))
@@ -338,7 +358,7 @@ class ChainSession:
                         gas=120_000 + 70_000 * len(chunk),
                     )
                 )
-        receipts = self.sender.transact_many(reqs) if reqs else []
+        receipts = self.treasury_sender.transact_many(reqs) if reqs else []
         self.account_indices(agents)
         return receipts
 
@@ -620,14 +640,14 @@ class ChainSession:
         return owed
 
     def request_exit(self, node_ids: Iterable[int]) -> None:
-        """Start the exit of nodes registered by the operator (unlocks after the delay)."""
-        self.sender.transact_many(
+        """Start the exit of nodes registered by the treasury (unlocks after the delay)."""
+        self.treasury_sender.transact_many(
             [self._req("stakes", "requestExit", self.address(n), gas=100_000) for n in node_ids]
         )
 
     def withdraw_stakes(self, node_ids: Iterable[int]) -> None:
-        """Withdraw exited nodes' stakes back to the operator (after the delay)."""
-        self.sender.transact_many(
+        """Withdraw exited nodes' stakes back to the treasury (after the delay)."""
+        self.treasury_sender.transact_many(
             [self._req("stakes", "withdrawStake", self.address(n), gas=150_000) for n in node_ids]
         )
 
