@@ -279,17 +279,20 @@ class RunSettler:
 
         Initial deposits, plus every confirmed round's netted deltas, plus SLA compensation
         credited to buyers: each violation pays min(amount, the node's remaining stake), as
-        the settlement contract does.
+        the settlement contract does; a participant that never staked (a broker device, any
+        node when the stake is 0) pays nothing.
         """
-        bal: dict[int | str, int] = {a.agent_id: int(a.initial_base) for a in self.store.accounts(self.run_id)}
+        accounts = self.store.accounts(self.run_id)
+        bal: dict[int | str, int] = {a.agent_id: int(a.initial_base) for a in accounts}
         run = self.store.get_run(self.run_id)
         stake0 = int((run.chain_info or {}).get("stake_base", 0)) if run else 0
+        staked = {a.address.lower() for a in accounts if a.kind == "node"}
         stakes: dict[str, int] = {}
         for s in self.store.settlements(self.run_id, "confirmed"):
             for k, v in s.payload["deltas_by_agent"].items():
                 bal[int(k)] = bal.get(int(k), 0) + int(v)
             for node, buyer, amount in s.payload["violations"]:
-                left = stakes.get(node.lower(), stake0)
+                left = stakes.get(node.lower(), stake0 if node.lower() in staked else 0)
                 paid = min(int(amount), left)
                 stakes[node.lower()] = left - paid
                 bal[buyer.lower()] = bal.get(buyer.lower(), 0) + paid
