@@ -7,7 +7,7 @@ import re
 import pytest
 
 from ledger.chain.forge import run_forge
-from ledger.chain.paths import forge_binary
+from ledger.chain.paths import REPO_ROOT, forge_binary
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
@@ -22,6 +22,14 @@ def test_forge_suites_pass_offline() -> None:
     passed, failed = int(summary.group(1)), int(summary.group(2))
     assert failed == 0 and passed >= 17
     for name in ("invariant_totalSupplyConserved", "invariant_escrowSolvent",
-                 "invariant_noRoundSettlesTwice", "invariant_onlyRolesMoveFunds"):  # fmt: skip
+                 "invariant_noRoundSettlesTwice", "invariant_onlyRolesMoveFunds",
+                 "invariant_realBatchesSettleInOrderExactlyOnce", "invariant_escrowBooksBalance",
+                 "invariant_feesAndRewardsConserved"):  # fmt: skip
         assert f"[PASS] {name}" in out
     assert "testFuzz_" in out
+
+
+def test_invariants_fail_on_any_handler_revert() -> None:
+    # with fail_on_revert = false a real batch that reverts would pass unnoticed
+    toml = (REPO_ROOT / "foundry.toml").read_text()
+    assert re.search(r"^\[profile\.default\.invariant\][^\[]*^fail_on_revert = true$", toml, re.M | re.S)
