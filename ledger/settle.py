@@ -256,8 +256,11 @@ class RunSettler:
         from ledger.chain.rpc import RpcClient
 
         self.session.rpc = RpcClient(self.anvil.rpc_url)
-        self.session.sender.rpc = self.session.rpc
-        self.session.sender.resync_nonce()
+        # every role's sender (operator, treasury, admin: separate keys on a local Anvil)
+        for sender in {id(x): x for x in (self.session.sender, self.session.treasury_sender,
+                                          self.session.admin_sender)}.values():
+            sender.rpc = self.session.rpc
+            sender.resync_nonce()
         self.stats.restarts += 1
         self.catch_up()
 
