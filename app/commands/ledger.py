@@ -72,20 +72,38 @@ def deploy(
         str | None, typer.Option(envvar="EDGEMARKET_OPERATOR_KEY", help="operator key (default: Anvil's first)")
     ] = None,
     exit_delay: Annotated[int, typer.Option(help="node exit delay, seconds")] = 3600,
+    admin: Annotated[str | None, typer.Option(help="admin address (default: the deploying key)")] = None,
+    treasury: Annotated[str | None, typer.Option(help="treasury address (default: the deploying key)")] = None,
+    operator: Annotated[str | None, typer.Option(help="operator address (default: the deploying key)")] = None,
 ) -> None:
-    """Deploy token, settlement, incentives and stakes (roles wired) and save their addresses."""
+    """Deploy token, settlement, incentives and stakes (roles wired) and save their addresses.
+
+    Admin, treasury and operator may be three addresses (docs/contracts.md, trust model); an
+    admin other than the deploying key takes over in two steps, after the admin delay.
+    """
+    from eth_utils import is_address, to_checksum_address
+
     from ledger.chain.errors import ChainError
     from ledger.chain.session import ChainSession
 
+    roles = {"admin": admin, "treasury": treasury, "operator": operator}
+    for name, value in roles.items():
+        if value is not None and not is_address(value):
+            raise UserError(f"not an address: {value!r}", where=f"--{name}")
+    roles = {k: to_checksum_address(v) if v else None for k, v in roles.items()}
     try:
         with ChainSession(rpc_url, private_key=private_key) as session:
-            dep = session.deploy(exit_delay_s=exit_delay)
+            dep = session.deploy(exit_delay_s=exit_delay, **roles)
+            deployer = session.admin_sender.address
     except (ChainError, ValueError) as exc:
         raise UserError(str(exc).splitlines()[0], where=rpc_url) from None
     out.parent.mkdir(parents=True, exist_ok=True)
     dep.save(out)
     typer.echo(json.dumps(dep.as_dict(), indent=2))
     typer.echo(f"saved to {out}")
+    if dep.admin != deployer:
+        typer.echo(f"admin hand-over started: {dep.admin} must call acceptDefaultAdminTransfer() on the four "
+                   f"contracts after the admin delay; until then {deployer} stays admin")
 
 
 @app.command()

@@ -190,14 +190,26 @@ class ChainSession:
         return self.sender.address
 
     def deploy(
-        self, *, exit_delay_s: int = DEFAULT_EXIT_DELAY_S, min_stake_credits: float | None = None
+        self,
+        *,
+        exit_delay_s: int = DEFAULT_EXIT_DELAY_S,
+        min_stake_credits: float | None = None,
+        admin: str | None = None,
+        treasury: str | None = None,
+        operator: str | None = None,
     ) -> Deployment:
-        """Deploy and wire the four contracts; the session attaches to them."""
+        """Deploy and wire the four contracts; the session attaches to them.
+
+        The admin key deploys; each role goes to this session's key for it unless an address
+        is given (another admin gets the role by the two-step hand-over, see
+        :func:`ledger.chain.deploy.accept_admin`).
+        """
         min_stake = DEFAULT_MIN_STAKE if min_stake_credits is None else to_base(min_stake_credits)
         self.deployment = deploy_contracts(
             self.admin_sender, self.contracts, exit_delay_s=exit_delay_s, min_stake=min_stake,
-            admin=self.admin_sender.address, treasury=self.treasury_sender.address,
-            operator=self.sender.address,
+            admin=admin or self.admin_sender.address,
+            treasury=treasury or self.treasury_sender.address,
+            operator=operator or self.sender.address,
         )
         return self.deployment
 
