@@ -1,0 +1,706 @@
+"""Testing your own contracts on a local chain: web3.py contracts with short forms on top.
+
+The pytest plugin (:mod:`ledger.chain.pytest_plugin`) hands these objects to tests:
+
+- :class:`Chain` (fixture ``chain``): the node: ``snapshot``/``revert``/``isolate``, time
+  (``sleep``, ``mine``, ``set_next_timestamp``), ``impersonate``, ``deploy``, ``at``, and
+  ``w3`` (a plain ``web3.Web3``).
+- :class:`Accounts` (fixture ``accounts``): the node's funded dev accounts, by index or
+  name (``accounts.deployer``, ``accounts.alice``, ...). An :class:`Account` *is* its
+  checksummed address (a ``str``), so it goes anywhere web3 takes an address.
+- :class:`Contract`: web3.py's contract (``c.functions.increment(3).transact({"from": a})``,
+  ``c.events.X().process_receipt(r)``) plus short forms: ``c.increment(3, sender=a)``
+  sends and returns a :class:`Receipt`; ``c.count()`` calls a view function.
+- :class:`Receipt`: web3's receipt with ``events`` decoded from every contract the chain
+  knows (deployed by ``deploy`` or attached by ``at``).
+- :func:`expect_revert` and :func:`expect_emit`: context managers.
+
+Reverts from either path (web3's ``ContractLogicError`` family or the short forms'
+:class:`~ledger.chain.errors.ContractRevert`) are decoded by name from every known ABI.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from enum import IntEnum
+from pathlib import Path
+from typing import Any
+
+from eth_utils import event_abi_to_log_topic, function_abi_to_4byte_selector, to_checksum_address
+from web3 import Web3
+from web3.contract import Contract as Web3Contract
+from web3.exceptions import ContractLogicError
+from web3.providers.rpc import HTTPProvider
+
+from ledger.chain.abi import ContractABI
+from ledger.chain.accounts import ANVIL_KEYS
+from ledger.chain.compiler import Artifact, load_artifacts
+from ledger.chain.errors import ChainError, ContractRevert, ErrorDecoder
+from ledger.chain.gas_report import GasRecorder
+
+ACCOUNT_NAMES = (
+    "deployer", "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan",
+)  # fmt: skip
+"""Names of Anvil's ten dev accounts, in order (``accounts[0]`` deploys by default)."""
+
+
+class Panic(IntEnum):
+    """Solidity ``Panic(uint256)`` codes, for ``expect_revert(Panic.DIVISION_BY_ZERO)``."""
+
+    ASSERT = 0x01
+    ARITHMETIC = 0x11
+    DIVISION_BY_ZERO = 0x12
+    ENUM_CONVERSION = 0x21
+    STORAGE_ENCODING = 0x22
+    POP_EMPTY_ARRAY = 0x31
+    ARRAY_INDEX = 0x32
+    OUT_OF_MEMORY = 0x41
+    ZERO_FUNCTION = 0x51
+
+
+# ---------------------------------------------------------------------------- current chain
+
+_CURRENT: list[Chain] = []
+
+
+def current_chain() -> Chain | None:
+    """The chain the plugin's fixtures are using (for the module-level helpers)."""
+    return _CURRENT[-1] if _CURRENT else None
+
+
+def _decoder() -> ErrorDecoder:
+    chain = current_chain()
+    return chain.decoder if chain is not None else ErrorDecoder()
+
+
+def revert_from_web3(exc: ContractLogicError, decoder: ErrorDecoder | None = None) -> ContractRevert:
+    """web3's revert exceptions (custom error, panic, require string) as a named revert."""
+    data = exc.data
+    if isinstance(data, dict):
+        data = data.get("data")
+    if isinstance(data, str) and data.startswith("0x") and len(data) >= 10:
+        return (decoder or _decoder()).decode(data)
+    message = str(exc.message or exc)
+    return ContractRevert("Revert", (message,), arg_names=("message",))
+
+
+# ---------------------------------------------------------------------------- accounts
+
+
+class Account(str):
+    """A funded dev account: it *is* its checksummed address, with a name and helpers."""
+
+    name: str
+    chain: Chain
+    private_key: str | None
+
+    def __new__(
+        cls, address: str, *, name: str, chain: Chain, private_key: str | None = None
+    ) -> Account:
+        self = super().__new__(cls, to_checksum_address(address))
+        self.name = name
+        self.chain = chain
+        self.private_key = private_key
+        return self
+
+    @property
+    def address(self) -> str:
+        """The checksummed address (the account itself, as a plain ``str``)."""
+        return str.__str__(self)
+
+    @property
+    def balance(self) -> int:
+        """Balance in wei."""
+        return int(self.chain.w3.eth.get_balance(self.address))
+
+    @property
+    def nonce(self) -> int:
+        """Transactions sent so far."""
+        return int(self.chain.w3.eth.get_transaction_count(self.address))
+
+    def transfer(self, to: str, value: int) -> Receipt:
+        """Send ``value`` wei to ``to``."""
+        tx_hash = self.chain.w3.eth.send_transaction(
+            {"from": self.address, "to": to_checksum_address(str(to)), "value": value}
+        )
+        return self.chain.receipt(tx_hash)
+
+    def __repr__(self) -> str:
+        return f"<Account {self.name} {self.address}>"
+
+
+class Accounts(Sequence[Account]):
+    """The node's unlocked dev accounts, by index (``accounts[1]``) or name (``accounts.bob``)."""
+
+    def __init__(self, chain: Chain) -> None:
+        addresses = [to_checksum_address(a) for a in chain.rpc("eth_accounts")]
+        keys = {to_checksum_address(_key_address(k)): k for k in ANVIL_KEYS}
+        self._items = [
+            Account(a, name=ACCOUNT_NAMES[i] if i < len(ACCOUNT_NAMES) else f"account{i}",
+                    chain=chain, private_key=keys.get(a))
+            for i, a in enumerate(addresses)
+        ]  # fmt: skip
+        self._chain = chain
+
+    def __getitem__(self, key: int | str) -> Any:  # Sequence protocol: int, slice, or a name
+        if isinstance(key, str):
+            for account in self._items:
+                if account.name == key:
+                    return account
+            raise KeyError(f"no account named {key!r}; names: {[a.name for a in self._items]}")
+        return self._items[key]
+
+    def __getattr__(self, name: str) -> Account:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self[name]  # type: ignore[no-any-return]
+        except KeyError as exc:
+            raise AttributeError(str(exc)) from None
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @property
+    def names(self) -> list[str]:
+        """Account names in index order."""
+        return [a.name for a in self._items]
+
+    def impersonate(self, address: str) -> contextlib.AbstractContextManager[Account]:
+        """Same as :meth:`Chain.impersonate`."""
+        return self._chain.impersonate(address)
+
+
+def _key_address(private_key: str) -> str:
+    from eth_account import Account as EthAccount
+
+    return str(EthAccount.from_key(private_key).address)
+
+
+# ---------------------------------------------------------------------------- receipts
+
+
+class EventList(list[Any]):
+    """Decoded events (web3 ``EventData``: ``.event`` name, ``.args``, ``.address`` ...)."""
+
+    def filter(self, name: str, **args: Any) -> EventList:
+        """The events called ``name`` whose arguments include ``args``."""
+        return EventList(e for e in self if e["event"] == name and _args_match(e["args"], args))
+
+    @property
+    def names(self) -> list[str]:
+        """Event names in log order."""
+        return [e["event"] for e in self]
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, str) and isinstance(b, str) and a.startswith("0x") and b.startswith("0x"):
+        return a.lower() == b.lower()  # addresses: checksum or not
+    if isinstance(a, bytes) and isinstance(b, str):
+        return "0x" + a.hex() == b.lower()
+    return bool(a == b)
+
+
+def _args_match(actual: Any, wanted: dict[str, Any]) -> bool:
+    return all(k in actual and _same(actual[k], v) for k, v in wanted.items())
+
+
+class Receipt:
+    """A mined transaction: web3's receipt fields (``r.gasUsed``, ``r["status"]``) plus
+    ``events`` decoded from every known contract and snake-case shortcuts."""
+
+    def __init__(self, raw: Any, chain: Chain) -> None:
+        self.raw = raw
+        self._chain = chain
+        self._events: EventList | None = None
+
+    @property
+    def events(self) -> EventList:
+        """Decoded events of all contracts the chain knows, in log order."""
+        if self._events is None:
+            self._events = self._chain.decode_logs(self.raw["logs"])
+        return self._events
+
+    @property
+    def gas_used(self) -> int:
+        """Gas used by the transaction."""
+        return int(self.raw["gasUsed"])
+
+    @property
+    def status(self) -> int:
+        """1 = success, 0 = reverted."""
+        return int(self.raw["status"])
+
+    @property
+    def tx_hash(self) -> str:
+        """The transaction hash (0x hex)."""
+        return "0x" + bytes(self.raw["transactionHash"]).hex()
+
+    @property
+    def block_number(self) -> int:
+        """The block it was mined in."""
+        return int(self.raw["blockNumber"])
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.raw, name)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.raw[key]
+
+    def __repr__(self) -> str:
+        return f"<Receipt {self.tx_hash} block {self.block_number} gas {self.gas_used} events {self.events.names}>"
+
+
+# ---------------------------------------------------------------------------- contracts
+
+
+class ErrorRef:
+    """A contract's custom error, for ``expect_revert(counter.ZeroStep)``."""
+
+    def __init__(self, name: str, contract: str) -> None:
+        self.name = name
+        self.contract = contract
+
+    def __repr__(self) -> str:
+        return f"{self.contract}.{self.name}"
+
+
+class ShortFunction:
+    """``contract.fn(*args, sender=..., value=..., gas=...)``: calls views, sends the rest."""
+
+    def __init__(self, contract: Contract, name: str, view: bool) -> None:
+        self.contract = contract
+        self.name = name
+        self.view = view
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.call(*args, **kwargs) if self.view else self.transact(*args, **kwargs)
+
+    def call(self, *args: Any, sender: str | None = None, block: Any = "latest") -> Any:
+        """Read the function (``eth_call``); a revert raises a named :class:`ContractRevert`."""
+        fn = getattr(self.contract.functions, self.name)(*args)
+        tx = {"from": str(sender)} if sender is not None else {}
+        try:
+            return fn.call(tx, block_identifier=block)
+        except ContractLogicError as exc:
+            raise revert_from_web3(exc, self.contract.chain.decoder) from None
+
+    def transact(
+        self, *args: Any, sender: str | None = None, value: int = 0, gas: int | None = None
+    ) -> Receipt:
+        """Send the function as ``sender`` (default: the deployer account) and wait."""
+        fn = getattr(self.contract.functions, self.name)(*args)
+        tx: dict[str, Any] = {"from": str(sender) if sender is not None else self.contract.chain.default_sender}
+        if value:
+            tx["value"] = value
+        if gas is not None:
+            tx["gas"] = gas
+        chain = self.contract.chain
+        try:
+            tx_hash = fn.transact(tx)  # web3 estimates gas first: a revert raises here
+        except ContractLogicError as exc:
+            raise revert_from_web3(exc, chain.decoder) from None
+        receipt = chain.receipt(tx_hash)
+        if receipt.status != 1:  # sent with an explicit gas limit: replay for the reason
+            raise chain.replay_revert(tx, fn, receipt)
+        return receipt
+
+    def estimate_gas(self, *args: Any, sender: str | None = None, value: int = 0) -> int:
+        """``eth_estimateGas`` for the call."""
+        fn = getattr(self.contract.functions, self.name)(*args)
+        tx: dict[str, Any] = {"from": str(sender) if sender is not None else self.contract.chain.default_sender}
+        if value:
+            tx["value"] = value
+        return int(fn.estimate_gas(tx))
+
+
+class Contract(Web3Contract):
+    """web3.py's contract, plus ``contract.fn(...)`` short forms and ``contract.ErrorName``.
+
+    A Solidity name that collides with a web3 attribute (``address``, ``events``,
+    ``functions``, ``abi`` ...) is reached through ``contract.functions.<name>``.
+    """
+
+    chain: Chain
+    contract_name: str
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name in ("chain", "contract_name"):
+            raise AttributeError(name)
+        for item in type(self).abi or []:
+            if item.get("name") != name:
+                continue
+            if item.get("type") == "function":
+                view = item.get("stateMutability") in ("view", "pure")
+                return ShortFunction(self, name, view)
+            if item.get("type") == "error":
+                return ErrorRef(name, self.contract_name)
+        raise AttributeError(f"{self.contract_name} has no function or error {name!r}")
+
+    def __repr__(self) -> str:
+        return f"<{self.contract_name} at {self.address}>"
+
+
+# ---------------------------------------------------------------------------- the chain
+
+
+class _RecordingProvider(HTTPProvider):
+    """web3's HTTP provider that feeds the gas recorder with every mined call.
+
+    Anvil mines on send, so the receipt exists when ``eth_sendTransaction`` returns; it is
+    fetched only while gas is being recorded (one extra request per transaction).
+    """
+
+    chain: Chain
+
+    def make_request(self, method: Any, params: Any) -> Any:
+        response = super().make_request(method, params)
+        if (
+            method == "eth_sendTransaction"
+            and self.chain.gas.enabled
+            and isinstance(response, dict)
+            and response.get("result")
+        ):
+            tx = params[0]
+            if tx.get("to"):
+                receipt = super().make_request("eth_getTransactionReceipt", [response["result"]])
+                raw = receipt.get("result") if isinstance(receipt, dict) else None
+                if raw and int(raw["status"], 16) == 1:
+                    self.chain.record_gas(tx["to"], tx.get("data") or tx.get("input") or "0x",
+                                          int(raw["gasUsed"], 16))  # fmt: skip
+        return response
+
+
+class Chain:
+    """A dev node (Anvil) for tests: accounts, contracts, time, snapshots and decoding.
+
+    Args:
+        rpc_url: the node's JSON-RPC URL (it must support ``evm_snapshot``/``evm_revert``,
+            ``evm_increaseTime``, ``anvil_impersonateAccount``).
+        gas: recorder for the gas report (a disabled one when omitted).
+        contracts_dir: where ``deploy("Name")`` looks for ``.sol`` files (``*.t.sol`` and
+            ``*.s.sol`` are skipped); a path ``deploy("dir/File.sol")`` works regardless.
+    """
+
+    def __init__(
+        self, rpc_url: str, *, gas: GasRecorder | None = None, contracts_dir: str | Path | None = None
+    ) -> None:
+        self.rpc_url = rpc_url
+        self.gas = gas or GasRecorder()
+        self.contracts_dir = Path(contracts_dir) if contracts_dir else None
+        provider = _RecordingProvider(rpc_url, request_kwargs={"timeout": 60})
+        provider.chain = self
+        self.w3 = Web3(provider)
+        self.decoder = ErrorDecoder()
+        self._contracts: dict[str, Contract] = {}  # lower-case address -> contract
+        self._topics: dict[bytes, list[tuple[type[Contract], str]]] = {}
+        self._selectors: dict[str, dict[bytes, str]] = {}  # contract name -> selector -> fn
+        self._artifacts: dict[str, dict[str, Artifact]] = {}
+        self.accounts = Accounts(self)
+        self.default_sender: str = self.accounts[0].address if len(self.accounts) else ""
+        if self.default_sender:
+            self.w3.eth.default_account = self.default_sender  # web3's .transact() default
+
+    # ------------------------------------------------------------------ raw RPC
+
+    def rpc(self, method: str, *params: Any) -> Any:
+        """One JSON-RPC request; an error reply raises :class:`ChainError`."""
+        reply = self.w3.provider.make_request(method, list(params))  # type: ignore[arg-type]
+        if "error" in reply:
+            raise ChainError(f"{method}: {reply['error']}")
+        return reply.get("result")
+
+    # ------------------------------------------------------------------ snapshots
+
+    def snapshot(self) -> str:
+        """Take an ``evm_snapshot``; :meth:`revert` goes back to it."""
+        return str(self.rpc("evm_snapshot"))
+
+    def revert(self, snapshot_id: str) -> None:
+        """``evm_revert`` to ``snapshot_id`` (a snapshot can be reverted to once)."""
+        if not self.rpc("evm_revert", snapshot_id):
+            raise ChainError(f"evm_revert({snapshot_id}) failed")
+
+    @contextlib.contextmanager
+    def isolate(self) -> Iterator[Chain]:
+        """Everything done inside the block is rolled back at its end (even on errors)."""
+        snap = self.snapshot()
+        try:
+            yield self
+        finally:
+            self.revert(snap)
+
+    # ------------------------------------------------------------------ time and blocks
+
+    @property
+    def block_number(self) -> int:
+        """The latest block number."""
+        return int(self.w3.eth.block_number)
+
+    @property
+    def timestamp(self) -> int:
+        """The latest block's timestamp (what ``block.timestamp`` was in it)."""
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def sleep(self, seconds: int) -> int:
+        """Move time forward by ``seconds`` and mine a block; returns its timestamp."""
+        self.rpc("evm_increaseTime", int(seconds))
+        self.rpc("evm_mine")
+        return self.timestamp
+
+    def mine(self, blocks: int = 1) -> int:
+        """Mine ``blocks`` empty blocks; returns the new block number."""
+        self.rpc("anvil_mine", hex(int(blocks)))
+        return self.block_number
+
+    def set_next_timestamp(self, timestamp: int) -> None:
+        """The next block (the next transaction's, or :meth:`mine`'s) gets ``timestamp``."""
+        self.rpc("evm_setNextBlockTimestamp", int(timestamp))
+
+    def set_balance(self, address: str, wei: int) -> None:
+        """Set an address's ether balance."""
+        self.rpc("anvil_setBalance", to_checksum_address(str(address)), hex(int(wei)))
+
+    @contextlib.contextmanager
+    def impersonate(self, address: str, *, fund: int = 10**21) -> Iterator[Account]:
+        """Send transactions as ``address`` without its key (like Foundry's ``vm.prank``).
+
+        The address is given ``fund`` wei if it has less (to pay gas); impersonation ends
+        with the block.
+        """
+        address = to_checksum_address(str(address))
+        self.rpc("anvil_impersonateAccount", address)
+        try:
+            if int(self.w3.eth.get_balance(address)) < fund:  # type: ignore[arg-type]
+                self.set_balance(address, fund)
+            yield Account(address, name=f"impersonated {address[:10]}", chain=self)
+        finally:
+            self.rpc("anvil_stopImpersonatingAccount", address)
+
+    # ------------------------------------------------------------------ contracts
+
+    def artifact(self, path_or_name: str | Path) -> Artifact:
+        """The compiled contract: ``"dir/File.sol"``, ``"dir/File.sol:Name"`` or ``"Name"``."""
+        spec = str(path_or_name)
+        path_part, _, name = spec.partition(":") if ".sol" in spec else ("", "", spec)
+        if path_part:
+            path = Path(path_part)
+            if not path.is_file() and self.contracts_dir is not None:
+                path = self.contracts_dir / path_part
+            if not path.is_file():
+                raise FileNotFoundError(f"contract source {path_part} not found")
+            arts = self._compiled([path])
+            name = name or path.name.split(".")[0]
+            own = {n: a for n, a in arts.items() if Path(a.source).name == path.name}
+            if name not in arts and len(own) == 1:
+                name = next(iter(own))
+        else:
+            if self.contracts_dir is None:
+                raise LookupError(f"deploy({spec!r}) needs --contracts-dir or a .sol path")
+            sources = sorted(
+                p for p in self.contracts_dir.rglob("*.sol")
+                if not p.name.endswith((".t.sol", ".s.sol"))
+            )  # fmt: skip
+            arts = self._compiled(sources)
+        if name not in arts:
+            raise LookupError(f"no contract {name!r} in {spec}; compiled: {sorted(arts)}")
+        return arts[name]
+
+    def _compiled(self, files: list[Path]) -> dict[str, Artifact]:
+        key = "|".join(str(p.resolve()) for p in files)
+        if key not in self._artifacts:  # load_artifacts caches on disk by hash; this skips the hash
+            self._artifacts[key] = load_artifacts(files, include_project=False)
+        return self._artifacts[key]
+
+    def deploy(
+        self, path_or_name: str | Path, *args: Any, sender: str | None = None, value: int = 0,
+        gas: int | None = None,
+    ) -> Contract:
+        """Compile (cached) and deploy a contract; returns a web3 :class:`Contract`."""
+        art = self.artifact(path_or_name)
+        factory = self.w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
+        tx: dict[str, Any] = {"from": str(sender) if sender is not None else self.default_sender}
+        if value:
+            tx["value"] = value
+        if gas is not None:
+            tx["gas"] = gas
+        self._learn(art.name, art.abi)  # errors of the constructor are named too
+        try:
+            tx_hash = factory.constructor(*args).transact(tx)
+        except ContractLogicError as exc:
+            raise revert_from_web3(exc, self.decoder) from None
+        receipt = self.receipt(tx_hash)
+        if receipt.status != 1:
+            raise ContractRevert("Revert", ("constructor reverted",), tx_hash=receipt.tx_hash)
+        self.gas.record(art.name, "constructor", receipt.gas_used)
+        return self.at(receipt.raw["contractAddress"], art.abi, name=art.name)
+
+    def at(self, address: str, abi: list[dict[str, Any]] | str, *, name: str | None = None) -> Contract:
+        """A contract already on chain; ``abi`` may be a compiled contract's name or path."""
+        if isinstance(abi, str):
+            art = self.artifact(abi)
+            abi, name = art.abi, name or art.name
+        contract_name = name or "Contract"
+        contract = self.w3.eth.contract(
+            address=to_checksum_address(str(address)), abi=abi, ContractFactoryClass=Contract
+        )
+        contract.chain = self
+        contract.contract_name = contract_name
+        self._learn(contract_name, abi)
+        self._contracts[contract.address.lower()] = contract
+        return contract
+
+    def _learn(self, name: str, abi: list[dict[str, Any]]) -> None:
+        """Register a contract's errors, events and selectors (for decoding and gas)."""
+        if name in self._selectors:
+            return
+        self.decoder.add(ContractABI(abi, name))
+        cls = self.w3.eth.contract(abi=abi, ContractFactoryClass=Contract)
+        self._selectors[name] = {
+            function_abi_to_4byte_selector(item): item["name"]
+            for item in abi if item.get("type") == "function"
+        }  # fmt: skip
+        for item in abi:
+            if item.get("type") == "event" and not item.get("anonymous"):
+                self._topics.setdefault(event_abi_to_log_topic(item), []).append((cls, item["name"]))
+
+    def record_gas(self, to: str, data: str, gas: int) -> None:
+        """Account ``gas`` to the known contract at ``to`` and the function ``data`` selects."""
+        contract = self._contracts.get(to.lower())
+        name = contract.contract_name if contract is not None else to
+        raw = bytes.fromhex(data[2:10]) if isinstance(data, str) and len(data) >= 10 else b""
+        method = self._selectors.get(name, {}).get(raw, "0x" + raw.hex() if raw else "<receive>")
+        self.gas.record(name, method, gas)
+
+    # ------------------------------------------------------------------ receipts and events
+
+    def receipt(self, tx_hash: Any) -> Receipt:
+        """The receipt of a sent transaction (Anvil mines on send; waits otherwise)."""
+        raw = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120, poll_latency=0.01)
+        return Receipt(raw, self)
+
+    def decode_logs(self, logs: Sequence[Any]) -> EventList:
+        """Decode logs with the ABI of the contract at their address, else any known ABI."""
+        out = EventList()
+        for log in logs:
+            topics = log["topics"]
+            if not topics:
+                continue
+            topic = bytes(topics[0]) if not isinstance(topics[0], str) else bytes.fromhex(topics[0][2:])
+            candidates = self._topics.get(topic, [])
+            own = self._contracts.get(str(log["address"]).lower())
+            if own is not None:  # the emitter's own ABI first
+                candidates = sorted(candidates, key=lambda c: c[0].abi != own.abi)
+            for cls, event in candidates:
+                try:
+                    out.append(getattr(cls.events, event)().process_log(log))
+                    break
+                except Exception:  # same topic, other indexed layout: try the next ABI
+                    continue
+        return out
+
+    def logs_since(self, block: int) -> EventList:
+        """Decoded events of all blocks after ``block``."""
+        latest = self.block_number
+        if latest <= block:
+            return EventList()
+        logs = self.w3.eth.get_logs({"fromBlock": block + 1, "toBlock": latest})
+        return self.decode_logs(logs)
+
+    def replay_revert(self, tx: dict[str, Any], fn: Any, receipt: Receipt) -> ContractRevert:
+        """Re-run a failed transaction as a call on its parent block to name the error."""
+        try:
+            fn.call({k: v for k, v in tx.items() if k != "gas"}, block_identifier=receipt.block_number - 1)
+        except ContractLogicError as exc:
+            revert = revert_from_web3(exc, self.decoder)
+            revert.tx_hash = receipt.tx_hash
+            return revert
+        return ContractRevert(
+            "OutOfGas" if receipt.gas_used >= int(tx.get("gas", 0)) else "Revert",
+            (receipt.gas_used,), arg_names=("gasUsed",), tx_hash=receipt.tx_hash,
+        )  # fmt: skip
+
+
+# ---------------------------------------------------------------------------- assertions
+
+
+@contextlib.contextmanager
+def expect_revert(error: Any = None, *args: Any, **kwargs: Any) -> Iterator[list[ContractRevert]]:
+    """Assert that the block reverts, and with what.
+
+    ``error`` is a custom error's name (``"ZeroStep"``) or handle (``counter.ZeroStep``),
+    ``"Error"`` for ``require`` strings (argument ``message``), ``"Panic"`` or a
+    :class:`Panic` code (argument ``code``), or ``None`` for any revert. ``args`` and
+    ``kwargs`` (by parameter name) must match the error's arguments (``args``: all of
+    them, in order; ``kwargs``: the ones named). Works for both web3's
+    exceptions and the short forms' :class:`ContractRevert`; the caught revert is appended
+    to the yielded list.
+
+    >>> with expect_revert(counter.Locked, until=unlock_at):
+    ...     counter.increment(1, sender=owner)
+    """
+    if isinstance(error, Panic):
+        name: str | None = "Panic"
+        args = (int(error), *args)
+    else:
+        name = error.name if isinstance(error, ErrorRef) else error
+    want = f"{name or 'a revert'}{_show_args(args, kwargs)}"
+    caught: list[ContractRevert] = []
+    try:
+        yield caught
+    except ContractRevert as exc:
+        revert = exc
+    except ContractLogicError as exc:
+        revert = revert_from_web3(exc)
+    else:
+        raise AssertionError(f"expected {want}, but nothing reverted")
+    caught.append(revert)
+    if name is not None and revert.name != name:
+        raise AssertionError(f"expected {want}, got {revert}") from revert
+    if args:
+        got = tuple(revert.args)
+        if len(got) != len(args) or not all(_same(g, a) for g, a in zip(got, args, strict=True)):
+            raise AssertionError(f"expected {want}, got {revert}") from revert
+    if kwargs:
+        named = revert.as_dict()
+        missing = [k for k in kwargs if k not in named]
+        if missing:
+            raise AssertionError(f"{revert.name} has no argument {missing[0]!r}; it has {list(named)}")
+        if not _args_match(named, kwargs):
+            raise AssertionError(f"expected {want}, got {revert}") from revert
+
+
+def _show_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
+    return f"({', '.join(parts)})" if parts else ""
+
+
+@contextlib.contextmanager
+def expect_emit(source: Any, name: str | None = None, /, **args: Any) -> Iterator[EventList]:
+    """Assert that the block emits an event (like Foundry's ``expectEmit``).
+
+    ``expect_emit(counter, "Incremented", step=3)`` wants the event from that contract;
+    ``expect_emit("Incremented", step=3)`` from any contract. Arguments not given are not
+    checked. The matching events are appended to the yielded list.
+    """
+    if isinstance(source, str) and name is None:
+        source, name = None, source
+    chain = source.chain if isinstance(source, Contract) else current_chain()
+    if chain is None:
+        raise RuntimeError("expect_emit needs the `chain` fixture (or a contract from `deploy`)")
+    start = chain.block_number
+    found = EventList()
+    yield found
+    events = chain.logs_since(start)
+    assert name is not None
+    matches = events.filter(name, **args)
+    if isinstance(source, Contract):
+        matches = EventList(e for e in matches if str(e["address"]).lower() == source.address.lower())
+    if not matches:
+        seen = ", ".join(f"{e['event']}{dict(e['args'])}" for e in events) or "no events"
+        where = f" from {source!r}" if source is not None else ""
+        raise AssertionError(f"expected event {name}{_show_args((), args)}{where}; saw {seen}")
+    found.extend(matches)
