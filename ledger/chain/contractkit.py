@@ -22,6 +22,7 @@ Reverts from either path (web3's ``ContractLogicError`` family or the short form
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator, Sequence
 from enum import IntEnum
 from pathlib import Path
@@ -350,8 +351,9 @@ class Contract(Web3Contract):
 class _RecordingProvider(HTTPProvider):
     """web3's HTTP provider that feeds the gas recorder with every mined call.
 
-    Anvil mines on send, so the receipt exists when ``eth_sendTransaction`` returns; it is
-    fetched only while gas is being recorded (one extra request per transaction).
+    The receipt is fetched right after ``eth_sendTransaction`` (Anvil mines on send; its
+    receipt can lag the reply by a moment, so it is polled), only while gas is being
+    recorded.
     """
 
     chain: Chain
@@ -366,12 +368,23 @@ class _RecordingProvider(HTTPProvider):
         ):
             tx = params[0]
             if tx.get("to"):
-                receipt = super().make_request("eth_getTransactionReceipt", [response["result"]])
-                raw = receipt.get("result") if isinstance(receipt, dict) else None
+                raw = self._receipt(response["result"])
                 if raw and int(raw["status"], 16) == 1:
                     self.chain.record_gas(tx["to"], tx.get("data") or tx.get("input") or "0x",
                                           int(raw["gasUsed"], 16))  # fmt: skip
         return response
+
+    def _receipt(self, tx_hash: str, timeout: float = 30.0) -> Any:
+        # Anvil answers eth_sendTransaction before the block is indexed: poll briefly.
+        deadline = time.monotonic() + timeout
+        delay = 0.0005
+        while True:
+            reply = super().make_request("eth_getTransactionReceipt", [tx_hash])  # type: ignore[arg-type]
+            raw = reply.get("result") if isinstance(reply, dict) else None
+            if raw or time.monotonic() > deadline:
+                return raw
+            time.sleep(delay)
+            delay = min(delay * 2, 0.02)
 
 
 class Chain:
@@ -493,10 +506,11 @@ class Chain:
             if not path.is_file():
                 raise FileNotFoundError(f"contract source {path_part} not found")
             arts = self._compiled([path])
-            name = name or path.name.split(".")[0]
-            own = {n: a for n, a in arts.items() if Path(a.source).name == path.name}
-            if name not in arts and len(own) == 1:
-                name = next(iter(own))
+            if not name:  # the file's stem, else the file's only contract
+                name = path.name.split(".")[0]
+                own = [n for n, a in arts.items() if Path(a.source).name == path.name]
+                if name not in arts and len(own) == 1:
+                    name = own[0]
         else:
             if self.contracts_dir is None:
                 raise LookupError(f"deploy({spec!r}) needs --contracts-dir or a .sol path")
