@@ -50,5 +50,5 @@ def test_counter_matches_its_model(deploy, accounts, chain):
 
     run_state_machine_as_test(
         CounterMachine,
-        settings=settings(max_examples=15, stateful_step_count=8, deadline=None, derandomize=True),
+        settings=settings(max_examples=10, stateful_step_count=6, deadline=None, derandomize=True),
     )
