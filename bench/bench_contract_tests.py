@@ -60,20 +60,20 @@ def pytest_sessionfinish(session, exitstatus):
         json.dump({"suite_s": T["last_end"] - T["anvil_ready"], "exit": int(exitstatus)}, fh)
 '''
 
-TEST_HEAD = '''
+TEST_HEAD = """
 import pytest
 from ledger.chain.testing import expect_revert
 
-'''
+"""
 
-SNAPSHOT_FIXTURE = '''
+SNAPSHOT_FIXTURE = """
 @pytest.fixture(scope="module")
 def counter(deploy):
     return deploy("Counter", 5)
 
-'''
+"""
 
-FRESH_FIXTURE = '''
+FRESH_FIXTURE = """
 pytestmark = pytest.mark.no_snapshot
 
 
@@ -81,23 +81,25 @@ pytestmark = pytest.mark.no_snapshot
 def counter(deploy):
     return deploy("Counter", 5)
 
-'''
+"""
 
-TEST_BODY = '''
+TEST_BODY = """
 def test_{i}(counter, accounts):
     start = counter.count()
     counter.increment({step}, sender=accounts.deployer)
     assert counter.count() == start + {step}
     with expect_revert(counter.NotOwner, caller=accounts.alice):
         counter.increment(1, sender=accounts.alice)
-'''
+"""
 
 
 def _suite(folder: Path, fixture: str, n: int) -> None:
     if folder.exists():
         shutil.rmtree(folder)
     (folder / "tests").mkdir(parents=True)
-    (folder / "pytest.ini").write_text(f"[pytest]\ntestpaths = tests\ncontracts_dir = {COUNTER_SRC}\n")
+    (folder / "pytest.ini").write_text(
+        f"[pytest]\ntestpaths = tests\ncontracts_dir = {COUNTER_SRC}\n"
+    )
     (folder / "conftest.py").write_text(CONFTEST)  # at the root: sees session fixtures
     body = "".join(TEST_BODY.format(i=i, step=i + 1) for i in range(n))
     (folder / "tests" / "test_suite.py").write_text(TEST_HEAD + fixture + body)

@@ -26,7 +26,6 @@ import http.client
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from enum import IntEnum
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -38,238 +37,36 @@ from web3.exceptions import ContractLogicError
 from web3.providers.rpc import HTTPProvider
 
 from ledger.chain.abi import ContractABI
-from ledger.chain.accounts import ANVIL_KEYS
 from ledger.chain.compiler import Artifact, load_artifacts
+from ledger.chain.contract_accounts import ACCOUNT_NAMES, Account, Accounts
+from ledger.chain.contract_assertions import ErrorRef as ErrorRef
+from ledger.chain.contract_assertions import (
+    Panic,
+    current_chain,
+    expect_emit,
+    expect_revert,
+    revert_from_web3,
+)
+from ledger.chain.contract_events import EventList, Receipt
 from ledger.chain.errors import ChainError, ContractRevert, ErrorDecoder
 from ledger.chain.gas_report import GasRecorder
 
-ACCOUNT_NAMES = (
-    "deployer", "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan",
-)  # fmt: skip
-"""Names of Anvil's ten dev accounts, in order (``accounts[0]`` deploys by default)."""
-
-
-class Panic(IntEnum):
-    """Solidity ``Panic(uint256)`` codes, for ``expect_revert(Panic.DIVISION_BY_ZERO)``."""
-
-    ASSERT = 0x01
-    ARITHMETIC = 0x11
-    DIVISION_BY_ZERO = 0x12
-    ENUM_CONVERSION = 0x21
-    STORAGE_ENCODING = 0x22
-    POP_EMPTY_ARRAY = 0x31
-    ARRAY_INDEX = 0x32
-    OUT_OF_MEMORY = 0x41
-    ZERO_FUNCTION = 0x51
-
-
-# ---------------------------------------------------------------------------- current chain
-
-_CURRENT: list[Chain] = []
-
-
-def current_chain() -> Chain | None:
-    """The chain the plugin's fixtures are using (for the module-level helpers)."""
-    return _CURRENT[-1] if _CURRENT else None
-
-
-def _decoder() -> ErrorDecoder:
-    chain = current_chain()
-    return chain.decoder if chain is not None else ErrorDecoder()
-
-
-def revert_from_web3(exc: ContractLogicError, decoder: ErrorDecoder | None = None) -> ContractRevert:
-    """web3's revert exceptions (custom error, panic, require string) as a named revert."""
-    data = exc.data
-    if isinstance(data, dict):
-        data = data.get("data")
-    if isinstance(data, str) and data.startswith("0x") and len(data) >= 10:
-        return (decoder or _decoder()).decode(data)
-    message = str(exc.message or exc)
-    return ContractRevert("Revert", (message,), arg_names=("message",))
-
-
-# ---------------------------------------------------------------------------- accounts
-
-
-class Account(str):
-    """A funded dev account: it *is* its checksummed address, with a name and helpers."""
-
-    name: str
-    chain: Chain
-    private_key: str | None
-
-    def __new__(
-        cls, address: str, *, name: str, chain: Chain, private_key: str | None = None
-    ) -> Account:
-        self = super().__new__(cls, to_checksum_address(address))
-        self.name = name
-        self.chain = chain
-        self.private_key = private_key
-        return self
-
-    @property
-    def address(self) -> str:
-        """The checksummed address (the account itself, as a plain ``str``)."""
-        return str.__str__(self)
-
-    @property
-    def balance(self) -> int:
-        """Balance in wei."""
-        return int(self.chain.w3.eth.get_balance(self.address))
-
-    @property
-    def nonce(self) -> int:
-        """Transactions sent so far."""
-        return int(self.chain.w3.eth.get_transaction_count(self.address))
-
-    def transfer(self, to: str, value: int) -> Receipt:
-        """Send ``value`` wei to ``to``."""
-        tx_hash = self.chain.w3.eth.send_transaction(
-            {"from": self.address, "to": to_checksum_address(str(to)), "value": value}
-        )
-        return self.chain.receipt(tx_hash)
-
-    def __repr__(self) -> str:
-        return f"<Account {self.name} {self.address}>"
-
-
-class Accounts(Sequence[Account]):
-    """The node's unlocked dev accounts, by index (``accounts[1]``) or name (``accounts.bob``)."""
-
-    def __init__(self, chain: Chain) -> None:
-        addresses = [to_checksum_address(a) for a in chain.rpc("eth_accounts")]
-        keys = {to_checksum_address(_key_address(k)): k for k in ANVIL_KEYS}
-        self._items = [
-            Account(a, name=ACCOUNT_NAMES[i] if i < len(ACCOUNT_NAMES) else f"account{i}",
-                    chain=chain, private_key=keys.get(a))
-            for i, a in enumerate(addresses)
-        ]  # fmt: skip
-        self._chain = chain
-
-    def __getitem__(self, key: int | str) -> Any:  # Sequence protocol: int, slice, or a name
-        if isinstance(key, str):
-            for account in self._items:
-                if account.name == key:
-                    return account
-            raise KeyError(f"no account named {key!r}; names: {[a.name for a in self._items]}")
-        return self._items[key]
-
-    def __getattr__(self, name: str) -> Account:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        try:
-            return self[name]  # type: ignore[no-any-return]
-        except KeyError as exc:
-            raise AttributeError(str(exc)) from None
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    @property
-    def names(self) -> list[str]:
-        """Account names in index order."""
-        return [a.name for a in self._items]
-
-    def impersonate(self, address: str) -> contextlib.AbstractContextManager[Account]:
-        """Same as :meth:`Chain.impersonate`."""
-        return self._chain.impersonate(address)
-
-
-def _key_address(private_key: str) -> str:
-    from eth_account import Account as EthAccount
-
-    return str(EthAccount.from_key(private_key).address)
-
-
-# ---------------------------------------------------------------------------- receipts
-
-
-class EventList(list[Any]):
-    """Decoded events (web3 ``EventData``: ``.event`` name, ``.args``, ``.address`` ...)."""
-
-    def filter(self, name: str, **args: Any) -> EventList:
-        """The events called ``name`` whose arguments include ``args``."""
-        return EventList(e for e in self if e["event"] == name and _args_match(e["args"], args))
-
-    @property
-    def names(self) -> list[str]:
-        """Event names in log order."""
-        return [e["event"] for e in self]
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, str) and isinstance(b, str) and a.startswith("0x") and b.startswith("0x"):
-        return a.lower() == b.lower()  # addresses: checksum or not
-    if isinstance(a, bytes) and isinstance(b, str):
-        return "0x" + a.hex() == b.lower()
-    return bool(a == b)
-
-
-def _args_match(actual: Any, wanted: dict[str, Any]) -> bool:
-    return all(k in actual and _same(actual[k], v) for k, v in wanted.items())
-
-
-class Receipt:
-    """A mined transaction: web3's receipt fields (``r.gasUsed``, ``r["status"]``) plus
-    ``events`` decoded from every known contract and snake-case shortcuts."""
-
-    def __init__(self, raw: Any, chain: Chain) -> None:
-        self.raw = raw
-        self._chain = chain
-        self._events: EventList | None = None
-
-    @property
-    def events(self) -> EventList:
-        """Decoded events of all contracts the chain knows, in log order."""
-        if self._events is None:
-            self._events = self._chain.decode_logs(self.raw["logs"])
-        return self._events
-
-    @property
-    def gas_used(self) -> int:
-        """Gas used by the transaction."""
-        return int(self.raw["gasUsed"])
-
-    @property
-    def status(self) -> int:
-        """1 = success, 0 = reverted."""
-        return int(self.raw["status"])
-
-    @property
-    def tx_hash(self) -> str:
-        """The transaction hash (0x hex)."""
-        return "0x" + bytes(self.raw["transactionHash"]).hex()
-
-    @property
-    def block_number(self) -> int:
-        """The block it was mined in."""
-        return int(self.raw["blockNumber"])
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(self.raw, name)
-
-    def __getitem__(self, key: str) -> Any:
-        return self.raw[key]
-
-    def __repr__(self) -> str:
-        return f"<Receipt {self.tx_hash} block {self.block_number} gas {self.gas_used} events {self.events.names}>"
-
+__all__ = [
+    "ACCOUNT_NAMES",
+    "Account",
+    "Accounts",
+    "Chain",
+    "Contract",
+    "ErrorRef",
+    "EventList",
+    "Panic",
+    "Receipt",
+    "current_chain",
+    "expect_emit",
+    "expect_revert",
+]
 
 # ---------------------------------------------------------------------------- contracts
-
-
-class ErrorRef:
-    """A contract's custom error, for ``expect_revert(counter.ZeroStep)``."""
-
-    def __init__(self, name: str, contract: str) -> None:
-        self.name = name
-        self.contract = contract
-
-    def __repr__(self) -> str:
-        return f"{self.contract}.{self.name}"
 
 
 class ShortFunction:
@@ -285,7 +82,9 @@ class ShortFunction:
         self.contract = contract
         self.name = name
         self.view = view
-        self.fast = contract.fast_abi.functions.get(name) if name not in contract.overloaded else None
+        self.fast = (
+            contract.fast_abi.functions.get(name) if name not in contract.overloaded else None
+        )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.call(*args, **kwargs) if self.view else self.transact(*args, **kwargs)
@@ -294,7 +93,10 @@ class ShortFunction:
         if self.fast is None:
             return None
         try:
-            return "0x" + self.fast.encode(*[str(a) if isinstance(a, Account) else a for a in args]).hex()
+            return (
+                "0x"
+                + self.fast.encode(*[str(a) if isinstance(a, Account) else a for a in args]).hex()
+            )
         except Exception:  # not encodable as given: web3's conversions may still manage
             return None
 
@@ -303,13 +105,19 @@ class ShortFunction:
         chain = self.contract.chain
         data = self._calldata(args)
         if data is not None and self.fast is not None:
-            tx = {"from": str(sender or chain.default_sender), "to": self.contract.address, "data": data}
+            tx = {
+                "from": str(sender or chain.default_sender),
+                "to": self.contract.address,
+                "data": data,
+            }
             tag = hex(block) if isinstance(block, int) else block
             out = chain.rpc_or_revert("eth_call", tx, tag)
             return self.fast.decode_output(bytes.fromhex(out[2:]))
         fn = getattr(self.contract.functions, self.name)(*args)
         try:
-            return fn.call({"from": str(sender)} if sender is not None else {}, block_identifier=block)
+            return fn.call(
+                {"from": str(sender)} if sender is not None else {}, block_identifier=block
+            )
         except ContractLogicError as exc:
             raise revert_from_web3(exc, chain.decoder) from None
 
@@ -339,16 +147,22 @@ class ShortFunction:
             raw = {**tx, "to": self.contract.address, "data": data}
             if value:
                 raw["value"] = hex(value)
-            raw["gas"] = hex(gas if gas is not None else int(chain.rpc_or_revert("eth_estimateGas", raw), 16))
+            raw["gas"] = hex(
+                gas if gas is not None else int(chain.rpc_or_revert("eth_estimateGas", raw), 16)
+            )
             receipt = chain.receipt(chain.rpc("eth_sendTransaction", raw))
         if receipt.status != 1:  # sent with an explicit gas limit: replay for the reason
-            raise chain.replay_revert(tx, getattr(self.contract.functions, self.name)(*args), receipt)
+            raise chain.replay_revert(
+                tx, getattr(self.contract.functions, self.name)(*args), receipt
+            )
         return receipt
 
     def estimate_gas(self, *args: Any, sender: str | None = None, value: int = 0) -> int:
         """``eth_estimateGas`` for the call."""
         fn = getattr(self.contract.functions, self.name)(*args)
-        tx: dict[str, Any] = {"from": str(sender) if sender is not None else self.contract.chain.default_sender}
+        tx: dict[str, Any] = {
+            "from": str(sender) if sender is not None else self.contract.chain.default_sender
+        }
         if value:
             tx["value"] = value
         return int(fn.estimate_gas(tx))
@@ -427,7 +241,11 @@ class _RecordingProvider(HTTPProvider):
         for attempt in range(2):
             if conn is None:
                 parts = urlsplit(str(self.endpoint_uri))
-                cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+                cls = (
+                    http.client.HTTPSConnection
+                    if parts.scheme == "https"
+                    else http.client.HTTPConnection
+                )
                 conn = cls(parts.hostname or "127.0.0.1", parts.port, timeout=60)
                 local.conn = conn
             try:
@@ -470,7 +288,11 @@ class Chain:
     """
 
     def __init__(
-        self, rpc_url: str, *, gas: GasRecorder | None = None, contracts_dir: str | Path | None = None
+        self,
+        rpc_url: str,
+        *,
+        gas: GasRecorder | None = None,
+        contracts_dir: str | Path | None = None,
     ) -> None:
         self.rpc_url = rpc_url
         self.gas = gas or GasRecorder()
@@ -616,7 +438,11 @@ class Chain:
         return self._artifacts[key]
 
     def deploy(
-        self, path_or_name: str | Path, *args: Any, sender: str | None = None, value: int = 0,
+        self,
+        path_or_name: str | Path,
+        *args: Any,
+        sender: str | None = None,
+        value: int = 0,
         gas: int | None = None,
     ) -> Contract:
         """Compile (cached) and deploy a contract; returns a web3 :class:`Contract`."""
@@ -638,7 +464,9 @@ class Chain:
         self.gas.record(art.name, "constructor", receipt.gas_used)
         return self.at(receipt.raw["contractAddress"], art.abi, name=art.name)
 
-    def at(self, address: str, abi: list[dict[str, Any]] | str, *, name: str | None = None) -> Contract:
+    def at(
+        self, address: str, abi: list[dict[str, Any]] | str, *, name: str | None = None
+    ) -> Contract:
         """A contract already on chain; ``abi`` may be a compiled contract's name or path."""
         if isinstance(abi, str):
             art = self.artifact(abi)
@@ -668,7 +496,9 @@ class Chain:
         }  # fmt: skip
         for item in abi:
             if item.get("type") == "event" and not item.get("anonymous"):
-                self._topics.setdefault(event_abi_to_log_topic(item), []).append((cls, item["name"]))
+                self._topics.setdefault(event_abi_to_log_topic(item), []).append(
+                    (cls, item["name"])
+                )
 
     def record_gas(self, to: str, data: str, gas: int) -> None:
         """Account ``gas`` to the known contract at ``to`` and the function ``data`` selects."""
@@ -692,7 +522,9 @@ class Chain:
             topics = log["topics"]
             if not topics:
                 continue
-            topic = bytes(topics[0]) if not isinstance(topics[0], str) else bytes.fromhex(topics[0][2:])
+            topic = (
+                bytes(topics[0]) if not isinstance(topics[0], str) else bytes.fromhex(topics[0][2:])
+            )
             candidates = self._topics.get(topic, [])
             own = self._contracts.get(str(log["address"]).lower())
             if own is not None:  # the emitter's own ABI first
@@ -716,7 +548,10 @@ class Chain:
     def replay_revert(self, tx: dict[str, Any], fn: Any, receipt: Receipt) -> ContractRevert:
         """Re-run a failed transaction as a call on its parent block to name the error."""
         try:
-            fn.call({k: v for k, v in tx.items() if k != "gas"}, block_identifier=receipt.block_number - 1)
+            fn.call(
+                {k: v for k, v in tx.items() if k != "gas"},
+                block_identifier=receipt.block_number - 1,
+            )
         except ContractLogicError as exc:
             revert = revert_from_web3(exc, self.decoder)
             revert.tx_hash = receipt.tx_hash
@@ -725,85 +560,3 @@ class Chain:
             "OutOfGas" if receipt.gas_used >= int(tx.get("gas", 0)) else "Revert",
             (receipt.gas_used,), arg_names=("gasUsed",), tx_hash=receipt.tx_hash,
         )  # fmt: skip
-
-
-# ---------------------------------------------------------------------------- assertions
-
-
-@contextlib.contextmanager
-def expect_revert(error: Any = None, *args: Any, **kwargs: Any) -> Iterator[list[ContractRevert]]:
-    """Assert that the block reverts, and with what.
-
-    ``error`` is a custom error's name (``"ZeroStep"``) or handle (``counter.ZeroStep``),
-    ``"Error"`` for ``require`` strings (argument ``message``), ``"Panic"`` or a
-    :class:`Panic` code (argument ``code``), or ``None`` for any revert. ``args`` and
-    ``kwargs`` (by parameter name) must match the error's arguments (``args``: all of
-    them, in order; ``kwargs``: the ones named). Works for both web3's
-    exceptions and the short forms' :class:`ContractRevert`; the caught revert is appended
-    to the yielded list.
-
-    >>> with expect_revert(counter.Locked, until=unlock_at):
-    ...     counter.increment(1, sender=owner)
-    """
-    if isinstance(error, Panic):
-        name: str | None = "Panic"
-        args = (int(error), *args)
-    else:
-        name = error.name if isinstance(error, ErrorRef) else error
-    want = f"{name or 'a revert'}{_show_args(args, kwargs)}"
-    caught: list[ContractRevert] = []
-    try:
-        yield caught
-    except ContractRevert as exc:
-        revert = exc
-    except ContractLogicError as exc:
-        revert = revert_from_web3(exc)
-    else:
-        raise AssertionError(f"expected {want}, but nothing reverted")
-    caught.append(revert)
-    if name is not None and revert.name != name:
-        raise AssertionError(f"expected {want}, got {revert}") from revert
-    if args:
-        got = tuple(revert.args)
-        if len(got) != len(args) or not all(_same(g, a) for g, a in zip(got, args, strict=True)):
-            raise AssertionError(f"expected {want}, got {revert}") from revert
-    if kwargs:
-        named = revert.as_dict()
-        missing = [k for k in kwargs if k not in named]
-        if missing:
-            raise AssertionError(f"{revert.name} has no argument {missing[0]!r}; it has {list(named)}")
-        if not _args_match(named, kwargs):
-            raise AssertionError(f"expected {want}, got {revert}") from revert
-
-
-def _show_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
-    parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
-    return f"({', '.join(parts)})" if parts else ""
-
-
-@contextlib.contextmanager
-def expect_emit(source: Any, name: str | None = None, /, **args: Any) -> Iterator[EventList]:
-    """Assert that the block emits an event (like Foundry's ``expectEmit``).
-
-    ``expect_emit(counter, "Incremented", step=3)`` wants the event from that contract;
-    ``expect_emit("Incremented", step=3)`` from any contract. Arguments not given are not
-    checked. The matching events are appended to the yielded list.
-    """
-    if isinstance(source, str) and name is None:
-        source, name = None, source
-    chain = source.chain if isinstance(source, Contract) else current_chain()
-    if chain is None:
-        raise RuntimeError("expect_emit needs the `chain` fixture (or a contract from `deploy`)")
-    start = chain.block_number
-    found = EventList()
-    yield found
-    events = chain.logs_since(start)
-    assert name is not None
-    matches = events.filter(name, **args)
-    if isinstance(source, Contract):
-        matches = EventList(e for e in matches if str(e["address"]).lower() == source.address.lower())
-    if not matches:
-        seen = ", ".join(f"{e['event']}{dict(e['args'])}" for e in events) or "no events"
-        where = f" from {source!r}" if source is not None else ""
-        raise AssertionError(f"expected event {name}{_show_args((), args)}{where}; saw {seen}")
-    found.extend(matches)

@@ -77,18 +77,45 @@ def _add(group: Any, *names: str, **kwargs: Any) -> None:
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Chain, contracts and gas options (see the module docstring)."""
     group = parser.getgroup("edgemarket-chain", "contract tests on a local chain (edgemarket)")
-    _add(group, "--chain-rpc-url", default=None,
-         help="JSON-RPC URL of an existing dev node (must support evm_snapshot/evm_revert)")
-    _add(group, "--contracts-dir", default=None,
-         help="folder of .sol sources that deploy('Name') compiles (ini: contracts_dir)")
-    _add(group, "--gas-report", action="store_true", default=False,
-         help="print min/mean/median/max gas per contract method")
-    _add(group, "--gas-snapshot", action="store_true", default=False,
-         help="write the gas statistics to the snapshot file")
-    _add(group, "--gas-snapshot-file", default=None,
-         help="gas snapshot file (default: gas_snapshot_file ini or .gas-snapshot.json)")
-    _add(group, "--gas-check", action="store_true", default=False,
-         help="fail when a method's gas grew beyond --gas-tolerance vs the snapshot file")
+    _add(
+        group,
+        "--chain-rpc-url",
+        default=None,
+        help="JSON-RPC URL of an existing dev node (must support evm_snapshot/evm_revert)",
+    )
+    _add(
+        group,
+        "--contracts-dir",
+        default=None,
+        help="folder of .sol sources that deploy('Name') compiles (ini: contracts_dir)",
+    )
+    _add(
+        group,
+        "--gas-report",
+        action="store_true",
+        default=False,
+        help="print min/mean/median/max gas per contract method",
+    )
+    _add(
+        group,
+        "--gas-snapshot",
+        action="store_true",
+        default=False,
+        help="write the gas statistics to the snapshot file",
+    )
+    _add(
+        group,
+        "--gas-snapshot-file",
+        default=None,
+        help="gas snapshot file (default: gas_snapshot_file ini or .gas-snapshot.json)",
+    )
+    _add(
+        group,
+        "--gas-check",
+        action="store_true",
+        default=False,
+        help="fail when a method's gas grew beyond --gas-tolerance vs the snapshot file",
+    )
     _add(group, "--gas-tolerance", type=float, default=1.0,
          help="allowed gas growth in percent for --gas-check (default 1)")  # fmt: skip
     parser.addini("contracts_dir", "folder of .sol sources for deploy('Name')", default="")
@@ -101,7 +128,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "no_snapshot: the test's chain changes are not rolled back (edgemarket)"
     )
     enabled = any(
-        config.getoption(o, default=False) for o in ("--gas-report", "--gas-snapshot", "--gas-check")
+        config.getoption(o, default=False)
+        for o in ("--gas-report", "--gas-snapshot", "--gas-check")
     )
     config.stash[_RECORDER] = GasRecorder(enabled=enabled)
 
@@ -156,7 +184,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         for line in notes:
             tr.write_line(f"note: {line}")
         if not regressions:
-            tr.write_line(f"gas within {config.getoption('--gas-tolerance')} % of {_snapshot_path(config)}")
+            tr.write_line(
+                f"gas within {config.getoption('--gas-tolerance')} % of {_snapshot_path(config)}"
+            )
     if written:
         tr.write_line(f"gas snapshot written to {written}")
 
@@ -217,15 +247,17 @@ def _has_ini(config: pytest.Config, name: str) -> bool:
 @pytest.fixture(scope="session")
 def edgemarket_chain(request: pytest.FixtureRequest, chain_rpc_url: str) -> Iterator[Chain]:
     """The session's :class:`Chain` (what ``chain``, ``accounts`` and ``deploy`` use)."""
-    from ledger.chain import contractkit
+    from ledger.chain import contract_assertions, contractkit
 
     recorder = request.config.stash.get(_RECORDER, None) or GasRecorder()
-    kit = contractkit.Chain(chain_rpc_url, gas=recorder, contracts_dir=_contracts_dir(request.config))
-    contractkit._CURRENT.append(kit)
+    kit = contractkit.Chain(
+        chain_rpc_url, gas=recorder, contracts_dir=_contracts_dir(request.config)
+    )
+    contract_assertions._CURRENT.append(kit)
     try:
         yield kit
     finally:
-        contractkit._CURRENT.remove(kit)
+        contract_assertions._CURRENT.remove(kit)
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,9 @@ def alice_nonce(accounts) -> int:
     return int(accounts.alice.nonce)
 
 
-def test_one_node_for_both_kinds_of_fixture(chain: ChainSession, accounts, deploy, w3, alice_nonce) -> None:
+def test_one_node_for_both_kinds_of_fixture(
+    chain: ChainSession, accounts, deploy, w3, alice_nonce
+) -> None:
     counter = deploy(COUNTER, 5, sender=accounts.alice)
     counter.increment(2, sender=accounts.alice)
     assert counter.count() == 7 and accounts.alice.nonce == alice_nonce + 2

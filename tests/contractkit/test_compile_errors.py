@@ -81,5 +81,7 @@ def test_every_error_is_located() -> None:
 
 
 def test_user_contract_compiles_without_the_project_sources() -> None:
-    arts = load_artifacts([REPO_ROOT / "examples" / "contracts" / "src" / "Counter.sol"], include_project=False)
+    arts = load_artifacts(
+        [REPO_ROOT / "examples" / "contracts" / "src" / "Counter.sol"], include_project=False
+    )
     assert set(arts) == {"Counter"}

@@ -33,7 +33,9 @@ def test_accounts_are_named_funded_addresses(accounts, chain):
     assert len(accounts) == 10 and accounts.names[:3] == ["deployer", "alice", "bob"]
     assert accounts.alice is accounts[1] and accounts["bob"] is accounts[2]
     assert accounts.alice == to_checksum_address(chain.rpc("eth_accounts")[1])
-    assert accounts.alice.balance == int(rpc_call(chain.rpc_url, "eth_getBalance", [accounts.alice, "latest"]), 16)
+    assert accounts.alice.balance == int(
+        rpc_call(chain.rpc_url, "eth_getBalance", [accounts.alice, "latest"]), 16
+    )
     with pytest.raises(AttributeError, match="no account named 'mallory'"):
         _ = accounts.mallory
 
@@ -68,8 +70,10 @@ def test_receipt_events_match_a_hand_decoding(counter, accounts, chain):
     step, new_count = abi_decode(["uint256", "uint256"], bytes.fromhex(log["data"][2:]))
     (event,) = receipt.events
     assert event.event == "Incremented" and event.address == counter.address
-    assert (event.args.by, event.args.step, event.args.newCount) == (by, step, new_count) == (
-        accounts.deployer, 3, 8
+    assert (
+        (event.args.by, event.args.step, event.args.newCount)
+        == (by, step, new_count)
+        == (accounts.deployer, 3, 8)
     )
 
 
@@ -87,7 +91,9 @@ def test_receipt_decodes_events_of_every_known_contract(deploy, chain):
 def test_expect_revert_names_custom_errors_panics_and_require_strings(counter, accounts):
     with expect_revert(counter.NotOwner, caller=accounts.alice) as caught:
         counter.increment(1, sender=accounts.alice)
-    assert isinstance(caught[0], ContractRevert) and caught[0].as_dict() == {"caller": accounts.alice}
+    assert isinstance(caught[0], ContractRevert) and caught[0].as_dict() == {
+        "caller": accounts.alice
+    }
     with expect_revert("NotOwner", accounts.alice):  # web3's path: ContractCustomError
         counter.functions.increment(1).transact({"from": accounts.alice})
     with expect_revert("Panic", code=0x12):
@@ -124,7 +130,9 @@ def test_expect_emit(counter, accounts):
     with expect_emit(counter, "Incremented", step=2, newCount=7) as found:
         counter.increment(2)
     assert found[0].args.by == accounts.deployer
-    with pytest.raises(AssertionError, match=r"expected event Incremented\(step=9\).*saw Incremented"):
+    with pytest.raises(
+        AssertionError, match=r"expected event Incremented\(step=9\).*saw Incremented"
+    ):
         with expect_emit("Incremented", step=9):
             counter.increment(1)
     with pytest.raises(AssertionError, match="saw no events"), expect_emit(counter, "Incremented"):
@@ -174,13 +182,25 @@ def test_gas_recorded_per_method_equals_the_receipts(chain_rpc_url, accounts, ch
     hashes = [c.increment(s).tx_hash for s in (1, 2, 3)]
     web3_hash = c.functions.decrement(1).transact({"from": accounts.alice})
     c.decrement(1, sender=accounts.bob)
-    raw = [int(rpc_call(chain_rpc_url, "eth_getTransactionReceipt", [h])["gasUsed"], 16) for h in hashes]
+    raw = [
+        int(rpc_call(chain_rpc_url, "eth_getTransactionReceipt", [h])["gasUsed"], 16)
+        for h in hashes
+    ]
     stats = kit.gas.stats()
     assert stats["Counter.increment"]["calls"] == 3
-    assert stats["Counter.increment"]["min"] == min(raw) and stats["Counter.increment"]["max"] == max(raw)
+    assert stats["Counter.increment"]["min"] == min(raw) and stats["Counter.increment"][
+        "max"
+    ] == max(raw)
     assert stats["Counter.increment"]["median"] == sorted(raw)[1]
-    web3_gas = int(rpc_call(chain_rpc_url, "eth_getTransactionReceipt", ["0x" + bytes(web3_hash).hex()])["gasUsed"], 16)
-    assert stats["Counter.decrement"]["calls"] == 2 and stats["Counter.decrement"]["min"] <= web3_gas
+    web3_gas = int(
+        rpc_call(chain_rpc_url, "eth_getTransactionReceipt", ["0x" + bytes(web3_hash).hex()])[
+            "gasUsed"
+        ],
+        16,
+    )
+    assert (
+        stats["Counter.decrement"]["calls"] == 2 and stats["Counter.decrement"]["min"] <= web3_gas
+    )
     assert set(stats) == {"Counter.constructor", "Counter.increment", "Counter.decrement"}
 
 

@@ -27,7 +27,10 @@ def test_stats_match_numpy() -> None:
         assert s["mean"] == pytest.approx(np.mean(gas), abs=0.05)
     assert list(stats) == ["Token.approve", "Token.transfer"]
     text = table(stats)
-    assert "Token.transfer" in text.splitlines()[3] and f"{int(np.max(samples[('Token', 'transfer')])):,}" in text
+    assert (
+        "Token.transfer" in text.splitlines()[3]
+        and f"{int(np.max(samples[('Token', 'transfer')])):,}" in text
+    )
 
 
 def test_disabled_recorder_records_nothing() -> None:
@@ -52,6 +55,11 @@ def test_check_each_statistic_and_notes(tmp_path: Path) -> None:
     base = {"C.f": _stats(100, 50, 200), "C.gone": _stats(1)}
     path = write_snapshot(tmp_path / "snap.json", base)
     assert load_snapshot(path) == base
-    regressions, notes = compare(load_snapshot(path), {"C.f": _stats(100, 50, 260), "C.new": _stats(1)}, 5)
+    regressions, notes = compare(
+        load_snapshot(path), {"C.f": _stats(100, 50, 260), "C.new": _stats(1)}, 5
+    )
     assert regressions == ["C.f: max gas 200 -> 260 (+30.00 %, tolerance 5 %)"]
-    assert notes == ["C.gone: in the snapshot, not called in this run", "C.new: new (not in the snapshot)"]
+    assert notes == [
+        "C.gone: in the snapshot, not called in this run",
+        "C.new: new (not in the snapshot)",
+    ]

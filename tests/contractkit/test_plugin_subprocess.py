@@ -26,7 +26,9 @@ pytestmark = pytest.mark.chain
 EXAMPLE = REPO_ROOT / "examples" / "contracts"
 
 
-def _pytest(args: list[str], cwd: Path, extra_path: Path | None = None) -> subprocess.CompletedProcess[str]:
+def _pytest(
+    args: list[str], cwd: Path, extra_path: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     paths = [str(REPO_ROOT)] + ([str(extra_path)] if extra_path else [])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
     env.pop("PYTEST_ADDOPTS", None)
@@ -53,7 +55,9 @@ def test_tutorial_suite_passes_and_reports_gas(tmp_path: Path) -> None:
     header = next(line for line in out.splitlines() if line.startswith("contract.method"))
     assert header.split() == ["contract.method", "calls", "min", "mean", "median", "max"]
     stats = json.loads(snap.read_text())
-    assert {"Counter.constructor", "Counter.increment", "Counter.decrement", "Counter.lock"} <= set(stats)
+    assert {"Counter.constructor", "Counter.increment", "Counter.decrement", "Counter.lock"} <= set(
+        stats
+    )
     inc = stats["Counter.increment"]
     assert inc["min"] <= inc["median"] <= inc["max"] and inc["calls"] >= 5
     row = next(line for line in out.splitlines() if line.startswith("Counter.increment"))
@@ -61,7 +65,7 @@ def test_tutorial_suite_passes_and_reports_gas(tmp_path: Path) -> None:
                                f"{inc['median']:,.0f}", f"{inc['max']:,.0f}"]  # fmt: skip
 
 
-MINI_TESTS = '''
+MINI_TESTS = """
 import pytest
 
 
@@ -86,15 +90,19 @@ def test_b_sees_them_then_changes_more(counter):
 
 def test_c_rolled_back(counter):
     assert counter.count() == 6
-'''
+"""
 
 
 def _fake_install(site: Path) -> None:
     """A dist-info with pyproject's pytest11 entry point (what `pip install` would write)."""
-    eps = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["entry-points"]["pytest11"]
+    eps = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["entry-points"][
+        "pytest11"
+    ]
     dist = site / "edgemarket_plugin_probe-0.0.dist-info"
     dist.mkdir(parents=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: edgemarket-plugin-probe\nVersion: 0.0\n")
+    (dist / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: edgemarket-plugin-probe\nVersion: 0.0\n"
+    )
     (dist / "entry_points.txt").write_text(
         "[pytest11]\n" + "".join(f"{name} = {target}\n" for name, target in eps.items())
     )
@@ -103,7 +111,9 @@ def _fake_install(site: Path) -> None:
 def test_entry_point_isolation_and_gas_check(tmp_path: Path) -> None:
     project = tmp_path / "project"
     (project / "tests").mkdir(parents=True)
-    (project / "pytest.ini").write_text(f"[pytest]\ntestpaths = tests\ncontracts_dir = {EXAMPLE / 'src'}\n")
+    (project / "pytest.ini").write_text(
+        f"[pytest]\ntestpaths = tests\ncontracts_dir = {EXAMPLE / 'src'}\n"
+    )
     (project / "tests" / "test_mini.py").write_text(MINI_TESTS)
     site = tmp_path / "site"
     _fake_install(site)
@@ -118,7 +128,9 @@ def test_entry_point_isolation_and_gas_check(tmp_path: Path) -> None:
     assert stats["Counter.increment"]["calls"] == 2
 
     # entry point alone (no -p): options exist; a 5 % cheaper snapshot fails a 1 % check
-    stats["Counter.increment"] = {k: (v * 0.95 if k != "calls" else v) for k, v in stats["Counter.increment"].items()}
+    stats["Counter.increment"] = {
+        k: (v * 0.95 if k != "calls" else v) for k, v in stats["Counter.increment"].items()
+    }
     snap.write_text(json.dumps(stats))
     second = _pytest(["-q", "--gas-check", "--gas-tolerance", "1"], project, site)
     out = second.stdout + second.stderr

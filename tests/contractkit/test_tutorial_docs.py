@@ -23,7 +23,9 @@ def _tutorial() -> str:
 
 def test_tutorial_code_blocks_come_from_the_examples() -> None:
     sources = "\n".join(
-        p.read_text() for p in EXAMPLE.rglob("*") if p.suffix in (".py", ".sol", ".ini") and p.is_file()
+        p.read_text()
+        for p in EXAMPLE.rglob("*")
+        if p.suffix in (".py", ".sol", ".ini") and p.is_file()
     )
     example_lines = {line.strip() for line in sources.splitlines()}
     blocks = re.findall(r"```(python|solidity|ini)\n(.*?)```", _tutorial(), flags=re.S)
