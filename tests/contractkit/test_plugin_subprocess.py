@@ -3,15 +3,17 @@
 - the tutorial project (examples/contracts) passes with ``-p ledger.chain.pytest_plugin``
   and prints the gas table;
 - the ``pytest11`` entry point declared in pyproject.toml loads the plugin by itself (a
-  throwaway dist-info carrying that entry point is put on the path), ``-p`` on top does
-  not register it twice, ``no_snapshot`` keeps state, and ``--gas-check`` fails a run
-  whose gas grew beyond the tolerance.
+  throwaway dist-info carrying that entry point is put on the path) and starts no Anvil
+  for tests without chain fixtures, ``-p`` on top does not register it twice,
+  ``no_snapshot`` keeps state, and ``--gas-check`` fails a run whose gas grew beyond the
+  tolerance.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -19,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from ledger.chain.paths import REPO_ROOT
+from ledger.chain.compiler import build_input, load_artifacts, source_hash
+from ledger.chain.paths import REPO_ROOT, data_dir
 
 pytestmark = pytest.mark.chain
 
@@ -27,10 +30,12 @@ EXAMPLE = REPO_ROOT / "examples" / "contracts"
 
 
 def _pytest(
-    args: list[str], cwd: Path, extra_path: Path | None = None
+    args: list[str], cwd: Path, extra_path: Path | None = None, data: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     paths = [str(REPO_ROOT)] + ([str(extra_path)] if extra_path else [])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    if data is not None:
+        env["EDGEMARKET_DATA"] = str(data)  # Anvil's logs (one per started node) land here
     env.pop("PYTEST_ADDOPTS", None)
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
@@ -108,7 +113,7 @@ def _fake_install(site: Path) -> None:
     )
 
 
-def test_entry_point_isolation_and_gas_check(tmp_path: Path) -> None:
+def _mini_project(tmp_path: Path) -> tuple[Path, Path]:
     project = tmp_path / "project"
     (project / "tests").mkdir(parents=True)
     (project / "pytest.ini").write_text(
@@ -117,12 +122,33 @@ def test_entry_point_isolation_and_gas_check(tmp_path: Path) -> None:
     (project / "tests" / "test_mini.py").write_text(MINI_TESTS)
     site = tmp_path / "site"
     _fake_install(site)
+    return project, site
+
+
+@pytest.mark.slow  # three pytest subprocesses; the tutorial run above is the fast representative
+def test_entry_point_laziness_isolation_and_gas_check(tmp_path: Path) -> None:
+    project, site = _mini_project(tmp_path)
+    data = tmp_path / "data"
+    # seed the redirected scratch with Counter's compiled artifact (saves a solcjs run)
+    counter = (EXAMPLE / "src" / "Counter.sol").resolve()
+    load_artifacts([counter], include_project=False)
+    cached = f"{source_hash(build_input([counter]))}.json"
+    (data / "artifacts").mkdir(parents=True)
+    shutil.copy(data_dir("artifacts") / cached, data / "artifacts" / cached)
+
+    # a test without chain fixtures starts no node (the isolation fixture is autouse)
+    plain = _pytest(["-q", "-k", "plain"], project, site, data=data)
+    assert plain.returncode == 0 and "1 passed, 3 deselected" in plain.stdout, plain.stdout[-2000:]
+    assert not list(data.glob("chain/logs"))
     snap = project / ".gas-snapshot.json"
 
     # entry point + -p: loaded once; no_snapshot keeps test a's change, test b's is undone
-    first = _pytest(["-p", "ledger.chain.pytest_plugin", "-q", "--gas-snapshot"], project, site)
+    first = _pytest(
+        ["-p", "ledger.chain.pytest_plugin", "-q", "--gas-snapshot"], project, site, data=data
+    )
     out = first.stdout + first.stderr
     assert first.returncode == 0, out[-3000:]
+    assert len(list(data.glob("chain/logs/anvil-*.log"))) == 1  # the control: this one did
     assert "4 passed" in out and f"gas snapshot written to {snap}" in out
     stats = json.loads(snap.read_text())
     assert stats["Counter.increment"]["calls"] == 2
