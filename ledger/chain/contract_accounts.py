@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+from eth_typing import ChecksumAddress
 from eth_utils import to_checksum_address
 
 from ledger.chain.accounts import ANVIL_KEYS
@@ -44,18 +45,17 @@ class Account(str):
     @property
     def balance(self) -> int:
         """Balance in wei."""
-        return int(self.chain.w3.eth.get_balance(self.address))
+        return int(self.chain.w3.eth.get_balance(cast(ChecksumAddress, self.address)))
 
     @property
     def nonce(self) -> int:
         """Transactions sent so far."""
-        return int(self.chain.w3.eth.get_transaction_count(self.address))
+        return int(self.chain.w3.eth.get_transaction_count(cast(ChecksumAddress, self.address)))
 
     def transfer(self, to: str, value: int) -> Receipt:
         """Send ``value`` wei to ``to``."""
-        tx_hash = self.chain.w3.eth.send_transaction(
-            {"from": self.address, "to": to_checksum_address(str(to)), "value": value}
-        )
+        tx: Any = {"from": self.address, "to": to_checksum_address(str(to)), "value": value}
+        tx_hash = self.chain.w3.eth.send_transaction(tx)
         return self.chain.receipt(tx_hash)
 
     def __repr__(self) -> str:
@@ -75,7 +75,7 @@ class Accounts(Sequence[Account]):
         ]  # fmt: skip
         self._chain = chain
 
-    def __getitem__(self, key: int | str) -> Any:  # Sequence protocol: int, slice, or a name
+    def __getitem__(self, key: int | str) -> Any:  # type: ignore[override]  # also a name
         if isinstance(key, str):
             for account in self._items:
                 if account.name == key:
@@ -87,7 +87,7 @@ class Accounts(Sequence[Account]):
         if name.startswith("_"):
             raise AttributeError(name)
         try:
-            return self[name]  # type: ignore[no-any-return]
+            return cast(Account, self[name])
         except KeyError as exc:
             raise AttributeError(str(exc)) from None
 

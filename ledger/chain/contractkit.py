@@ -22,19 +22,23 @@ Reverts from either path (web3's ``ContractLogicError`` family or the short form
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import http.client
+import json
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
+from eth_typing import ChecksumAddress
 from eth_utils import event_abi_to_log_topic, function_abi_to_4byte_selector, to_checksum_address
 from web3 import Web3
 from web3.contract import Contract as Web3Contract
 from web3.exceptions import ContractLogicError
 from web3.providers.rpc import HTTPProvider
+from web3.types import RPCEndpoint
 
 from ledger.chain.abi import ContractABI
 from ledger.chain.compiler import Artifact, load_artifacts
@@ -268,7 +272,7 @@ class _RecordingProvider(HTTPProvider):
         deadline = time.monotonic() + timeout
         delay = 0.0005
         while True:
-            reply = super().make_request("eth_getTransactionReceipt", [tx_hash])  # type: ignore[arg-type]
+            reply = super().make_request(RPCEndpoint("eth_getTransactionReceipt"), [tx_hash])
             raw = reply.get("result") if isinstance(reply, dict) else None
             if raw or time.monotonic() > deadline:
                 return raw
@@ -305,10 +309,12 @@ class Chain:
         self._topics: dict[bytes, list[tuple[type[Contract], str]]] = {}
         self._selectors: dict[str, dict[bytes, str]] = {}  # contract name -> selector -> fn
         self._artifacts: dict[str, dict[str, Artifact]] = {}
+        self._learned: set[str] = set()
         self.accounts = Accounts(self)
         self.default_sender: str = self.accounts[0].address if len(self.accounts) else ""
         if self.default_sender:
-            self.w3.eth.default_account = self.default_sender  # web3's .transact() default
+            # web3's .transact() default sender
+            self.w3.eth.default_account = cast(ChecksumAddress, self.default_sender)
 
     # ------------------------------------------------------------------ raw RPC
 
@@ -395,7 +401,7 @@ class Chain:
         address = to_checksum_address(str(address))
         self.rpc("anvil_impersonateAccount", address)
         try:
-            if int(self.w3.eth.get_balance(address)) < fund:  # type: ignore[arg-type]
+            if int(self.w3.eth.get_balance(address)) < fund:
                 self.set_balance(address, fund)
             yield Account(address, name=f"impersonated {address[:10]}", chain=self)
         finally:
@@ -472,8 +478,11 @@ class Chain:
             art = self.artifact(abi)
             abi, name = art.abi, name or art.name
         contract_name = name or "Contract"
-        contract = self.w3.eth.contract(
-            address=to_checksum_address(str(address)), abi=abi, ContractFactoryClass=Contract
+        contract = cast(
+            Contract,
+            self.w3.eth.contract(
+                address=to_checksum_address(str(address)), abi=abi, ContractFactoryClass=Contract
+            ),
         )
         contract.chain = self
         contract.contract_name = contract_name
@@ -486,19 +495,23 @@ class Chain:
 
     def _learn(self, name: str, abi: list[dict[str, Any]]) -> None:
         """Register a contract's errors, events and selectors (for decoding and gas)."""
-        if name in self._selectors:
+        key = name + ":" + hashlib.sha256(json.dumps(abi, sort_keys=True).encode()).hexdigest()
+        if key in self._learned:  # two contracts may share a name with different ABIs
             return
+        self._learned.add(key)
         self.decoder.add(ContractABI(abi, name))
-        cls = self.w3.eth.contract(abi=abi, ContractFactoryClass=Contract)
-        self._selectors[name] = {
-            function_abi_to_4byte_selector(item): item["name"]
-            for item in abi if item.get("type") == "function"
-        }  # fmt: skip
+        cls = cast(type[Contract], self.w3.eth.contract(abi=abi, ContractFactoryClass=Contract))
+        self._selectors.setdefault(name, {}).update(
+            {
+                function_abi_to_4byte_selector(cast(Any, item)): item["name"]
+                for item in abi
+                if item.get("type") == "function"
+            }
+        )
         for item in abi:
             if item.get("type") == "event" and not item.get("anonymous"):
-                self._topics.setdefault(event_abi_to_log_topic(item), []).append(
-                    (cls, item["name"])
-                )
+                topic = event_abi_to_log_topic(cast(Any, item))
+                self._topics.setdefault(topic, []).append((cls, item["name"]))
 
     def record_gas(self, to: str, data: str, gas: int) -> None:
         """Account ``gas`` to the known contract at ``to`` and the function ``data`` selects."""
