@@ -86,6 +86,11 @@ def test_receipt_decodes_events_of_every_known_contract(deploy, chain):
     assert receipt.events.filter("Incremented", by=relay.address)[0].args.newCount == 5
     assert receipt.events.filter("Relayed", counter=owned.address)[0].address == relay.address
     assert receipt.events.filter("Relayed", step=5) == []
+    # a chain that knows both ABIs under one name (e.g. attached with `at`) decodes both
+    other = Chain(chain.rpc_url)
+    other.at(owned.address, owned.abi, name="Thing")
+    other.at(relay.address, relay.abi, name="Thing")
+    assert other.decode_logs(receipt.raw["logs"]).names == ["Incremented", "Relayed"]
 
 
 def test_expect_revert_names_custom_errors_panics_and_require_strings(counter, accounts):
