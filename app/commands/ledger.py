@@ -4,7 +4,7 @@ Commands: `reconcile RUN_ID` (a stored run against its chain, to the base unit),
 `compile` (contracts, cached), `node` (a local Anvil that keeps its state),
 `deploy` (the four contracts on a node, addresses to a JSON file), `demo` (settle generated
 rounds on a throwaway chain and reconcile), `test` (the Solidity fuzz/invariant suites with
-forge, offline) and `analyze` (slither). Chain mistakes exit with status 2 and one line.
+forge, offline; `--root DIR` runs a user's own foundry project the same way) and `analyze` (slither). Chain mistakes exit with status 2 and one line.
 """
 
 from __future__ import annotations
@@ -160,12 +160,23 @@ def demo(
 
 
 @app.command("test", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def test_cmd(ctx: typer.Context) -> None:
-    """Run the Solidity test suites with forge, offline (extra arguments go to `forge test`)."""
-    from ledger.chain.forge import run_forge
+def test_cmd(
+    ctx: typer.Context,
+    root: Annotated[
+        Path | None,
+        typer.Option("--root", help="your own foundry project (default: edgemarket's contracts)"),
+    ] = None,
+) -> None:
+    """Run Solidity tests with forge, offline, with the project's solc (extra arguments go to `forge test`)."""
+    from ledger.chain.forge import check_root, run_forge
 
+    if root is not None:
+        try:
+            check_root(root)
+        except ValueError as exc:
+            raise UserError(str(exc), where="--root") from None
     try:
-        proc = run_forge(["test", *ctx.args], capture=False, timeout=None)
+        proc = run_forge(["test", *ctx.args], capture=False, timeout=None, root=root)
     except FileNotFoundError as exc:
         raise UserError(str(exc), where="forge") from None
     raise typer.Exit(proc.returncode)

@@ -40,8 +40,38 @@ SETTINGS: dict[str, Any] = {
 }
 
 
+@dataclass(frozen=True)
+class CompileIssue:
+    """One compiler error, located: ``file:line:column`` (1-based) and the offending line."""
+
+    file: str
+    line: int
+    column: int
+    kind: str
+    message: str
+    source_line: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
+        head = f"{where}: {self.kind}: {self.message}"
+        if not self.source_line:
+            return head
+        gutter = f"{self.line:>5} | "
+        caret = " " * (len(gutter) + max(self.column - 1, 0)) + "^"
+        return f"{head}\n{gutter}{self.source_line}\n{caret}"
+
+
 class CompileError(RuntimeError):
-    """The Solidity compiler reported errors (message holds them, formatted)."""
+    """The Solidity compiler reported errors.
+
+    The message starts with ``file:line:column: Kind: message`` of the first error (so a
+    one-line report still says where), followed by every error with its source line.
+    ``issues`` holds them as :class:`CompileIssue`.
+    """
+
+    def __init__(self, message: str, issues: list[CompileIssue] | None = None) -> None:
+        super().__init__(message)
+        self.issues = issues or []
 
 
 @dataclass(frozen=True)
@@ -101,13 +131,49 @@ def source_hash(std_input: dict[str, Any]) -> str:
     return h.hexdigest()[:24]
 
 
-def _format_errors(stdout: str | None) -> str:
+def _locate(error: dict[str, Any], std_input: dict[str, Any]) -> CompileIssue:
+    """Turn solc's byte-offset ``sourceLocation`` into line, column and the source line."""
+    loc = error.get("sourceLocation") or {}
+    file = str(loc.get("file", ""))
+    kind = str(error.get("type", "Error"))
+    message = str(error.get("message", "")).strip()
+    content = std_input.get("sources", {}).get(file, {}).get("content")
+    if content is None and file:  # an imported file: solc read it from disk
+        for candidate in (Path(file), REPO_ROOT / file):
+            if candidate.is_file():
+                content = candidate.read_text(errors="replace")
+                break
+    start = loc.get("start", -1)
+    if content is None or not isinstance(start, int) or start < 0:
+        return CompileIssue(file or "<solc>", 0, 0, kind, message, "")
+    # Offsets are in bytes of the UTF-8 source, not characters.
+    prefix = content.encode()[:start].decode(errors="replace")
+    line = prefix.count("\n") + 1
+    column = len(prefix) - (prefix.rfind("\n") + 1) + 1
+    source_line = content.splitlines()[line - 1] if content.splitlines() else ""
+    return CompileIssue(file, line, column, kind, message, source_line.rstrip())
+
+
+def _compile_error(errors: list[dict[str, Any]], std_input: dict[str, Any]) -> CompileError:
+    issues = [_locate(e, std_input) for e in errors]
+    return CompileError("\n".join(str(i) for i in issues), issues)
+
+
+def _errors_of(stdout: str | None) -> list[dict[str, Any]]:
     try:
         out = json.loads(stdout or "")
     except ValueError:
-        return ""
-    errors = [e for e in out.get("errors", []) if e.get("severity") == "error"]
-    return "\n".join(e.get("formattedMessage", e.get("message", "")) for e in errors)
+        return []
+    return [e for e in out.get("errors", []) if e.get("severity") == "error"]
+
+
+def _allow_paths(std_input: dict[str, Any]) -> list[str]:
+    """The repository plus the folders of sources outside it (their relative imports)."""
+    paths = [str(REPO_ROOT)]
+    for key in std_input.get("sources", {}):
+        if Path(key).is_absolute() and str(Path(key).parent) not in paths:
+            paths.append(str(Path(key).parent))
+    return paths
 
 
 def compile_sources(std_input: dict[str, Any]) -> dict[str, Artifact]:
@@ -119,16 +185,17 @@ def compile_sources(std_input: dict[str, Any]) -> dict[str, Artifact]:
         out = solcx.compile_standard(
             std_input,
             base_path=str(REPO_ROOT),
-            allow_paths=[str(REPO_ROOT)],
+            allow_paths=_allow_paths(std_input),
             solc_binary=str(solc_script()),
         )
     except SolcError as exc:
-        raise CompileError(_format_errors(exc.stdout_data) or exc.message) from None
+        errors = _errors_of(exc.stdout_data)
+        if errors:
+            raise _compile_error(errors, std_input) from None
+        raise CompileError(exc.message) from None
     errors = [e for e in out.get("errors", []) if e.get("severity") == "error"]
     if errors:
-        raise CompileError(
-            "\n".join(e.get("formattedMessage", e.get("message", "")) for e in errors)
-        )
+        raise _compile_error(errors, std_input)
     artifacts: dict[str, Artifact] = {}
     for source, contracts in out.get("contracts", {}).items():
         for name, c in contracts.items():
@@ -145,7 +212,7 @@ def compile_sources(std_input: dict[str, Any]) -> dict[str, Artifact]:
 
 
 def load_artifacts(
-    extra_sources: list[Path] | None = None, *, force: bool = False
+    extra_sources: list[Path] | None = None, *, force: bool = False, include_project: bool = True
 ) -> dict[str, Artifact]:
     """Compiled artifacts by contract name, compiling on first use (cached under ``data/``).
 
@@ -153,8 +220,15 @@ def load_artifacts(
         extra_sources: more ``.sol`` files to compile with the project's (e.g. a user's own
             contracts or test helpers); they may import the project's sources and OpenZeppelin.
         force: recompile even when a cached build exists.
+        include_project: also compile the project's own ``contracts/src`` (False compiles
+            only ``extra_sources``, which may still import them: faster for user contracts).
     """
-    std_input = build_input(source_files(extra_sources))
+    files = (
+        source_files(extra_sources)
+        if include_project
+        else list(dict.fromkeys(Path(p).resolve() for p in extra_sources or []))
+    )
+    std_input = build_input(files)
     digest = source_hash(std_input)
     cache = data_dir("artifacts") / f"{digest}.json"
     if cache.exists() and not force:

@@ -1,33 +1,34 @@
-"""pytest fixtures for contract tests on a real Anvil (a pytest plugin module).
+"""Contract-testing helpers and the project's own chain fixtures (``ledger.chain.testing``).
 
-Enable in your top-level ``conftest.py``::
+For your own contracts, use the plugin :mod:`ledger.chain.pytest_plugin` (active once
+edgemarket is installed, or ``pytest -p ledger.chain.pytest_plugin``): fixtures ``chain``,
+``accounts``, ``deploy``; this module re-exports its helpers so tests import them from one
+place::
 
-    pytest_plugins = ["ledger.chain.testing"]
+    from ledger.chain.testing import expect_revert, expect_emit, Panic
 
-(or ``from ledger.chain.testing import *`` in a sub-folder's ``conftest.py``). Fixtures:
+What stays here is for the edgemarket settlement contracts (older API, kept working; a
+top-level ``conftest.py`` may still say ``pytest_plugins = ["ledger.chain.testing"]``):
 
 =====================  =========  ==========================================================
 fixture                scope      what it gives
 =====================  =========  ==========================================================
-``anvil``              session    a running :class:`AnvilProcess` (``None`` with
-                                  ``--chain-rpc-url``), stopped at the end even on failure
-``chain_rpc_url``      session    the JSON-RPC URL tests talk to
+``anvil``              session    (the plugin's) a running :class:`AnvilProcess`
+``chain_rpc_url``      session    (the plugin's) the JSON-RPC URL tests talk to
+``w3``                 session    (the plugin's) a ``web3.Web3`` on the same node
 ``chain_contracts``    session    compiled project contracts (compiled once, cached)
 ``deployed_chain``     session    a :class:`ChainSession` with the contracts deployed
 ``chain``              function   ``deployed_chain``, rolled back after the test
-                                  (``evm_snapshot`` / ``evm_revert``)
+                                  (``evm_snapshot`` / ``evm_revert``); note: *not* the
+                                  plugin's ``chain``
 ``actors``             function   :class:`Actor` wallets for Anvil dev keys 1..9 (ETH-funded;
                                   ``actors[i].fund_credits(x)`` mints them credits)
 ``deploy_contract``    function   factory: compile and deploy your own ``.sol`` file
-``w3``                 session    a ``web3.Web3`` on the same node, for your own tooling
 =====================  =========  ==========================================================
-
-:func:`expect_revert` checks that a call reverts with a named custom error.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,17 +39,34 @@ from eth_utils import to_checksum_address
 
 from ledger.chain.abi import ContractABI
 from ledger.chain.accounts import ANVIL_KEYS
-from ledger.chain.anvil import AnvilProcess
 from ledger.chain.compiler import load_artifacts
+from ledger.chain.contractkit import (
+    Account,
+    Accounts,
+    Chain,
+    Contract,
+    EventList,
+    Panic,
+    Receipt,
+    expect_emit,
+    expect_revert,
+)
 from ledger.chain.deploy import ContractSet
-from ledger.chain.errors import ContractRevert
+from ledger.chain.pytest_plugin import anvil, chain_rpc_url, pytest_addoption, w3
 from ledger.chain.session import ChainSession
 from ledger.chain.tx import Sender, TxRequest
 from ledger.units import to_base
 
 __all__ = [
+    "Account",
+    "Accounts",
     "Actor",
+    "Chain",
+    "Contract",
     "DeployedContract",
+    "EventList",
+    "Panic",
+    "Receipt",
     "actors",
     "anvil",
     "chain",
@@ -56,41 +74,11 @@ __all__ = [
     "chain_rpc_url",
     "deploy_contract",
     "deployed_chain",
+    "expect_emit",
     "expect_revert",
     "pytest_addoption",
     "w3",
 ]
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    """``--chain-rpc-url``: run chain tests against an external node instead of Anvil."""
-    group = parser.getgroup("edgemarket-chain")
-    with contextlib.suppress(ValueError):  # registered twice when imported into a conftest too
-        group.addoption(
-            "--chain-rpc-url",
-            default=None,
-            help="JSON-RPC URL of an existing dev node (must support evm_snapshot/evm_revert)",
-        )
-
-
-@contextlib.contextmanager
-def expect_revert(name: str, *args: Any) -> Iterator[list[ContractRevert]]:
-    """Assert that the block raises :class:`ContractRevert` ``name`` (and ``args`` if given).
-
-    >>> with expect_revert("RoundAlreadySettled", 1, 0):
-    ...     chain.settle_round(1, 0, ...)
-    """
-    caught: list[ContractRevert] = []
-    try:
-        yield caught
-    except ContractRevert as exc:
-        caught.append(exc)
-        if exc.name != name:
-            raise AssertionError(f"expected revert {name}, got {exc}") from exc
-        if args and tuple(exc.error_args) != tuple(args):
-            raise AssertionError(f"expected {name}{args}, got {exc}") from exc
-        return
-    raise AssertionError(f"expected revert {name}, but nothing reverted")
 
 
 class Actor:
@@ -144,30 +132,6 @@ class DeployedContract:
     def transact(self, fn: str, *args: Any, gas: int = 1_000_000) -> dict[str, Any]:
         """Send a transaction from the deployer (raises :class:`ContractRevert`)."""
         return self.sender.transact(TxRequest(self.address, self.abi.encode(fn, *args), gas))
-
-
-@pytest.fixture(scope="session")
-def anvil(request: pytest.FixtureRequest) -> Iterator[AnvilProcess | None]:
-    """A session-wide Anvil, always stopped at the end (``None`` with ``--chain-rpc-url``)."""
-    if request.config.getoption("--chain-rpc-url", default=None):
-        yield None
-        return
-    proc = AnvilProcess(gas_limit=60_000_000)
-    proc.start()
-    try:
-        yield proc
-    finally:
-        proc.stop()
-
-
-@pytest.fixture(scope="session")
-def chain_rpc_url(request: pytest.FixtureRequest, anvil: AnvilProcess | None) -> str:
-    """The JSON-RPC URL of the test chain."""
-    url = request.config.getoption("--chain-rpc-url", default=None)
-    if url:
-        return str(url)
-    assert anvil is not None
-    return anvil.rpc_url
 
 
 @pytest.fixture(scope="session")
@@ -228,14 +192,6 @@ def deploy_contract(chain: ChainSession) -> Any:
         )
 
     return factory
-
-
-@pytest.fixture(scope="session")
-def w3(chain_rpc_url: str) -> Any:
-    """A ``web3.Web3`` connected to the test chain (no signing middleware)."""
-    from web3 import Web3
-
-    return Web3(Web3.HTTPProvider(chain_rpc_url))
 
 
 def accounts_of(actors_: Sequence[Actor]) -> list[str]:
