@@ -35,6 +35,7 @@ results for every cell size ``N ≤ N_max`` (the first ``N`` arrivals).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -253,32 +254,37 @@ def admission_order(se: FloatArray, order: str) -> IntArray:
 ARMS = ("fair", "joint")
 
 
-def admitted_masks(cell: Cell, table: EdgeTable, se: FloatArray,
-                   order: str = "arrival") -> tuple[BoolArray, BoolArray]:
-    """(fair, joint) admitted masks of users with spectral efficiencies ``se``."""
+def admitted_masks(cell: Cell, table: EdgeTable, se: FloatArray, order: str = "arrival",
+                   wall_s: dict[str, float] | None = None) -> tuple[BoolArray, BoolArray]:
+    """(fair, joint) admitted masks of users with spectral efficiencies ``se``; adds each
+    arm's wall time to ``wall_s`` when given."""
     perm = admission_order(se, order)
     costs = unit_costs(cell, table, se[perm])
     masks = []
     for arm in ARMS:
         mask = np.zeros(se.size, dtype=bool)
+        t0 = time.perf_counter()
         mask[perm] = run_arm(arm, cell, costs).admitted
+        if wall_s is not None:
+            wall_s[arm] = wall_s.get(arm, 0.0) + time.perf_counter() - t0
         masks.append(mask)
     return masks[0], masks[1]
 
 
 def run_seed(sc: Scenario, cell: Cell, table: EdgeTable, users: Sequence[int],
-             seed: int, order: str = "arrival") -> SeedResult:
+             seed: int, order: str = "arrival",
+             wall_s: dict[str, float] | None = None) -> SeedResult:
     """Both arms on one draw of ``max(users)`` users; cell size N = the first N drawn,
     considered for admission in ``order``."""
     se_all = draw_users(sc, max(users), seed)
     # In arrival order the decisions on the first N arrivals ignore later ones: one pass.
-    full = admitted_masks(cell, table, se_all, order) if order == "arrival" else None
+    full = admitted_masks(cell, table, se_all, order, wall_s) if order == "arrival" else None
     shares = np.zeros((2, len(users)))
     by_q = np.zeros((2, len(users), 4))
     for r, n in enumerate(users):
         se = se_all[:n]
         masks = ((full[0][:n], full[1][:n]) if full is not None
-                 else admitted_masks(cell, table, se, order))
+                 else admitted_masks(cell, table, se, order, wall_s))
         q = quartile_of(se)
         for a, adm in enumerate(masks):
             shares[a, r] = adm.mean()
