@@ -73,7 +73,7 @@ def _r(x: float, nd: int = 4) -> float | None:
 
 def main() -> None:
     p = parser(__doc__.splitlines()[0])
-    p.error = _fail  # type: ignore[method-assign]  # one line, exit 2
+    p.error = _fail  # type: ignore[method-assign,assignment]  # one line, exit 2
     p.add_argument("--seeds", type=int, default=None,
                    help=f"user draws (>= {MIN_SEEDS}; default 10 quick, 30 full)")
     p.add_argument("--users", type=str, default=None, help="cell sizes, e.g. 20,40,60")
