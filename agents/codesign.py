@@ -95,18 +95,20 @@ def edge_table(cell: Cell, rate_points: int = 400, split_points: int = 51) -> Ed
 
 
 def draw_users(sc: Scenario, n: int, seed: int) -> FloatArray:
-    """Spectral efficiency (bit/s/Hz) of ``n`` users placed uniformly over the scenario's
-    area around one node at its centre; 0 for users out of service."""
+    """Uplink spectral efficiency (bit/s/Hz) of ``n`` static users placed uniformly over the
+    scenario's area around one node at its centre, as the project's channel model rates
+    their links (one ``Channel.measure``); 0 for users out of service."""
     rng = np.random.default_rng(seed)
     nc = sc.nodes
     node_xy = np.array([[sc.area.width_m / 2, sc.area.height_m / 2]])
     xy = np.column_stack([rng.uniform(0, sc.area.width_m, n), rng.uniform(0, sc.area.height_m, n)])
     ch = Channel(sc.channel, node_xy, np.array([nc.tx_power_dbm]), nc.antenna_gain_db,
                  np.array([nc.bandwidth_mhz]), nc.coverage_radius_m, n, rng)
-    dev = np.arange(n, dtype=np.int64)
-    se = ch.pair_spectral_efficiency(dev, np.zeros(n, dtype=np.int64), xy)
-    in_range = np.hypot(*(xy - node_xy[0]).T) <= nc.coverage_radius_m
-    return np.where(in_range, se, 0.0)
+    link = ch.measure(xy, np.zeros(n), rng)
+    # The camera stream goes up: the uplink goodput where the channel model rates the uplink
+    # separately, else the link's one spectral efficiency (the same SNR both ways).
+    se = getattr(link, "spectral_eff_ul", link.spectral_eff)
+    return np.where(link.attached >= 0, np.asarray(se, np.float64), 0.0)
 
 
 def unit_costs(cell: Cell, table: EdgeTable, se: FloatArray) -> FloatArray:
@@ -192,6 +194,8 @@ class JointScheduler:
             choices.append(arg)
         k = int(np.argmin(state))  # all units need not be used
         b = np.zeros(len(users), dtype=np.int64)
+        if not np.isfinite(state[k]):  # no allocation serves them all
+            return b, np.full(len(users), np.inf)
         for pos in range(len(users) - 1, -1, -1):
             b[pos] = choices[pos][k]
             k -= int(b[pos])
