@@ -256,6 +256,8 @@ def admission_order(se: FloatArray, order: str) -> IntArray:
 
 
 ARMS = ("fair", "joint")
+#: Users drawn per seed; a cell of N users takes the first N.
+USER_POOL = 200
 
 
 def admitted_masks(cell: Cell, table: EdgeTable, se: FloatArray, order: str = "arrival",
@@ -280,7 +282,11 @@ def run_seed(sc: Scenario, cell: Cell, table: EdgeTable, users: Sequence[int],
              wall_s: dict[str, float] | None = None) -> SeedResult:
     """Both arms on one draw of ``max(users)`` users; cell size N = the first N drawn,
     considered for admission in ``order``."""
-    se_all = draw_users(sc, max(users), seed)
+    if max(users) > USER_POOL:
+        raise ValueError(f"users: at most {USER_POOL} per cell, got {max(users)}")
+    # Cell size N is the first N users of one fixed-size draw, so a seed's users do not
+    # depend on which cell sizes are asked for.
+    se_all = draw_users(sc, USER_POOL, seed)[: max(users)]
     # In arrival order the decisions on the first N arrivals ignore later ones: one pass.
     full = admitted_masks(cell, table, se_all, order, wall_s) if order == "arrival" else None
     shares = np.zeros((2, len(users)))

@@ -25,11 +25,12 @@ serves none of it), ``seeds``; ``ours_s``/``baseline_s`` the wall time of the jo
 schedulers over all runs.
 
     .venv/bin/python bench/bench_codesign.py [--quick] [--seeds N] [--users 20,40,60]
-        [--device-gflops G] [--units K] [--split-points S]
+        [--device-gflops G] [--edge-gflops G] [--units K] [--split-points S]
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import platform
@@ -50,6 +51,7 @@ SCENARIO = "codesign_cell"
 QUICK_USERS = (20, 40, 60, 80, 100)
 FULL_USERS = tuple(range(10, 130, 10))
 MIN_SEEDS = 10
+MAX_USERS = 200  # agents.codesign.USER_POOL (checked once imported)
 
 
 def _fail(msg: str) -> NoReturn:
@@ -62,8 +64,8 @@ def _users(text: str) -> tuple[int, ...]:
         vals = tuple(int(v) for v in text.split(","))
     except ValueError:
         _fail(f"--users: expected comma-separated integers, got {text!r}")
-    if not vals or min(vals) < 1:
-        _fail(f"--users: every count must be >= 1, got {text!r}")
+    if not vals or min(vals) < 1 or max(vals) > MAX_USERS:
+        _fail(f"--users: every count must be in 1..{MAX_USERS}, got {text!r}")
     return tuple(sorted(set(vals)))
 
 
@@ -79,6 +81,8 @@ def main() -> None:
     p.add_argument("--users", type=str, default=None, help="cell sizes, e.g. 20,40,60")
     p.add_argument("--device-gflops", type=float, default=DEVICE_GFLOPS)
     p.add_argument("--units", type=int, default=1000, help="radio scheduling units")
+    p.add_argument("--edge-gflops", type=float, default=None,
+                   help="edge server GFLOPS (default: the scenario's node compute per second)")
     p.add_argument("--split-points", type=int, default=51,
                    help="device shares x tried in [0, 1]; 1 = no device compute (x = 0)")
     args = p.parse_args()
@@ -87,6 +91,8 @@ def main() -> None:
         _fail(f"--seeds: must be >= {MIN_SEEDS} for the confidence intervals, got {seeds}")
     if not args.device_gflops > 0:
         _fail(f"--device-gflops: must be > 0, got {args.device_gflops}")
+    if args.edge_gflops is not None and not args.edge_gflops > 0:
+        _fail(f"--edge-gflops: must be > 0, got {args.edge_gflops}")
     if not 10 <= args.units <= 5000:
         _fail(f"--units: must be in 10..5000, got {args.units}")
     if not 1 <= args.split_points <= 1001:
@@ -101,6 +107,7 @@ def run(args: Any, seeds: int, users_arg: tuple[int, ...] | None) -> None:
 
     from agents.codesign import (
         DEFAULT_DEVICE_GFLOPS,
+        USER_POOL,
         bootstrap_ratio_ci,
         cell_from_scenario,
         edge_table,
@@ -109,7 +116,7 @@ def run(args: Any, seeds: int, users_arg: tuple[int, ...] | None) -> None:
     )
     from agents.scenario import load_scenario
 
-    assert DEFAULT_DEVICE_GFLOPS == DEVICE_GFLOPS
+    assert DEFAULT_DEVICE_GFLOPS == DEVICE_GFLOPS and USER_POOL == MAX_USERS
     sc = load_scenario(SCENARIO)
     headline = sc.devices.count
     users = users_arg or (QUICK_USERS if args.quick else FULL_USERS)
@@ -117,6 +124,8 @@ def run(args: Any, seeds: int, users_arg: tuple[int, ...] | None) -> None:
 
     t_start = time.perf_counter()
     cell = cell_from_scenario(sc, device_gflops=args.device_gflops, units=args.units)
+    if args.edge_gflops is not None:
+        cell = dataclasses.replace(cell, edge_gflops=args.edge_gflops)
     table = edge_table(cell, split_points=args.split_points)
     wall: dict[str, float] = {}
     runs = [run_seed(sc, cell, table, users, args.seed + s, wall_s=wall) for s in range(seeds)]
@@ -177,6 +186,7 @@ def run(args: Any, seeds: int, users_arg: tuple[int, ...] | None) -> None:
                                "by_quartile_joint": bf_q["joint"]},
         "device_gflops": args.device_gflops,
         "units": args.units,
+        "edge_gflops": cell.edge_gflops,
         "split_points": args.split_points,
         "scenario": SCENARIO,
         "seed": args.seed,

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from agents.codesign import (
+    USER_POOL,
     Cell,
     FairScheduler,
     JointScheduler,
@@ -193,7 +194,9 @@ def test_run_seed_prefixes_equal_separate_runs(scenario: Scenario,
                                                tiny: tuple[Cell, EdgeTable]) -> None:
     cell, table = tiny
     res = run_seed(scenario, cell, table, [2, 4, 6], seed=5)
-    se = draw_users(scenario, 6, 5)
+    alone = run_seed(scenario, cell, table, [4], seed=5)
+    assert alone.fair[0] == res.fair[1] and alone.joint[0] == res.joint[1]
+    se = draw_users(scenario, USER_POOL, 5)
     for r, n in enumerate([2, 4, 6]):
         fair, joint = admitted_masks(cell, table, se[:n])
         assert res.fair[r] == pytest.approx(fair.mean())
