@@ -280,8 +280,8 @@ def admitted_masks(cell: Cell, table: EdgeTable, se: FloatArray, order: str = "a
 def run_seed(sc: Scenario, cell: Cell, table: EdgeTable, users: Sequence[int],
              seed: int, order: str = "arrival",
              wall_s: dict[str, float] | None = None) -> SeedResult:
-    """Both arms on one draw of ``max(users)`` users; cell size N = the first N drawn,
-    considered for admission in ``order``."""
+    """Both arms for each cell size N in ``users``: the first N of the seed's
+    ``USER_POOL`` users, considered for admission in ``order``."""
     if max(users) > USER_POOL:
         raise ValueError(f"users: at most {USER_POOL} per cell, got {max(users)}")
     # Cell size N is the first N users of one fixed-size draw, so a seed's users do not
