@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from market import matching
+from market.kda import kda_price
 from market.matching import REL_TOL
 from market.orders import MULTI_RESOURCE, NO_RESOURCE, Asks, Bids, Market, Trades
 from market.resources import N_RESOURCES
@@ -360,7 +361,7 @@ def uniform_venues(bk: _Books, k: float, exact: bool = True) -> VenueClearing:
     bcum = segmented_cumsum(rb_q, rb_g, bcnt, boff)
     acum = segmented_cumsum(ra_q, ra_g, acnt, aoff)
 
-    c = _cross_groups(bk, rb_q, bcum, ra_q, acum, nexts=False)
+    c = _cross_groups(bk, rb_q, bcum, ra_q, acum, nexts=True)
     prices = np.full((n_v, R), math.nan)
     traded = np.zeros(G, np.bool_)
     q = np.zeros(G)
@@ -368,7 +369,8 @@ def uniform_venues(bk: _Books, k: float, exact: bool = True) -> VenueClearing:
     tg = c.groups[pos]
     q[tg] = c.quantity[pos]
     traded[tg] = True
-    prices.reshape(-1)[tg] = k * c.bid_price[pos] + (1.0 - k) * c.ask_price[pos]
+    prices.reshape(-1)[tg] = kda_price(c.bid_price[pos], c.ask_price[pos], c.next_bid[pos],
+                                       c.next_ask[pos], k)
     tg = np.flatnonzero(traded)
 
     # Units each ranked order takes at Q* (market.matching.taken), per traded group.
