@@ -35,6 +35,7 @@ from agents.cloud import Cloud
 from agents.curves import OrderCurves, order_curves
 from agents.device import Device
 from agents.edge_node import EdgeNode
+from agents.honest_welfare import measure_round
 from agents.marketplace import Clearing, OrderArrays, clear_venues, merge_results
 from agents.mobility import Mobility
 from agents.qoais import aggregate, dimension_scores, sla_met
@@ -395,6 +396,7 @@ class EdgeMarketModel(mesa.Model):
         qoais = aggregate(self.classes.names, self.classes.weights, req.cls, got.served,
                           sla_all, m_served, dims)
         deadline = got.served & (measured.latency_ms <= req.latency_budget_ms)
+        honest = measure_round(self, req.value_credits, trades, clearing.bundles_served, sla_all)
         # 8. Settle.
         contributions = self._settle(req, trades, got, tx_s)
         violations = [(int(p), int(dev.uid[d]), float(c)) for p, d, c in zip(
@@ -417,6 +419,9 @@ class EdgeMarketModel(mesa.Model):
             deadline_rate=float(deadline.mean()) if n_req else 0.0,
             handovers=int(link.handed_over.sum()),
             n_markets=edge.venues.size + cloud.venues.size,
+            allocative_efficiency=honest.allocative_efficiency,
+            allocative_welfare=honest.allocative_welfare,
+            delivered_welfare=honest.delivered_welfare, pool_optimum=honest.optimum,
             info={"served_at_cloud": int(served_cloud.sum()),
                   "equilibrium_prices": clearing.info["equilibrium_prices"],
                   "bundling": sc.market.bundling, "scope": sc.market.scope},

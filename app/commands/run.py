@@ -28,6 +28,11 @@ def print_summary(s: dict[str, Any], out: Console | None = None) -> None:
     else:
         head.add_row("efficiency vs optimum", f"{s['efficiency_mean']:.3f} mean, {s['efficiency_final']:.3f} last round")
     head.add_row("welfare", f"{s['welfare_total']:.2f} of {s['optimal_welfare_total']:.2f} credits optimal")
+    alloc, delivered = s.get("allocative_efficiency_mean"), s.get("delivered_welfare_total")
+    if alloc is not None:  # honest welfare: true values and costs, pool-wide optimum
+        head.add_row("allocative efficiency", f"{alloc:.3f} mean (true costs, pool-wide optimum)")
+    if delivered is not None:
+        head.add_row("delivered welfare", f"{delivered:.2f} credits (SLA-met requests only)")
     head.add_row("trades", f"{s['trades']:,}")
     head.add_row("requests served", f"{s['served']:,} of {s['requests']:,}")
     head.add_row("SLA rate", f"{s['sla_rate']:.3f}")
