@@ -91,7 +91,7 @@ def pooled_optimum(orders: Sequence[OrderArrays], true_value: FloatArray,
     rows = [rc, a_res]
     cols = [br, n + np.arange(m)]
     vals = [demand[br, rc], -np.ones(m)]
-    uniq, inv, cnt = np.unique(b_row, return_inverse=True, return_counts=True)
+    _, inv, cnt = np.unique(b_row, return_inverse=True, return_counts=True)
     multi = cnt[inv] > 1
     n_rows = N_RESOURCES
     if multi.any():

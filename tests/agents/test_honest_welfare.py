@@ -4,6 +4,7 @@ the pool-wide optimum on true costs; delivered welfare counts SLA-met requests o
 from __future__ import annotations
 
 import math
+
 import numpy as np
 import pytest
 
