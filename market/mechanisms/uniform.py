@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 from market import book
 from market.batch import clear_uniform_many
 from market.book import resource_book
+from market.exposure import has_bundles, trim_trades
 from market.kda import kda_price
 from market.mechanisms import register_mechanism
 from market.mechanisms.base import Mechanism, resource_trades
@@ -85,4 +86,9 @@ class UniformPrice(Mechanism):
                 r, book.ranked_bid_rows, book.bid_take, book.ranked_ask_rows, book.ask_take,
                 value=book.accepted_value, cost=book.accepted_cost,
             )
-        return build_result(market, self.name, Trades.concat(*parts), prices, fills=fills)
+        trades = Trades.concat(*parts)
+        if has_bundles(market.bids):  # no exposure: pay only for completed bundles
+            served = fills.bundles()
+            return build_result(market, self.name, trim_trades(market.bids, trades, served),
+                                prices, bundles_served=served)
+        return build_result(market, self.name, trades, prices, fills=fills)
