@@ -364,11 +364,11 @@ def _trim_flat(vc: VenueClearing, bk: _Books, asks: Asks) -> VenueClearing:
     t_ask = vc.t_ask[keep]
     _, t_off = group_offsets(t_ven, n_v)
     volume = np.bincount(t_ven * R + vc.t_res[keep], weights=t_q,
-                         minlength=n_v * R).reshape(n_v, R)
+                         minlength=n_v * R).astype(np.float64).reshape(n_v, R)
     sold = np.bincount(t_ask, weights=t_q, minlength=asks.quantity.size).astype(np.float64)
     a_ven = np.repeat(np.arange(n_v, dtype=np.int64), np.diff(vc.a_off))
     cost_r = np.bincount(a_ven * R + asks.resource, weights=sold * asks.price,
-                         minlength=n_v * R).reshape(n_v, R)
+                         minlength=n_v * R).astype(np.float64).reshape(n_v, R)
     return VenueClearing(vc.prices, volume, vc.value_r, cost_r, vc.served, sold, vc.b_off,
                          vc.a_off, t_off, t_ven, vc.t_bid[keep], t_ask, vc.t_bid_local[keep],
                          vc.t_ask_local[keep], vc.t_buyer[keep], vc.t_seller[keep],

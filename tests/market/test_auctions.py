@@ -191,10 +191,12 @@ def test_bundle_split_counts_only_complete_bundles() -> None:
     b = Bids.bundles([0], [[2.0, 1.0, 0.0, 0.0]], [10.0], [1.0])
     a = Asks.single([1], 0, [5.0], [1.0])
     res = get_mechanism("uniform").clear(Market(b, a))
-    assert res.volume[0] == 2.0  # the communication part clears on its own
+    # The communication part would clear on its own, but the bundle cannot complete: no
+    # exposure (market.exposure), so the bidder buys and pays nothing.
+    assert res.volume[0] == 0.0 and len(res.trades) == 0
     assert res.bundles_served[0] == 0.0
-    assert res.welfare == pytest.approx(-2.0)  # two units sold, no complete bundle
-    assert res.optimal_welfare == 0.0 and math.isnan(res.efficiency)
+    assert res.welfare == pytest.approx(0.0)
+    assert res.optimal_welfare == 0.0 and res.efficiency == 1.0
     # the split: value shares by demand x reference price (cache has no asks: mean of others)
     from market.split import split_bids, value_shares
 
@@ -208,7 +210,10 @@ def test_bundle_split_partial_fill_fraction() -> None:
     a = Asks.single([1, 2], [0, 1], [4.0, 1.0], [1.0, 1.0])
     res = get_mechanism("uniform").clear(Market(b, a))
     assert res.bundles_served[0] == pytest.approx(1.0)
-    assert res.welfare == pytest.approx(10.0 - 5.0)
+    # No exposure: only the completed bundle's units trade (1 comm + 1 cache at cost 1
+    # each); the 3 other comm units stay unsold instead of being bought and wasted.
+    assert res.volume.tolist() == pytest.approx([1.0, 1.0, 0.0, 0.0])
+    assert res.welfare == pytest.approx(10.0 - 2.0)
     check_feasible(Market(b, a), res)
 
 
