@@ -37,6 +37,7 @@ from agents.device import Device
 from agents.edge_node import EdgeNode
 from agents.honest_welfare import measure_round
 from agents.marketplace import Clearing, OrderArrays, clear_venues, merge_results
+from agents.marketplace_prices import round_prices
 from agents.mobility import Mobility
 from agents.qoais import aggregate, dimension_scores, sla_met
 from agents.results import AgentSnapshot, RoundResult
@@ -424,6 +425,7 @@ class EdgeMarketModel(mesa.Model):
             delivered_welfare=honest.delivered_welfare, pool_optimum=honest.optimum,
             info={"served_at_cloud": int(served_cloud.sum()),
                   "equilibrium_prices": clearing.info["equilibrium_prices"],
+                  **round_prices(edge, cloud),
                   "bundling": sc.market.bundling, "scope": sc.market.scope},
         )
         self.history.append(rr)

@@ -47,6 +47,9 @@ class RunSummary:
     # over rounds with a pool-wide optimum (None if none), delivered welfare summed.
     allocative_efficiency_mean: float | None = None
     delivered_welfare_total: float | None = None
+    # The cloud venue(s) alone, last round: clearing price and LP dual per resource.
+    cloud_prices: dict[str, float | None] = field(default_factory=dict)
+    cloud_equilibrium_prices: dict[str, float | None] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -82,6 +85,7 @@ class _Aggregate:
         self.last_eq: np.ndarray | None = None
         self.cls: dict[str, dict[str, float]] = {}
         self.alloc_sum, self.alloc_rounds = 0.0, 0
+        self.last_cloud: tuple[Any, Any] = (None, None)
         self.delivered, self.delivered_rounds = 0.0, 0
 
     def add(self, rr: Any, eq_prices: np.ndarray | None) -> None:
@@ -103,7 +107,13 @@ class _Aggregate:
             self.delivered_rounds += 1
         self.trades += len(rr.clearing.trades.buyer)
         self.handovers += int(getattr(rr, "handovers", 0))
-        self.last_prices = np.asarray(rr.clearing.prices, dtype=float)
+        # Final prices: the venues' clearing prices pooled with the same weights (units
+        # traded per venue) and over the same venues as the equilibrium duals beside them.
+        pooled = getattr(rr, "info", {}).get("pooled_prices")
+        self.last_prices = np.asarray(rr.clearing.prices if pooled is None else pooled,
+                                      dtype=float)
+        self.last_cloud = (getattr(rr, "info", {}).get("cloud_prices"),
+                           getattr(rr, "info", {}).get("cloud_equilibrium"))
         self.last_eq = eq_prices
         for q in rr.qoais:
             c = self.cls.setdefault(q.service_class, {"n_requests": 0.0, "n_served": 0.0, "sla_met": 0.0,
@@ -146,6 +156,10 @@ class _Aggregate:
             allocative_efficiency_mean=round(self.alloc_sum / self.alloc_rounds, 9)
             if self.alloc_rounds else None,
             delivered_welfare_total=round(self.delivered, 6) if self.delivered_rounds else None,
+            cloud_prices={} if self.last_cloud[0] is None else {
+                n: _clean(p) for n, p in zip(names, self.last_cloud[0], strict=True)},
+            cloud_equilibrium_prices={} if self.last_cloud[1] is None else {
+                n: _clean(p) for n, p in zip(names, self.last_cloud[1], strict=True)},
         )
 
 
