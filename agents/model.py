@@ -426,6 +426,8 @@ class EdgeMarketModel(mesa.Model):
             info={"served_at_cloud": int(served_cloud.sum()),
                   "equilibrium_prices": clearing.info["equilibrium_prices"],
                   **round_prices(edge, cloud),
+                  "broker_trades": int(np.count_nonzero(
+                      self.sellers.kind[trades.seller] == ex.KIND_DEVICE)),
                   "bundling": sc.market.bundling, "scope": sc.market.scope},
         )
         self.history.append(rr)
@@ -493,9 +495,11 @@ class EdgeMarketModel(mesa.Model):
         charged = dev.battery_j >= sc.devices.broker_min_battery_fraction * dev.battery_capacity_j
         brokers = np.flatnonzero(dev.is_broker & charged & (dev.attached >= 0))
         bq = np.zeros((brokers.size, N_RESOURCES))
+        # What each broker's venue last cleared at (smoothed), seen through its node.
+        seen = nodes.expected_price[dev.attached[brokers]]
         for strat, idx in self.device_strategies:
             mask = np.isin(brokers, idx)
-            bq[mask] = strat.quote(dev.cost[brokers[mask]])
+            bq[mask] = strat.quote(dev.cost[brokers[mask]], seen[mask])
         cap = dev.capacity[brokers]
         cap[:, 0] = 0.0  # brokers do not relay radio traffic (no D2D relaying modelled)
         b_rows, b_res = np.nonzero(cap > 0)
