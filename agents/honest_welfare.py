@@ -69,12 +69,15 @@ class HonestWelfare:
 
 
 def pooled_optimum(orders: Sequence[OrderArrays], true_value: FloatArray,
-                   ask_cost: FloatArray) -> float:
+                   ask_cost: FloatArray, bid_group: IntArray | None = None,
+                   ask_group: IntArray | None = None) -> float:
     """max sum v x - sum c y over every order of the round (see the module doc).
 
     ``true_value``: per request row; ``ask_cost``: per ask of ``orders`` in order (their
     true unit costs). Rows: one per resource (demand <= supply) and one per request that
-    bids in more than one venue (its bundles sum to at most 1).
+    bids in more than one venue (its bundles sum to at most 1). ``bid_group`` /
+    ``ask_group`` (per bid / ask, default all 0): pools that must not trade with each other
+    (the model's independent worlds), one set of resource rows each.
     """
     if not orders:
         return 0.0
@@ -87,22 +90,25 @@ def pooled_optimum(orders: Sequence[OrderArrays], true_value: FloatArray,
     if n == 0:
         return 0.0
     value = true_value[b_row]
+    bg = np.zeros(n, np.int64) if bid_group is None else np.asarray(bid_group, np.int64)
+    ag = np.zeros(m, np.int64) if ask_group is None else np.asarray(ask_group, np.int64)
+    n_groups = int(max(bg.max(initial=0), ag.max(initial=0))) + 1
     br, rc = np.nonzero(demand)
-    rows = [rc, a_res]
+    rows = [bg[br] * N_RESOURCES + rc, ag * N_RESOURCES + a_res]
     cols = [br, n + np.arange(m)]
     vals = [demand[br, rc], -np.ones(m)]
     _, inv, cnt = np.unique(b_row, return_inverse=True, return_counts=True)
     multi = cnt[inv] > 1
-    n_rows = N_RESOURCES
+    n_res_rows = n_rows = n_groups * N_RESOURCES
     if multi.any():
         key = np.unique(inv[multi], return_inverse=True)[1]
-        rows.append(N_RESOURCES + key)
+        rows.append(n_res_rows + key)
         cols.append(np.flatnonzero(multi))
         vals.append(np.ones(int(multi.sum())))
         n_rows += int(key.max()) + 1
     a = sp.csr_array(sp.coo_array((cat(vals), (cat(rows), cat(cols))), shape=(n_rows, n + m)))
     b_ub = np.zeros(n_rows)
-    b_ub[N_RESOURCES:] = 1.0
+    b_ub[n_res_rows:] = 1.0
     bounds = np.column_stack([np.zeros(n + m), cat([np.ones(n), a_qty])])
     res = linprog(cat([-value, ask_cost]), A_ub=a, b_ub=b_ub, bounds=bounds, method="highs")
     if res.status != 0:  # always feasible (all zero) and bounded
@@ -155,5 +161,24 @@ def measure_round(model: Any, req_value: FloatArray, trades: Trades,
             np.concatenate([o.ask_agent for o in orders]) if orders else np.zeros(0, np.int64),
             np.concatenate([o.ask_resource for o in orders]) if orders else np.zeros(0, np.int8),
             s.kind, s.index, *costs)
-        optimum = pooled_optimum(orders, req_value, ask_cost)
+        groups: tuple[IntArray | None, IntArray | None] = (None, None)
+        if model.worlds > 1 and orders:  # independent worlds never trade with each other
+            groups = _world_groups(model, orders)
+        optimum = pooled_optimum(orders, req_value, ask_cost, *groups)
     return honest_welfare(trades, served_fraction, sla_met, req_value, trade_cost, optimum)
+
+
+def _world_groups(model: Any, orders: Sequence[OrderArrays]) -> tuple[IntArray, IntArray]:
+    """World of every bid (its device's) and ask (its seller's; the cloud: its venue)."""
+    cat = np.concatenate
+    buyer = cat([o.bid_agent for o in orders])
+    seller = cat([o.ask_agent for o in orders])
+    venue = cat([o.ask_venue for o in orders])
+    s = model.sellers
+    bid_world = model.device_world[s.index[buyer]]
+    k, i = s.kind[seller], s.index[seller]
+    ask_world = np.where(k == KIND_NODE, model.node_world[np.where(k == KIND_NODE, i, 0)],
+                         np.where(k == KIND_DEVICE,
+                                  model.device_world[np.where(k == KIND_DEVICE, i, 0)],
+                                  -1 - venue))  # cloud venues are CLOUD_VENUE - w = -1 - w
+    return bid_world.astype(np.int64), ask_world.astype(np.int64)

@@ -73,3 +73,21 @@ def test_every_mechanism_is_measured_against_the_same_optimum(mechanism: str) ->
         effs.append(rr.allocative_efficiency)
     # the equilibrium mechanism is no longer 1.0 by construction
     assert all(e <= 1 + 1e-6 for e in effs)
+
+
+def test_worlds_do_not_trade_with_each_other() -> None:
+    """Two worlds: world 0 has the buyer (value 10, 2 units) and an ask at 4 a unit; world
+    1 a cheap ask at 1. Pooled across worlds the optimum would be 10 - 2 = 8; kept apart
+    it is 10 - 8 = 2."""
+    o = orders([0], [[0, 0, 2, 0]], [(2, 2.0), (2, 2.0)])
+    value, cost = np.array([10.0]), np.array([4.0, 1.0])
+    assert pooled_optimum([o], value, cost) == pytest.approx(8.0)
+    got = pooled_optimum([o], value, cost, np.array([0]), np.array([0, 1]))
+    assert got == pytest.approx(2.0)
+
+
+def test_multi_world_model_keeps_the_optimum_bound() -> None:
+    model = EdgeMarketModel(small("smart_city", market__optimum_every=1), seed=2, worlds=2)
+    for _ in range(2):
+        rr = model.step()
+        assert rr.allocative_welfare <= rr.pool_optimum + 1e-6 * max(1.0, rr.pool_optimum)
