@@ -90,6 +90,7 @@ class Clearing:
     optimal_welfare: FloatArray = field(default_factory=lambda: np.zeros(0))
     ask_rows: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
     sold: FloatArray = field(default_factory=lambda: np.zeros(0))
+    volume: FloatArray = field(default_factory=_rows4)  # (V, 4) units traded per venue
 
     def shift_asks(self, offset: int) -> None:
         """Renumber the round-level ask rows by ``offset`` (phases number asks in turn)."""
@@ -112,6 +113,7 @@ class Clearing:
         self.resource_welfare = np.array([r.resource_welfare for r in res])
         self.welfare = np.array([r.welfare for r in res])
         self.optimal_welfare = np.array([r.optimal_welfare for r in res])
+        self.volume = np.array([r.volume for r in res])
         whole = [o for o in outs if o.result.sold.size == o.ask_rows.size]
         self.ask_rows = np.concatenate([o.ask_rows for o in whole]) if whole else \
             np.zeros(0, np.int64)
@@ -226,6 +228,7 @@ def _clear_flat(out: Clearing, orders: OrderArrays, bids: Bids, asks: Asks, bo: 
     out.welfare = vc.value_r.sum(axis=1) - vc.cost_r.sum(axis=1)
     out.optimal_welfare = np.full(n_v, math.nan)
     out.ask_rows, out.sold = ao, vc.sold
+    out.volume = vc.volume
     return out
 
 
@@ -287,16 +290,54 @@ def merge_results(mechanism: str, clearings: list[Clearing], extra: Trades,
 
 
 def equilibrium_prices(clearings: list[Clearing]) -> FloatArray:
-    """(4,) Walrasian prices of the venues (LP duals), weighted by each venue's supply.
+    """(4,) Walrasian prices of the venues (LP duals), pooled like the clearing prices.
 
-    NaN for a resource no solved venue offers (or when no optimum was solved this round).
+    The dual half of :func:`pooled_prices`: each venue's dual weighted by the units the
+    mechanism traded there, so the pooled clearing price and the pooled dual average the
+    same venues with the same weights. NaN where no venue with a dual traded (or when no
+    optimum was solved this round).
     """
-    num, den = np.zeros(N_RESOURCES), np.zeros(N_RESOURCES)
-    for c in clearings:
-        ok = np.isfinite(c.equilibrium) & (c.supply_total > 0)
-        if ok.any():
-            for eq, sup, good in zip(c.equilibrium, c.supply_total, ok, strict=True):
-                num += np.where(good, eq * sup, 0.0)
-                den += np.where(good, sup, 0.0)
+    return pooled_prices(clearings)[1]
+
+
+def pooled_prices(clearings: list[Clearing]) -> tuple[FloatArray, FloatArray]:
+    """(4,) pooled clearing prices and (4,) pooled LP duals over the venues of
+    ``clearings``, both weighted by each venue's traded units, over the same venues.
+
+    Per resource, a venue counts when it traded and has a clearing price and (when any
+    venue of the round has duals) a dual. Without duals (optimum skipped), the price is
+    pooled over the venues that traded and the dual is NaN. Only venue clearings enter: the
+    comm-only arm's direct compute assignments have no venue and no dual.
+    """
+    if not clearings or not any(c.venues.size for c in clearings):
+        nan = np.full(N_RESOURCES, np.nan)
+        return nan, nan.copy()
+    vol = np.concatenate([c.volume for c in clearings if c.venues.size])
+    price = np.concatenate([c.prices for c in clearings if c.venues.size])
+    dual = np.concatenate([c.equilibrium for c in clearings if c.venues.size])
+    with_duals = bool(np.isfinite(dual).any())
+    ok = (vol > 0) & np.isfinite(price) & (np.isfinite(dual) if with_duals else True)
+    w = np.where(ok, vol, 0.0)
+    den = w.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, num / den, np.nan)
+        p = np.where(den > 0, (w * np.where(ok, price, 0.0)).sum(axis=0) / den, np.nan)
+        d = np.where(den > 0, (w * np.where(ok, dual, 0.0)).sum(axis=0) / den, np.nan) \
+            if with_duals else np.full(N_RESOURCES, np.nan)
+    return p, d
+
+
+def venue_prices(clearings: list[Clearing]) -> dict[str, list]:
+    """Each venue's clearing price next to its LP dual (JSON-able lists, venue order):
+    ``venue`` ids (edge >= 0, cloud < 0), ``price`` / ``dual`` / ``volume`` rows of 4
+    (None for NaN)."""
+    def rows(a: FloatArray) -> list[list[float | None]]:
+        return [[None if not math.isfinite(x) else float(x) for x in r] for r in a.tolist()]
+
+    cs = [c for c in clearings if c.venues.size]
+    if not cs:
+        return {"venue": [], "price": [], "dual": [], "volume": []}
+    cat = np.concatenate
+    return {"venue": cat([c.venues for c in cs]).tolist(),
+            "price": rows(cat([c.prices for c in cs])),
+            "dual": rows(cat([c.equilibrium for c in cs])),
+            "volume": rows(cat([c.volume for c in cs]))}

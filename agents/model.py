@@ -35,7 +35,9 @@ from agents.cloud import Cloud
 from agents.curves import OrderCurves, order_curves
 from agents.device import Device
 from agents.edge_node import EdgeNode
+from agents.honest_welfare import measure_round
 from agents.marketplace import Clearing, OrderArrays, clear_venues, merge_results
+from agents.marketplace_prices import round_prices
 from agents.mobility import Mobility
 from agents.qoais import aggregate, dimension_scores, sla_met
 from agents.results import AgentSnapshot, RoundResult
@@ -395,6 +397,7 @@ class EdgeMarketModel(mesa.Model):
         qoais = aggregate(self.classes.names, self.classes.weights, req.cls, got.served,
                           sla_all, m_served, dims)
         deadline = got.served & (measured.latency_ms <= req.latency_budget_ms)
+        honest = measure_round(self, req.value_credits, trades, clearing.bundles_served, sla_all)
         # 8. Settle.
         contributions = self._settle(req, trades, got, tx_s)
         violations = [(int(p), int(dev.uid[d]), float(c)) for p, d, c in zip(
@@ -417,8 +420,14 @@ class EdgeMarketModel(mesa.Model):
             deadline_rate=float(deadline.mean()) if n_req else 0.0,
             handovers=int(link.handed_over.sum()),
             n_markets=edge.venues.size + cloud.venues.size,
+            allocative_efficiency=honest.allocative_efficiency,
+            allocative_welfare=honest.allocative_welfare,
+            delivered_welfare=honest.delivered_welfare, pool_optimum=honest.optimum,
             info={"served_at_cloud": int(served_cloud.sum()),
                   "equilibrium_prices": clearing.info["equilibrium_prices"],
+                  **round_prices(edge, cloud),
+                  "broker_trades": int(np.count_nonzero(
+                      self.sellers.kind[trades.seller] == ex.KIND_DEVICE)),
                   "bundling": sc.market.bundling, "scope": sc.market.scope},
         )
         self.history.append(rr)
@@ -486,9 +495,11 @@ class EdgeMarketModel(mesa.Model):
         charged = dev.battery_j >= sc.devices.broker_min_battery_fraction * dev.battery_capacity_j
         brokers = np.flatnonzero(dev.is_broker & charged & (dev.attached >= 0))
         bq = np.zeros((brokers.size, N_RESOURCES))
+        # What each broker's venue last cleared at (smoothed), seen through its node.
+        seen = nodes.expected_price[dev.attached[brokers]]
         for strat, idx in self.device_strategies:
             mask = np.isin(brokers, idx)
-            bq[mask] = strat.quote(dev.cost[brokers[mask]])
+            bq[mask] = strat.quote(dev.cost[brokers[mask]], seen[mask])
         cap = dev.capacity[brokers]
         cap[:, 0] = 0.0  # brokers do not relay radio traffic (no D2D relaying modelled)
         b_rows, b_res = np.nonzero(cap > 0)

@@ -6,6 +6,7 @@ by the run store, the CLI, the Streamlit pages and the RL envs.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,6 +99,13 @@ class RoundResult:
     handovers: int = 0
     n_markets: int = 0
     info: dict[str, Any] = field(default_factory=dict)
+    # Honest welfare (agents.honest_welfare): realised value at true values minus true
+    # costs over the pool-wide optimum on true costs; delivered: value of SLA-met requests
+    # only. NaN where not computed (the optimum follows market.optimum_every).
+    allocative_efficiency: float = math.nan
+    allocative_welfare: float = math.nan
+    delivered_welfare: float = math.nan
+    pool_optimum: float = math.nan
 
     def summary(self) -> dict[str, Any]:
         """A small JSON-able summary of the round (for logs and the CLI)."""
@@ -116,4 +124,13 @@ class RoundResult:
             "n_trades": len(self.clearing.trades),
             "n_violations": len(self.violations),
             "qoais_overall": {q.service_class: q.overall for q in self.qoais},
+            "allocative_efficiency": _num(self.allocative_efficiency),
+            "allocative_welfare": _num(self.allocative_welfare),
+            "delivered_welfare": _num(self.delivered_welfare),
+            "pool_optimum": _num(self.pool_optimum),
         }
+
+
+def _num(x: float) -> float | None:
+    """JSON has no NaN: null."""
+    return None if math.isnan(x) else float(x)

@@ -43,6 +43,13 @@ class RunSummary:
     handovers: int
     wall_s: float
     chain: dict[str, Any] = field(default_factory=dict)
+    # Honest welfare (agents.honest_welfare, docs/internals.md): mean allocative efficiency
+    # over rounds with a pool-wide optimum (None if none), delivered welfare summed.
+    allocative_efficiency_mean: float | None = None
+    delivered_welfare_total: float | None = None
+    # The cloud venue(s) alone, last round: clearing price and LP dual per resource.
+    cloud_prices: dict[str, float | None] = field(default_factory=dict)
+    cloud_equilibrium_prices: dict[str, float | None] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -77,6 +84,9 @@ class _Aggregate:
         self.last_prices: np.ndarray | None = None
         self.last_eq: np.ndarray | None = None
         self.cls: dict[str, dict[str, float]] = {}
+        self.alloc_sum, self.alloc_rounds = 0.0, 0
+        self.last_cloud: tuple[Any, Any] = (None, None)
+        self.delivered, self.delivered_rounds = 0.0, 0
 
     def add(self, rr: Any, eq_prices: np.ndarray | None) -> None:
         self.rounds += 1
@@ -87,9 +97,23 @@ class _Aggregate:
             self.welfare_opt_rounds += float(rr.clearing.welfare)
             self.optimal += float(rr.optimal_welfare)
         self.welfare += float(rr.clearing.welfare)
+        alloc = float(getattr(rr, "allocative_efficiency", np.nan))
+        if np.isfinite(alloc):
+            self.alloc_sum += alloc
+            self.alloc_rounds += 1
+        delivered = float(getattr(rr, "delivered_welfare", np.nan))
+        if np.isfinite(delivered):
+            self.delivered += delivered
+            self.delivered_rounds += 1
         self.trades += len(rr.clearing.trades.buyer)
         self.handovers += int(getattr(rr, "handovers", 0))
-        self.last_prices = np.asarray(rr.clearing.prices, dtype=float)
+        # Final prices: the venues' clearing prices pooled with the same weights (units
+        # traded per venue) and over the same venues as the equilibrium duals beside them.
+        pooled = getattr(rr, "info", {}).get("pooled_prices")
+        self.last_prices = np.asarray(rr.clearing.prices if pooled is None else pooled,
+                                      dtype=float)
+        self.last_cloud = (getattr(rr, "info", {}).get("cloud_prices"),
+                           getattr(rr, "info", {}).get("cloud_equilibrium"))
         self.last_eq = eq_prices
         for q in rr.qoais:
             c = self.cls.setdefault(q.service_class, {"n_requests": 0.0, "n_served": 0.0, "sla_met": 0.0,
@@ -129,6 +153,13 @@ class _Aggregate:
             trades=self.trades, requests=int(req), served=int(served),
             sla_rate=round(met / req, 9) if req else 0.0, qoais=qoais, handovers=self.handovers,
             wall_s=round(wall_s, 3),
+            allocative_efficiency_mean=round(self.alloc_sum / self.alloc_rounds, 9)
+            if self.alloc_rounds else None,
+            delivered_welfare_total=round(self.delivered, 6) if self.delivered_rounds else None,
+            cloud_prices={} if self.last_cloud[0] is None else {
+                n: _clean(p) for n, p in zip(names, self.last_cloud[0], strict=True)},
+            cloud_equilibrium_prices={} if self.last_cloud[1] is None else {
+                n: _clean(p) for n, p in zip(names, self.last_cloud[1], strict=True)},
         )
 
 

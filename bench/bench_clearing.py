@@ -3,7 +3,7 @@
 Ours: ``get_mechanism("uniform").clear(market)`` on a fresh Market (full ClearingResult:
 prices, trades, fills, welfare, optimal welfare, budget balance).
 Baseline: a straightforward pure-Python sort-and-match (``sorted`` + a two-pointer loop
-producing the same trades list) on the same orders as Python lists; target ratio >= 50.
+producing the same trades list and the same Walrasian k-price) on the same orders as Python lists; target ratio >= 50.
 Floor: numpy sorting the same 2,000,000 prices once (no matching at all); we aim to be
 within 3x of it (``floor_ratio`` = ours / floor). ``kernels``: whether the compiled kernels
 of :mod:`market.kernels` ran (``EDGEMARKET_KERNELS=0`` times the numpy reference instead).
@@ -72,7 +72,13 @@ def baseline(
         if ra <= 0:
             j += 1
             ra = aq[asks[j]] if j < len(asks) else 0.0
-    return k * last_b + (1 - k) * last_a, volume, trades
+    # The Walrasian interval [max(a_q, b_{q+1}), min(b_q, a_{q+1})]: the first units
+    # beyond the volume are where the walk stopped (the rest of a partly filled order).
+    nxt_b = bp[bids[i]] if i < len(bids) else math.nan
+    nxt_a = ap[asks[j]] if j < len(asks) else math.nan
+    lo = last_a if math.isnan(nxt_b) else max(last_a, nxt_b)
+    hi = last_b if math.isnan(nxt_a) else min(last_b, nxt_a)
+    return k * hi + (1 - k) * lo, volume, trades
 
 
 def main() -> None:

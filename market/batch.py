@@ -19,11 +19,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from market import matching
+from market.exposure import completed_quantities, has_bundles, trim_trades
+from market.kda import kda_price
 from market.matching import REL_TOL
 from market.orders import MULTI_RESOURCE, NO_RESOURCE, Asks, Bids, Market, Trades
 from market.resources import N_RESOURCES
 from market.result import ClearingResult
-from market.welfare import assemble_result, build_result
+from market.welfare import assemble_result, build_result, bundles_from_trades
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -323,6 +325,11 @@ def clear_uniform_many(markets: Sequence[Market], k: float, name: str) -> list[C
     out: list[ClearingResult] = []
     for v, market in enumerate(markets):
         b0, b1, a0, a1 = int(vc.b_off[v]), int(vc.b_off[v + 1]), int(vc.a_off[v]), int(vc.a_off[v + 1])
+        if has_bundles(market.bids):  # no exposure, as UniformPrice.clear does
+            served = vc.served[b0:b1]
+            out.append(build_result(market, name, trim_trades(market.bids, vc.trades(v), served),
+                                    vc.prices[v], bundles_served=served))
+            continue
         out.append(assemble_result(market, name, vc.trades(v), vc.prices[v], vc.served[b0:b1],
                                    vc.volume[v], vc.sold[a0:a1], vc.value_r[v], vc.cost_r[v]))
     return out
@@ -338,7 +345,34 @@ def clear_uniform_flat(nb: IntArray, na: IntArray, bids: Bids, asks: Asks,
     :func:`clear_uniform_many`; the welfare totals (``value_r``, ``cost_r``, ``volume``)
     are segmented sums, equal to its per-group reductions up to float rounding.
     """
-    return uniform_venues(_books_of(nb, na, bids, asks), k, exact=False)
+    bk = _books_of(nb, na, bids, asks)
+    vc = uniform_venues(bk, k, exact=False)
+    if vc.t_qty.size and bool(np.any(bk.B_res == MULTI_RESOURCE)):
+        vc = _trim_flat(vc, bk, asks)
+    return vc
+
+
+def _trim_flat(vc: VenueClearing, bk: _Books, asks: Asks) -> VenueClearing:
+    """No exposure on the flat path (market.exposure): bundle bids keep their completed
+    fractions only. Trades, units sold and volumes equal the per-venue path's exactly (the
+    same sums per bid, ask and resource in the same order); costs are segmented sums."""
+    q = completed_quantities(vc.t_bid, vc.t_res, vc.t_qty, bk.B_dem, bk.B_res, vc.served)
+    keep = np.flatnonzero(q > 0)
+    n_v, R = bk.n_v, N_RESOURCES
+    t_ven = vc.t_venue[keep]
+    t_q = q[keep]
+    t_ask = vc.t_ask[keep]
+    _, t_off = group_offsets(t_ven, n_v)
+    volume = np.bincount(t_ven * R + vc.t_res[keep], weights=t_q,
+                         minlength=n_v * R).astype(np.float64).reshape(n_v, R)
+    sold = np.bincount(t_ask, weights=t_q, minlength=asks.quantity.size).astype(np.float64)
+    a_ven = np.repeat(np.arange(n_v, dtype=np.int64), np.diff(vc.a_off))
+    cost_r = np.bincount(a_ven * R + asks.resource, weights=sold * asks.price,
+                         minlength=n_v * R).astype(np.float64).reshape(n_v, R)
+    return VenueClearing(vc.prices, volume, vc.value_r, cost_r, vc.served, sold, vc.b_off,
+                         vc.a_off, t_off, t_ven, vc.t_bid[keep], t_ask, vc.t_bid_local[keep],
+                         vc.t_ask_local[keep], vc.t_buyer[keep], vc.t_seller[keep],
+                         vc.t_res[keep], t_q, vc.t_price[keep])
 
 
 def uniform_venues(bk: _Books, k: float, exact: bool = True) -> VenueClearing:
@@ -360,7 +394,7 @@ def uniform_venues(bk: _Books, k: float, exact: bool = True) -> VenueClearing:
     bcum = segmented_cumsum(rb_q, rb_g, bcnt, boff)
     acum = segmented_cumsum(ra_q, ra_g, acnt, aoff)
 
-    c = _cross_groups(bk, rb_q, bcum, ra_q, acum, nexts=False)
+    c = _cross_groups(bk, rb_q, bcum, ra_q, acum, nexts=True)
     prices = np.full((n_v, R), math.nan)
     traded = np.zeros(G, np.bool_)
     q = np.zeros(G)
@@ -368,7 +402,8 @@ def uniform_venues(bk: _Books, k: float, exact: bool = True) -> VenueClearing:
     tg = c.groups[pos]
     q[tg] = c.quantity[pos]
     traded[tg] = True
-    prices.reshape(-1)[tg] = k * c.bid_price[pos] + (1.0 - k) * c.ask_price[pos]
+    prices.reshape(-1)[tg] = kda_price(c.bid_price[pos], c.ask_price[pos], c.next_bid[pos],
+                                       c.next_ask[pos], k)
     tg = np.flatnonzero(traded)
 
     # Units each ranked order takes at Q* (market.matching.taken), per traded group.
@@ -571,5 +606,27 @@ def clear_mcafee_many(markets: Sequence[Market], unit: float, name: str,
                                  t_price[t0:t1], t_bid_local[t0:t1], t_ask_local[t0:t1],
                                  t_sprice[t0:t1])
         info = {"seller_prices": sp_v[v].tolist(), "reduced": [bool(x) for x in red_v[v]]}
+        if has_bundles(market.bids):  # no exposure, as McAfee.clear does
+            served = bundles_from_trades(market.bids, trades)
+            out.append(build_result(market, name, trim_trades(market.bids, trades, served),
+                                    prices_v[v].copy(), bundles_served=served, info=info))
+            continue
         out.append(build_result(market, name, trades, prices_v[v].copy(), info=info))
     return out
+
+
+def single_resource_optima(markets: Sequence[Market]) -> FloatArray:
+    """The optimal welfare of each market of single-resource bids, in one pass.
+
+    With every bid on one resource the welfare LP (market.lp) splits into one problem per
+    resource, whose optimum is the area between the ranked bid and ask curves up to the
+    efficient volume: the divisible crossing's accepted value minus accepted cost. Equal to
+    ``solve_welfare_lp(m).welfare`` up to float rounding (tested); used where solving
+    one LP per market would dominate (``edgemarket market clear`` with a market column).
+    """
+    if not markets:
+        return np.zeros(0)
+    if not all(m.bids.is_single for m in markets):
+        raise ValueError("single_resource_optima needs single-resource bids only")
+    vc = uniform_venues(_books(markets), 0.5, exact=False)
+    return np.asarray(vc.value_r.sum(axis=1) - vc.cost_r.sum(axis=1), np.float64)

@@ -2,7 +2,9 @@
 
 Three layouts (header names are case-insensitive; extra whitespace is ignored):
 
-- orders:  ``side`` (bid/ask, also buy/sell), ``resource``, ``agent``, ``quantity``, ``price``
+- orders:  ``side`` (bid/ask, also buy/sell), ``resource``, ``agent``, ``quantity``, ``price``,
+  and optionally ``market`` (a free-form market id: rows with different ids are
+  independent markets, see :meth:`OrderFile.markets`)
 - buyers:  ``agent``, ``value``, ``max_bundles``, and one demand column per resource, named
   by the resource (communication, caching, computation, learning; missing ones are 0)
 - sellers: ``agent``, ``resource``, ``capacity``, ``cost``
@@ -220,18 +222,41 @@ def labels(table: Table, column: str = "agent") -> list[str]:
 
 @dataclass(frozen=True)
 class OrderFile:
-    """Orders read from a file: the market and the agents' labels."""
+    """Orders read from a file: the market and the agents' labels.
+
+    With a ``market`` column, ``market_ids`` lists the ids in order of first appearance
+    and ``bid_market`` / ``ask_market`` give each bid's and ask's position in that list;
+    ``market`` then holds every row together (use :meth:`markets`).
+    """
 
     market: Market
     agents: AgentIndex
     bid_rows: IntArray  # file row (line) of each bid
     ask_rows: IntArray
+    market_ids: list[str] | None = None
+    bid_market: IntArray | None = None
+    ask_market: IntArray | None = None
+
+    def markets(self) -> list[tuple[str, Market]]:
+        """(id, Market) per market id, in order of first appearance; one ("", market)
+        without a ``market`` column. Rows keep their file order within each market."""
+        if self.market_ids is None or self.bid_market is None or self.ask_market is None:
+            return [("", self.market)]
+        n = len(self.market_ids)
+        bo = np.argsort(self.bid_market, kind="stable")
+        ao = np.argsort(self.ask_market, kind="stable")
+        b_cut = np.searchsorted(self.bid_market[bo], np.arange(n + 1))
+        a_cut = np.searchsorted(self.ask_market[ao], np.arange(n + 1))
+        bids, asks = self.market.bids, self.market.asks
+        return [(mid, Market(bids.take(bo[b_cut[i]:b_cut[i + 1]]),
+                             asks.take(ao[a_cut[i]:a_cut[i + 1]])))
+                for i, mid in enumerate(self.market_ids)]
 
 
 def read_orders_csv(path: str | Path, agents: AgentIndex | None = None) -> OrderFile:
     """Single-resource bids and asks from one file (columns side, resource, agent,
-    quantity, price)."""
-    t = read_table(path, ["side", "resource", "agent", "quantity", "price"])
+    quantity, price, and optionally market)."""
+    t = read_table(path, ["side", "resource", "agent", "quantity", "price"], optional=["market"])
     raw_side = [v.strip().lower() for v in t.columns["side"]]
     side = np.empty(t.n_rows, np.int8)
     for i, v in enumerate(raw_side):
@@ -251,7 +276,16 @@ def read_orders_csv(path: str | Path, agents: AgentIndex | None = None) -> Order
     bids = Bids.single(agent[b], res[b].astype(np.int64), qty[b], price[b])
     asks = Asks(agent[a], res[a], qty[a], price[a])
     lines = np.asarray(t.lines, dtype=np.int64)
-    return OrderFile(Market(bids, asks), index, lines[b], lines[a])
+    if "market" not in t.columns:
+        return OrderFile(Market(bids, asks), index, lines[b], lines[a])
+    ids = [v.strip() for v in t.columns["market"]]
+    code: dict[str, int] = {}
+    mkt = np.empty(t.n_rows, np.int64)
+    for i, v in enumerate(ids):
+        if not v:
+            raise OrderFileError("empty market id", path=path, row=t.row(i), column="market")
+        mkt[i] = code.setdefault(v, len(code))
+    return OrderFile(Market(bids, asks), index, lines[b], lines[a], list(code), mkt[b], mkt[a])
 
 
 def read_buyers_csv(path: str | Path, agents: AgentIndex | None = None) -> tuple[Bids, AgentIndex]:

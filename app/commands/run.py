@@ -28,6 +28,11 @@ def print_summary(s: dict[str, Any], out: Console | None = None) -> None:
     else:
         head.add_row("efficiency vs optimum", f"{s['efficiency_mean']:.3f} mean, {s['efficiency_final']:.3f} last round")
     head.add_row("welfare", f"{s['welfare_total']:.2f} of {s['optimal_welfare_total']:.2f} credits optimal")
+    alloc, delivered = s.get("allocative_efficiency_mean"), s.get("delivered_welfare_total")
+    if alloc is not None:  # honest welfare: true values and costs, pool-wide optimum
+        head.add_row("allocative efficiency", f"{alloc:.3f} mean (true costs, pool-wide optimum)")
+    if delivered is not None:
+        head.add_row("delivered welfare", f"{delivered:.2f} credits (SLA-met requests only)")
     head.add_row("trades", f"{s['trades']:,}")
     head.add_row("requests served", f"{s['served']:,} of {s['requests']:,}")
     head.add_row("SLA rate", f"{s['sla_rate']:.3f}")
@@ -35,13 +40,19 @@ def print_summary(s: dict[str, Any], out: Console | None = None) -> None:
     head.add_row("wall time", f"{s['wall_s']:.2f} s")
     out.print(head)
 
-    prices = Table(title="final prices (credits per unit)")
+    prices = Table(title="final prices (credits per unit; venues pooled by units traded, "
+                         "the same weights for both columns)")
     prices.add_column("resource")
     prices.add_column("price", justify="right")
     prices.add_column("equilibrium", justify="right")
     for name, p in s["final_prices"].items():
         eq = s["equilibrium_prices"].get(name)
         prices.add_row(name, "—" if p is None else f"{p:.5g}", "—" if eq is None else f"{eq:.5g}")
+    for name, p in (s.get("cloud_prices") or {}).items():  # the cloud venue on its own
+        eq = (s.get("cloud_equilibrium_prices") or {}).get(name)
+        if p is not None or eq is not None:
+            prices.add_row(f"{name} (cloud)", "—" if p is None else f"{p:.5g}",
+                           "—" if eq is None else f"{eq:.5g}")
     out.print(prices)
 
     q = Table(title="QoAIS per service class")

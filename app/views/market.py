@@ -76,6 +76,17 @@ def efficiency_tab(run: RunRef) -> None:
     st.plotly_chart(plots.efficiency(rounds), width="stretch", key="efficiency")
     st.caption("Efficiency = realised welfare / optimal welfare of the same round's orders "
                "(the optimum is the welfare-maximising allocation, computed per round).")
+    honest = rounds.dropna(subset=["allocative_efficiency"]) \
+        if "allocative_efficiency" in rounds else rounds.iloc[:0]
+    if len(honest):
+        st.subheader("Honest welfare")
+        st.line_chart(honest.set_index("round")[["allocative_efficiency"]])
+        st.line_chart(honest.set_index("round")[["allocative_welfare", "delivered_welfare",
+                                                 "pool_optimum"]])
+        st.caption("Allocative efficiency = (true value of completed bundles − sellers' true "
+                   "costs) / the pool-wide optimum on true costs (edge, brokers and cloud "
+                   "together). Delivered welfare counts value only for requests whose SLA "
+                   "was met (credits). See docs/internals.md, \"Welfare\".")
 
 
 def _default_other(runs: pd.DataFrame, info: dict) -> int | None:

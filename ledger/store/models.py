@@ -84,6 +84,11 @@ class RoundRow(Base):
     qoais_overall: Mapped[float] = mapped_column(Float, default=0.0)
     handovers: Mapped[int] = mapped_column(Integer, default=0)
     wall_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    # Honest welfare (agents.honest_welfare; NULL: optimum not computed / older runs).
+    allocative_efficiency: Mapped[float | None] = mapped_column(Float, nullable=True)
+    allocative_welfare: Mapped[float | None] = mapped_column(Float, nullable=True)
+    delivered_welfare: Mapped[float | None] = mapped_column(Float, nullable=True)
+    pool_optimum: Mapped[float | None] = mapped_column(Float, nullable=True)
 
     run: Mapped[Run] = relationship(back_populates="rounds")
 

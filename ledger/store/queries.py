@@ -164,12 +164,15 @@ def price_series(bind: Bind, run_id: int) -> pd.DataFrame:
 
 def round_series(bind: Bind, run_id: int) -> pd.DataFrame:
     """One row per round: welfare, optimum, efficiency, payments, trades, requests, SLA,
-    overall QoAIS, handovers and wall time (everything in `rounds` but the prices)."""
+    overall QoAIS, handovers and wall time (everything in `rounds` but the prices), and the
+    honest welfare figures (allocative efficiency, allocative and delivered welfare, the
+    pool-wide optimum; NULL where not computed)."""
     r = RoundRow
     stmt = select(
         r.round, r.welfare, r.optimal_welfare, r.efficiency, r.buyer_payments, r.seller_revenue,
         r.platform_surplus, r.n_trades, r.n_requests, r.n_served, r.sla_rate, r.qoais_overall,
         r.handovers, r.wall_ms,
+        r.allocative_efficiency, r.allocative_welfare, r.delivered_welfare, r.pool_optimum,
     ).where(r.run_id == run_id).order_by(r.round)
     return _frame(bind, stmt)
 

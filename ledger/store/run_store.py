@@ -87,6 +87,7 @@ _COLUMNS = {
         "welfare", "optimal_welfare", "efficiency", "buyer_payments", "seller_revenue",
         "platform_surplus", "n_trades", "n_requests", "n_served", "sla_rate", "qoais_overall",
         "handovers", "wall_ms",
+        "allocative_efficiency", "allocative_welfare", "delivered_welfare", "pool_optimum",
     ),
     "trades": ("run_id", "round", "idx", "buyer", "seller", "resource", "quantity", "price"),
     "qoais": ("run_id", "round", "service_class", *QOAIS_FIELDS),
@@ -348,6 +349,9 @@ class RunStore:
             float(cl.buyer_payments), float(cl.seller_revenue), float(cl.platform_surplus),
             len(t.buyer), n_req, n_served, float(sla), float(overall),
             int(getattr(rr, "handovers", 0)), float(wall_ms),
+            *(_num(getattr(rr, f, math.nan)) for f in (
+                "allocative_efficiency", "allocative_welfare", "delivered_welfare",
+                "pool_optimum")),
         )])
         n = len(t.buyer)
         if n:

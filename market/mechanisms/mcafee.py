@@ -29,13 +29,14 @@ import numpy as np
 from market import book
 from market.batch import clear_mcafee_many
 from market.book import cross
+from market.exposure import has_bundles, trim_trades
 from market.mechanisms import register_mechanism
 from market.mechanisms.base import Mechanism, resource_trades
 from market.orders import Market, Trades
 from market.resources import N_RESOURCES
 from market.result import ClearingResult
 from market.split import split_bids
-from market.welfare import build_result
+from market.welfare import build_result, bundles_from_trades
 
 #: Quantities within this relative distance below a whole unit count as that unit.
 _UNIT_SLACK = 1e-9
@@ -98,4 +99,9 @@ class McAfee(Mechanism):
                 pb, seller_price=ps, total=n_units * self.unit,
             ))
         info = {"seller_prices": seller_prices.tolist(), "reduced": reduced}
-        return build_result(market, self.name, Trades.concat(*parts), prices, info=info)
+        trades = Trades.concat(*parts)
+        if has_bundles(bids):  # no exposure: pay only for completed bundles
+            served = bundles_from_trades(bids, trades)
+            return build_result(market, self.name, trim_trades(bids, trades, served), prices,
+                                bundles_served=served, info=info)
+        return build_result(market, self.name, trades, prices, info=info)

@@ -1,13 +1,14 @@
 """``uniform``: a uniform-price call market per resource (the k-double auction).
 
 Per resource, bids (bundle bids split by :mod:`market.split`) and asks are ranked and the
-efficient volume Q* traded (quantities are divisible, so nothing is rationed away). With
-b and a the prices of the last accepted bid and ask unit, every trade clears at
+efficient volume Q* traded (quantities are divisible, so nothing is rationed away). Every
+trade clears at the k-point of the Walrasian interval (:mod:`market.kda`),
 
-    price = k * b + (1 - k) * a,      0 <= k <= 1,
+    price = k * min(b_q, a_{q+1}) + (1 - k) * max(a_q, b_{q+1}),      0 <= k <= 1,
 
-so every accepted bid is >= price >= every accepted ask: individually rational and exactly
-budget balanced (buyers pay what sellers get). k = 1 favours sellers, k = 0 buyers.
+so every accepted bid is >= price >= every accepted ask and no rejected order would trade
+at it: individually rational and exactly budget balanced (buyers pay what sellers get).
+k = 1 favours sellers, k = 0 buyers.
 The clearing is sorts, cumsums and searchsorted; no per-order Python (see
 :mod:`market.book`, :mod:`market.matching`).
 """
@@ -23,6 +24,8 @@ from numpy.typing import NDArray
 from market import book
 from market.batch import clear_uniform_many
 from market.book import resource_book
+from market.exposure import has_bundles, trim_trades
+from market.kda import kda_price
 from market.mechanisms import register_mechanism
 from market.mechanisms.base import Mechanism, resource_trades
 from market.orders import Market, Trades
@@ -35,7 +38,8 @@ IntArray = NDArray[np.int64]
 
 @register_mechanism("uniform")
 class UniformPrice(Mechanism):
-    """k-double auction per resource; ``k`` in [0, 1] weighs the marginal bid."""
+    """k-double auction per resource; ``k`` in [0, 1] weighs the top of the Walrasian
+    interval."""
 
     def __init__(self, k: float = 0.5) -> None:
         if not (isinstance(k, int | float) and 0.0 <= k <= 1.0):
@@ -72,7 +76,7 @@ class UniformPrice(Mechanism):
             c = book.crossing
             if c.quantity <= 0:
                 continue
-            prices[r] = self.k * c.bid_price + (1.0 - self.k) * c.ask_price
+            prices[r] = kda_price(c.bid_price, c.ask_price, c.next_bid, c.next_ask, self.k)
             parts.append(resource_trades(
                 market, r, book.ranked_bid_rows, book.ranked_bid_qty,
                 book.ranked_ask_rows, book.ranked_ask_qty,
@@ -82,4 +86,9 @@ class UniformPrice(Mechanism):
                 r, book.ranked_bid_rows, book.bid_take, book.ranked_ask_rows, book.ask_take,
                 value=book.accepted_value, cost=book.accepted_cost,
             )
-        return build_result(market, self.name, Trades.concat(*parts), prices, fills=fills)
+        trades = Trades.concat(*parts)
+        if has_bundles(market.bids):  # no exposure: pay only for completed bundles
+            served = fills.bundles()
+            return build_result(market, self.name, trim_trades(market.bids, trades, served),
+                                prices, bundles_served=served)
+        return build_result(market, self.name, trades, prices, fills=fills)

@@ -62,14 +62,16 @@ def test_clear_uniform_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert code == 0, err
     doc = json.loads(out)
     comm = doc["resources"]["communication"]
-    # units: bids 10 10 6 6, asks 1 5 5 8 -> 3 units; marginal bid 6, ask 5 -> 5.5
-    assert comm["price"] == 5.5 and comm["quantity"] == 3
+    # units: bids 10 10 6 6, asks 1 5 5 8 -> 3 units; Walrasian interval
+    # [max(a_3, b_4), min(b_3, a_4)] = [max(5, 6), min(6, 8)] = {6}
+    assert comm["price"] == 6.0 and comm["quantity"] == 3
     assert {t["buyer"] for t in comm["trades"]} == {"alice", "bob"}
     assert comm["welfare"] == pytest.approx(10 + 10 + 6 - 1 - 5 - 5)
-    assert comm["buyer_payments"] == comm["seller_revenue"] == pytest.approx(16.5)
+    assert comm["buyer_payments"] == comm["seller_revenue"] == pytest.approx(18.0)
     assert comm["platform_surplus"] == 0
     comp = doc["resources"]["computation"]
-    assert comp["quantity"] == 100 and comp["price"] == pytest.approx(0.035)
+    # 100 units bid at 0.05 against 150 offered at 0.02: the partly filled ask sets 0.02
+    assert comp["quantity"] == 100 and comp["price"] == pytest.approx(0.02)
     assert set(doc["resources"]) == {"communication", "computation"}
     assert doc["efficiency"] == pytest.approx(1.0)
 
@@ -226,7 +228,7 @@ def test_real_subprocess_end_to_end(tmp_path: Path) -> None:
     good = subprocess.run([*cmd, "market", "clear", "--orders", str(write(tmp_path, ORDERS)),
                            "--json"], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert good.returncode == 0, good.stderr
-    assert json.loads(good.stdout)["resources"]["communication"]["price"] == 5.5
+    assert json.loads(good.stdout)["resources"]["communication"]["price"] == 6.0
     bad = subprocess.run([*cmd, "market", "clear", "--orders",
                           str(write(tmp_path, "side,resource,agent,quantity,price\nbid,comm,a,1,-2\n",
                                     "bad.csv"))],

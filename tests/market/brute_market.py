@@ -48,13 +48,39 @@ class AuctionOutcome:
 
 
 def uniform(bids: list[tuple[float, int]], asks: list[tuple[float, int]], k: float) -> AuctionOutcome:
-    """k-double auction on units: all efficient units trade at k*b_k + (1-k)*a_k."""
+    """k-double auction on units: all efficient units trade at k*hi + (1-k)*lo of the
+    Walrasian interval [max(a_q, b_{q+1}), min(b_q, a_{q+1})] (textbook order statistics)."""
     b, a = ranked(bids, asks)
     n = efficient_units(b, a)
     if n == 0:
         return AuctionOutcome(0, math.nan, math.nan, 0.0, {}, {})
-    p = k * b[n - 1].price + (1 - k) * a[n - 1].price
+    lo = max([a[n - 1].price] + ([b[n].price] if n < len(b) else []))
+    hi = min([b[n - 1].price] + ([a[n].price] if n < len(a) else []))
+    p = k * hi + (1 - k) * lo
     return _outcome(b, a, n, p, p)
+
+
+def clearing_prices(bids: list[tuple[float, int]], asks: list[tuple[float, int]]) -> tuple[int, float, float]:
+    """Brute force, no order statistics: (q, lo, hi) with q the efficient unit count and
+    [lo, hi] the prices at which exactly q units clear, found by trying every order price.
+
+    At price p a bid unit priced above p must buy and one priced at p may; an ask unit
+    priced below p must sell and one at p may. p clears q units iff both sides can trade
+    exactly q there. The set of such prices is an interval whose ends are order prices.
+    """
+    b, a = ranked(bids, asks)
+    q = efficient_units(b, a)
+    if q == 0:
+        return 0, math.nan, math.nan
+    ok = []
+    for p in sorted({u.price for u in b + a}):
+        must_b = sum(1 for u in b if u.price > p)
+        may_b = sum(1 for u in b if u.price >= p)
+        must_a = sum(1 for u in a if u.price < p)
+        may_a = sum(1 for u in a if u.price <= p)
+        if must_b <= q <= may_b and must_a <= q <= may_a:
+            ok.append(p)
+    return q, min(ok), max(ok)
 
 
 def mcafee(bids: list[tuple[float, int]], asks: list[tuple[float, int]]) -> AuctionOutcome:

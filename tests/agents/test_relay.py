@@ -1,0 +1,48 @@
+"""D2D relay maths (agents.relay) against closed forms, and the relay pairing."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from agents.channel import Channel
+from agents.relay import d2d_rate_mbps, d2d_snr_db, plan_relays
+from agents.scenario import ChannelConfig
+
+
+def channel() -> Channel:
+    cfg = ChannelConfig()
+    return Channel(cfg, np.zeros((1, 2)), np.array([43.0]), 10.0, np.array([200.0]), 500.0, 4,
+                   np.random.default_rng(0))
+
+
+def test_d2d_snr_and_rate_closed_form() -> None:
+    ch, cfg = channel(), ChannelConfig()
+    d, p, b = 40.0, 23.0, 20.0
+    # free space at 1 m for f in GHz (32.45 + 20 log10 f), then exponent n
+    pl = 20 * math.log10(cfg.frequency_ghz) + 32.45 + 10 * cfg.path_loss_exponent * math.log10(d)
+    noise = -174 + 10 * math.log10(b * 1e6) + cfg.noise_figure_db
+    snr = p - pl - noise
+    assert float(d2d_snr_db(ch, np.array([d]), p, b)[0]) == pytest.approx(snr, abs=1e-9)
+    gap = 10 ** (cfg.snr_gap_db / 10)
+    se = min(math.log2(1 + 10 ** (snr / 10) / gap), cfg.max_spectral_efficiency_bps_hz)
+    assert float(d2d_rate_mbps(ch, np.array([d]), p, b)[0]) == pytest.approx(b * se, rel=1e-12)
+    # far away: below min SNR -> no link
+    assert float(d2d_rate_mbps(ch, np.array([1e5]), p, b)[0]) == 0.0
+
+
+def test_plan_pairs_each_needy_device_with_the_nearest_broker_in_range() -> None:
+    ch = channel()
+    xy = np.array([[0.0, 0.0], [30.0, 0.0], [500.0, 0.0], [10.0, 0.0], [2000.0, 0.0]])
+    attached = np.array([-1, 0, -1, 0, -1])  # 0 and 2 and 4 out of coverage
+    se = np.array([0.0, 5.0, 0.0, 6.0, 0.0])
+    brokers = np.array([1, 3])
+    own_rate = np.array([0.0, 300.0, 0.0, 5.0, 0.0])  # broker 3 has a weak uplink itself
+    plan = plan_relays(ch, xy, attached, se, own_rate, brokers, range_m=100.0, min_se=1.0,
+                       tx_power_dbm=23.0, bandwidth_mhz=20.0)
+    # device 0: nearest broker is 3 (10 m), rate capped by its own 5 Mbps uplink
+    assert plan.device.tolist() == [0] and plan.broker.tolist() == [3]
+    assert plan.rate_mbps[0] == pytest.approx(5.0)
+    assert 2 not in plan.device and 4 not in plan.device  # out of relay range
