@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from agents.latency import tandem_latency_quantile_s
 from agents.workloads import Requests
 
 FloatArray = NDArray[np.float64]
@@ -62,12 +63,25 @@ class Design:
     stage_budget_s: FloatArray  # time left for transmission + compute (s)
 
 
+def miss_planned(req: Requests) -> BoolArray:
+    """Whether a bundle plans every task for a cache miss: when misses are more frequent
+    than a quarter of the failures the class allows (1 − min_reliability); rarer misses are
+    left to the failure budget instead (:func:`queue_eps`)."""
+    return np.asarray((1 - req.cache_hit_ratio) > (1 - req.min_reliability) / 4)
+
+
+def queue_eps(req: Requests) -> FloatArray:
+    """Tail probability left to the queue: half the class's 1 − min_reliability (the other
+    half covers HARQ, see EdgeMarketModel), less the cache misses not planned for."""
+    eps = (1 - req.min_reliability) / 2
+    unplanned = np.where(miss_planned(req), 0.0, 1 - req.cache_hit_ratio)
+    return np.maximum(eps - unplanned, eps / 4)
+
+
 def stage_budget_s(req: Requests, link_delay_ms: FloatArray, extra_ms: FloatArray,
                    margin: float) -> FloatArray:
     """Seconds left for the transmission and compute stages after fixed delays."""
-    # A miss is planned for in full when misses are more frequent than the allowed failures.
-    miss_prob = 1 - req.cache_hit_ratio
-    miss_ms = np.where(miss_prob > 1 - req.min_reliability, 1.0, miss_prob) * req.cache_miss_penalty_ms
+    miss_ms = np.where(miss_planned(req), req.cache_miss_penalty_ms, 0.0)
     ms = req.latency_budget_ms * (1 - margin) - link_delay_ms - extra_ms - miss_ms
     return ms / 1000.0
 
@@ -75,8 +89,11 @@ def stage_budget_s(req: Requests, link_delay_ms: FloatArray, extra_ms: FloatArra
 def design_joint(req: Requests, se: FloatArray, se_ref: FloatArray, link_delay_ms: FloatArray,
                  extra_ms: FloatArray, price_comm: FloatArray, price_comp: FloatArray,
                  round_s: float, margin: float, comm_available: BoolArray | None = None,
-                 ) -> Design:
+                 eps: FloatArray | None = None) -> Design:
     """Co-designed bundles (see module docstring).
+
+    ``eps`` given: the stages are sized so that the (1 − ε) quantile of their tandem sojourn
+    (agents.latency) fits the time left, instead of the mean sojourn of each stage.
 
     ``comm_available`` False means the venue sells no bandwidth (the cloud: best-effort
     access at a fixed rate, passed as ``se``/``se_ref`` = actual/nominal rate ratio 1 and
@@ -93,7 +110,8 @@ def design_joint(req: Requests, se: FloatArray, se_ref: FloatArray, link_delay_m
     tot = wa + wb
     share = np.divide(wa, tot, out=np.full(n, 0.5), where=tot > 0)
     t1, t2 = share * budget, (1 - share) * budget
-    lo = fit_scale(t1, t2, req.task_rate_hz, budget)
+    lo = (fit_scale(t1, t2, req.task_rate_hz, budget) if eps is None
+          else fit_scale_quantile(t1, t2, req.task_rate_hz, budget, eps))
     t1, t2 = lo * t1, lo * t2
     feasible = (budget > 0) & ok_se & (lo > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -132,6 +150,21 @@ def fit_scale(t1: FloatArray, t2: FloatArray, rate_hz: FloatArray, budget: Float
     for _ in range(FIT_ITERATIONS):
         s = (lo + hi) / 2
         fits = (stage_latency_s(s * t1, rate_hz) + stage_latency_s(s * t2, rate_hz)) <= budget
+        lo, hi = np.where(fits, s, lo), np.where(fits, hi, s)
+    return lo
+
+
+def fit_scale_quantile(t1: FloatArray, t2: FloatArray, rate_hz: FloatArray,
+                       budget: FloatArray, eps: FloatArray) -> FloatArray:
+    """Per request, the largest s in [0, 1] (to 2**-24) such that the (1 − ε) quantile of
+    the tandem sojourn with service times s·t1 and s·t2 fits the budget (bisection)."""
+    n = t1.size
+    lo, hi = np.zeros(n), np.ones(n)
+    rate = np.broadcast_to(np.asarray(rate_hz, np.float64), t1.shape)
+    e = np.broadcast_to(np.asarray(eps, np.float64), t1.shape)
+    for _ in range(FIT_ITERATIONS):
+        s = (lo + hi) / 2
+        fits = tandem_latency_quantile_s(e, s * t1, s * t2, rate) <= budget
         lo, hi = np.where(fits, s, lo), np.where(fits, hi, s)
     return lo
 

@@ -26,15 +26,16 @@ from typing import Any
 import mesa
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import ndtri
 
 from agents import execution as ex
-from agents.bundles import design_comm_only, design_joint, stage_latency_s
+from agents.bundles import design_comm_only, design_joint, queue_eps, stage_latency_s
 from agents.channel import Channel, LinkState
 from agents.cloud import Cloud
 from agents.curves import OrderCurves, order_curves
 from agents.device import Device
 from agents.edge_node import EdgeNode
+from agents.latency import atom_quantile
+from agents.link_adaptation import effective_spectral_eff
 from agents.marketplace import Clearing, OrderArrays, clear_venues, merge_results
 from agents.mobility import Mobility
 from agents.qoais import aggregate, dimension_scores, sla_met
@@ -346,7 +347,7 @@ class EdgeMarketModel(mesa.Model):
         moved = self.mobility.advance(self.round_s, rng)
         if self.worlds > 1:
             dev.xy_m = self._device_xy()
-        link = self.channel.measure(dev.xy_m, moved, rng)
+        link = self.channel.measure(dev.xy_m, moved, rng, self.classes.target_bler[dev.cls])
         self.last_link = link
         dev.attached = link.attached
         dev.handovers = self.channel.handovers
@@ -397,6 +398,8 @@ class EdgeMarketModel(mesa.Model):
         deadline = got.served & (measured.latency_ms <= req.latency_budget_ms)
         # 8. Settle.
         contributions = self._settle(req, trades, got, tx_s)
+        with np.errstate(divide="ignore", invalid="ignore"):  # neighbours' interference
+            self.channel.observe_load(nodes.sold[:, 0] / nodes.capacity[:, 0])
         violations = [(int(p), int(dev.uid[d]), float(c)) for p, d, c in zip(
             got.provider[got.served & ~sla_all], req.device[got.served & ~sla_all],
             got.payment[got.served & ~sla_all], strict=True)]
@@ -460,12 +463,15 @@ class EdgeMarketModel(mesa.Model):
             too_private[:] = False
         venue = np.where((att >= 0) & ~too_private, att, CLOUD_VENUE)
         price = np.where(np.isfinite(nodes.expected_price), nodes.expected_price, nodes.ask)[node]
-        delay = link.link_delay_ms[req.device] + self._reliability_margin_ms(req, link)
+        delay = self._planned_link_ms(req, self._link_view(req, link))
         extra = np.full(len(req), self.expected_transport_ms)
         if sc.market.bundling == "joint":
-            design = design_joint(req, link.spectral_eff[req.device], nodes.se_ref[node], delay,
+            d = req.device
+            se = effective_spectral_eff(req.data_mbit, req.result_mbit, link.spectral_eff_ul[d],
+                                        link.spectral_eff[d])
+            design = design_joint(req, se, nodes.se_ref[node], delay,
                                   extra, price[:, 0], price[:, 2], self.round_s,
-                                  sc.market.deadline_margin)
+                                  sc.market.deadline_margin, eps=queue_eps(req))
         else:
             at_node = np.bincount(node[venue >= 0], minlength=nodes.uid.size)
             fair = nodes.capacity[node, 0] / np.maximum(at_node[node], 1)
@@ -473,10 +479,10 @@ class EdgeMarketModel(mesa.Model):
         return venue, design, design.stage_budget_s
 
     @staticmethod
-    def _reliability_margin_ms(req: Requests, link: LinkState) -> FloatArray:
-        """Slack a device keeps so that P(latency <= budget) meets its reliability target."""
-        z = ndtri(np.clip(req.min_reliability, 0.5, 1 - 1e-12))
-        return z * link.jitter_ms[req.device]
+    def _planned_link_ms(req: Requests, lv: ex.LinkView) -> FloatArray:
+        """Link delay a bundle plans for: its HARQ distribution's (1 − ε/2) quantile, ε =
+        1 − min_reliability (the queue gets the other half, agents.bundles.queue_eps)."""
+        return atom_quantile(lv.delay_ms, lv.delay_prob, (1 - req.min_reliability) / 2)
 
     def _asks_edge(self) -> tuple[IntArray, IntArray, NDArray[np.int8], FloatArray, FloatArray]:
         """Edge asks (venue, agent, resource, quantity, price): nodes, then active brokers."""
@@ -529,15 +535,17 @@ class EdgeMarketModel(mesa.Model):
         cc = sc.cloud
         rows = np.flatnonzero(to_cloud)
         sub = req.take(rows)
-        tx_s = np.where(sub.data_mbit > 0, sub.data_mbit / cc.access_rate_mbps, 0.0)
+        traffic = sub.data_mbit + sub.result_mbit
+        tx_s = np.where(traffic > 0, traffic / cc.access_rate_mbps, 0.0)
         extra_ms = cc.rtt_ms + 1000 * stage_latency_s(tx_s, sub.task_rate_hz)
         lv = self._link_view(sub, link)
-        no_data = dataclasses.replace(sub, data_mbit=np.zeros(rows.size))
+        no_data = dataclasses.replace(sub, data_mbit=np.zeros(rows.size),
+                                      result_mbit=np.zeros(rows.size))
         design = design_joint(no_data, np.ones(rows.size), np.ones(rows.size),
-                              lv.link_delay_ms + self._reliability_margin_ms(sub, link),
+                              self._planned_link_ms(sub, lv),
                               np.nan_to_num(extra_ms, nan=np.inf, posinf=1e12),
                               np.zeros(rows.size), np.full(rows.size, self.cloud_ask[2]),
-                              self.round_s, sc.market.deadline_margin)
+                              self.round_s, sc.market.deadline_margin, eps=queue_eps(sub))
         ok = design.feasible & (bid_value[rows] > 0)
         sel = rows[ok]
         cap = self.cloud_capacity
@@ -611,7 +619,10 @@ class EdgeMarketModel(mesa.Model):
         att = link.attached[d]
         ok = att >= 0
         a = np.maximum(att, 0)
-        ratio = np.where(ok, link.spectral_eff[d] / nodes.se_ref[a], 0.0)
+        r = trades.bid_index[comm]
+        se = effective_spectral_eff(req.data_mbit[r], req.result_mbit[r], link.spectral_eff_ul[d],
+                                    link.spectral_eff[d])
+        ratio = np.where(ok, se / nodes.se_ref[a], 0.0)
         if self.scenario.market.scope != "cell":
             load = np.bincount(a[ok], weights=trades.quantity[comm][ok], minlength=nodes.uid.size)
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -642,14 +653,16 @@ class EdgeMarketModel(mesa.Model):
         """Per request link figures; devices out of coverage use a wide-area default."""
         cfg, d = self.scenario.channel, req.device
         att = link.attached[d] >= 0
-        ber0 = cfg.target_ber
-        per0 = -math.expm1(cfg.packet_bits * math.log1p(-ber0))
+        # Out of coverage: a wide-area link of air interface delay both ways, no losses.
+        wide = np.zeros_like(link.delay_prob[:1])
+        wide[0, 0] = 1.0
         return ex.LinkView(
-            link_delay_ms=np.where(att, link.link_delay_ms[d], cfg.air_interface_ms),
+            link_delay_ms=np.where(att, link.link_delay_ms[d], 2 * cfg.air_interface_ms),
             jitter_ms=np.where(att, link.jitter_ms[d], cfg.base_jitter_ms),
-            ber=np.where(att, link.ber[d], ber0), per=np.where(att, link.per[d], per0),
-            residual_loss=np.where(att, link.residual_loss[d], per0 ** (cfg.max_retransmissions + 1)),
-            handed_over=link.handed_over[d])
+            ber=np.where(att, link.ber[d], 0.0), per=np.where(att, link.per[d], 0.0),
+            residual_loss=np.where(att, link.residual_loss[d], 0.0),
+            handed_over=link.handed_over[d], delay_ms=link.delay_ms[d],
+            delay_prob=np.where(att[:, None], link.delay_prob[d], wide))
 
     def _settle(self, req: Requests, trades: Trades, got: ex.Received,
                 tx_s: FloatArray) -> dict[int, float]:
