@@ -41,6 +41,7 @@ from agents.mobility import Mobility
 from agents.qoais import aggregate, dimension_scores, sla_met
 from agents.results import AgentSnapshot, RoundResult
 from agents.scenario import NodesConfig, Scenario, load_scenario
+from agents.sessions import SessionBook, session_rounds
 from agents.state import DeviceTable, NodeTable
 from agents.strategies import DeviceStrategy, NodeObservation, NodeStrategy, get_strategy
 from agents.workloads import ClassTable, Requests, generate
@@ -131,6 +132,11 @@ class EdgeMarketModel(mesa.Model):
         # Sample of devices for snapshots, fixed for the run.
         self.snapshot_rows = np.sort(rng.permutation(n)[: sc.snapshot_devices])
         self.last_link: LinkState | None = None
+        # Sessions that outlast a round hold what they bought (agents.sessions).
+        self.session_rounds = session_rounds(self.classes.columns["task_rate_hz"],
+                                             self.classes.columns["latency_budget_ms"], self.round_s)
+        self.sessions = SessionBook(n, m)
+        self._held = np.zeros((m, N_RESOURCES))
 
     # --- construction ------------------------------------------------------------------
 
@@ -355,7 +361,9 @@ class EdgeMarketModel(mesa.Model):
                                              minlength=nodes.uid.size)
         # 3. Requests.
         self._round_orders: list[OrderArrays] = []
-        req = generate(self.classes, dev.cls, dev.battery_j > 0, rng)
+        busy = self.sessions.busy(self.steps)
+        self._held = self.sessions.held_units(self.steps, self.sellers.index)
+        req = generate(self.classes, dev.cls, (dev.battery_j > 0) & ~busy, rng)
         n_req = len(req)
         # 4. Quotes.
         self._quote_nodes(node_prices_override)
@@ -382,6 +390,9 @@ class EdgeMarketModel(mesa.Model):
         clearing = merge_results(sc.market.mechanism, [edge, cloud], extra, n_req, n_asks)
         # 7. Execute services and measure QoAIS.
         trades = clearing.trades
+        held, held_dev = self.sessions.held_trades(self.steps)
+        self.sessions.start(self.steps, trades, req.device, self.session_rounds[req.cls],
+                            self.sellers.kind[trades.seller] == ex.KIND_NODE)
         got = ex.received(trades, n_req, self.sellers, self._comm_se_ratio(trades, req),
                           self._transport_ms(trades, req, link))
         got.rate_mbps = np.where(served_cloud, sc.cloud.access_rate_mbps, got.rate_mbps)
@@ -397,7 +408,10 @@ class EdgeMarketModel(mesa.Model):
                           sla_all, m_served, dims)
         deadline = got.served & (measured.latency_ms <= req.latency_budget_ms)
         # 8. Settle.
-        contributions = self._settle(req, trades, got, tx_s)
+        contributions = self._settle(req, _concat_trades(trades, held), got, tx_s)
+        held_pay = np.bincount(held_dev, weights=held.quantity * held.price, minlength=dev.uid.size)
+        dev.spent_credits += held_pay
+        dev.budget_credits -= held_pay
         with np.errstate(divide="ignore", invalid="ignore"):  # neighbours' interference
             self.channel.observe_load(nodes.sold[:, 0] / nodes.capacity[:, 0])
         violations = [(int(p), int(dev.uid[d]), float(c)) for p, d, c in zip(
@@ -503,7 +517,8 @@ class EdgeMarketModel(mesa.Model):
         venue = np.concatenate([n_venue, b_venue]).astype(np.int64)
         agent = np.concatenate([nodes.uid[rows], dev.uid[b_dev]])
         resource = np.concatenate([res, b_res]).astype(np.int8)
-        qty = np.concatenate([nodes.capacity[rows, res], cap[b_rows, b_res]])
+        avail = np.maximum(nodes.capacity - self._held, 0.0)  # less what sessions hold
+        qty = np.concatenate([avail[rows, res], cap[b_rows, b_res]])
         price = np.concatenate([nodes.ask[rows, res], bq[b_rows, b_res]])
         return venue, agent, resource, qty, price
 
@@ -786,6 +801,17 @@ def _shift_asks(trades: Trades, offset: int) -> Trades:
     return Trades(trades.buyer, trades.seller, trades.resource, trades.quantity, trades.price,
                   trades.bid_index, np.where(trades.ask_index >= 0, trades.ask_index + offset, -1),
                   trades.seller_price)
+
+
+def _concat_trades(a: Trades, b: Trades) -> Trades:
+    """Rows of ``a`` then ``b`` (b: held trades of earlier sessions, no bid or ask row)."""
+    if not len(b):
+        return a
+    cat = np.concatenate
+    return Trades(cat([a.buyer, b.buyer]), cat([a.seller, b.seller]),
+                  cat([a.resource, b.resource]), cat([a.quantity, b.quantity]),
+                  cat([a.price, b.price]), cat([a.bid_index, b.bid_index]),
+                  cat([a.ask_index, b.ask_index]), cat([a.seller_price, b.seller_price]))
 
 
 def _take_measured(m: Any, rows: IntArray) -> Any:
