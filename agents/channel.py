@@ -10,8 +10,11 @@ examined; that keeps 10,000 devices × 200 nodes at 10,000 × 9 pairs.
   correlated along the device's path (Gudmundson): ``s ← ρ·s + √(1-ρ²)·σ·z``,
   ``ρ = exp(-moved / decorrelation_m)``. Reciprocal: the same value serves both directions.
 - Attachment on the downlink SNR (strongest node within its coverage radius and above
-  ``min_snr_db``); a device hands over only when another node beats its current one by
-  ``handover_hysteresis_db`` (or the current one is lost). Handovers are counted.
+  ``min_snr_db``); a device hands over only when another node has beaten its current one
+  by ``handover_hysteresis_db`` for the time-to-trigger ``handover_ttt_ms`` (counted in
+  measurements, one per round, at least one), or at once when the current one is lost.
+  Handovers are counted; their interruption and state migration are costed in
+  agents.handover.
 - **Downlink SINR** = S / (N + Σ_j ρ_j·I_j): S and I_j the powers received from the serving
   and from neighbour node j (EIRP − PL − shadowing), ρ_j node j's load (the share of its
   bandwidth sold last round, at least ``neighbour_load_floor``), N = −174 dBm/Hz +
@@ -72,6 +75,7 @@ class LinkState:
     cqi_ul: IntArray
     delay_ms: FloatArray  # (n, A) link delay atoms: 2·air + HARQ RTT × retransmissions
     delay_prob: FloatArray  # (n, A) their probabilities (rows sum to 1 − residual loss)
+    previous: IntArray  # node before a handover this round (NO_NODE if none)
 
 
 def _mw(dbm: FloatArray) -> FloatArray:
@@ -87,10 +91,11 @@ class Channel:
     def __init__(self, cfg: ChannelConfig, node_xy: FloatArray, tx_power_dbm: FloatArray,
                  antenna_gain_db: float, bandwidth_mhz: FloatArray, coverage_m: float,
                  n_devices: int, rng: np.random.Generator,
-                 worlds: tuple[IntArray, int] | None = None) -> None:
+                 worlds: tuple[IntArray, int] | None = None, round_s: float = 1.0) -> None:
         """``worlds``: (world of each device, nodes per world) when the model simulates
         independent copies of a world (node rows of world w: [w·k, (w+1)·k)); shadowing is
-        then kept per device for its own world's nodes only."""
+        then kept per device for its own world's nodes only. ``round_s``: seconds between
+        measurements (the time-to-trigger is counted in them)."""
         self.cfg = cfg
         self.node_xy = np.asarray(node_xy, dtype=np.float64).reshape(-1, 2)
         self.m = self.node_xy.shape[0]
@@ -112,6 +117,9 @@ class Channel:
                           * np.float32(cfg.shadowing_sigma_db))
         self.attached = np.full(n_devices, NO_NODE, dtype=np.int64)
         self.handovers = np.zeros(n_devices, dtype=np.int64)
+        # Consecutive measurements in which another node beat the current one (TTT).
+        self._better_for = np.zeros(n_devices, dtype=np.int64)
+        self._ttt_rounds = max(1, int(np.ceil(cfg.handover_ttt_ms / (1000.0 * round_s) - 1e-9)))
         # Nearest-node candidates, refreshed for a device once it has moved REQUERY_M.
         self._cand = np.zeros((n_devices, self.k), dtype=np.int64)
         self._cand_xy = np.full((n_devices, 2), np.inf)
@@ -228,8 +236,15 @@ class Channel:
         best = np.where(np.isfinite(best_snr), cand[rows, best_col], NO_NODE)
         cur_snr = np.where(cur >= 0, score[:, self.k], -np.inf)
         keep = np.isfinite(cur_snr) & (best_snr <= cur_snr + cfg.handover_hysteresis_db)
+        # Time-to-trigger: while the current node is still usable, a better one must have
+        # been better for ttt_rounds measurements in a row (a lost link hands over at once).
+        better = ~keep & np.isfinite(cur_snr) & np.isfinite(best_snr)
+        self._better_for = np.where(better, self._better_for + 1, 0)
+        keep |= better & (self._better_for < self._ttt_rounds)
         new = np.where(keep, cur, best)
         handed = (cur >= 0) & (new >= 0) & (new != cur)
+        self._better_for[handed] = 0
+        previous = np.where(handed, cur, NO_NODE)
         self.handovers += handed
         self.attached = new
         col = np.where(keep, self.k, best_col)
@@ -252,7 +267,9 @@ class Channel:
         ul_rx = link_rx - self.eirp_dbm[serving] + self.ue_eirp_dbm
         sinr_ul = 10 * np.log10(np.maximum(_mw(ul_rx) / (_mw(self.noise_ul_dbm) + i_ul), 1e-30))
         link_snr = np.where(att, link_rx - self.noise_dbm[serving], 0.0)
-        return self._rate(new, handed, link_d, link_snr, sinr, sinr_ul, target_bler, rng)
+        out = self._rate(new, handed, link_d, link_snr, sinr, sinr_ul, target_bler, rng)
+        out.previous = previous
+        return out
 
     def _world_mean_load(self, dev: IntArray) -> FloatArray:
         if self.n_worlds <= 1:
@@ -271,7 +288,7 @@ class Channel:
         z, zi = np.zeros(n), np.zeros(n, np.int64)
         a = np.zeros((n, 1))
         return LinkState(np.full(n, NO_NODE, np.int64), np.zeros(n, bool), z, z, z, z, z, z, z,
-                         z, z, z, z, z, zi, zi, a, a)
+                         z, z, z, z, z, zi, zi, a, a, np.full(n, NO_NODE, np.int64))
 
     def _rate(self, node: IntArray, handed: BoolArray, d: FloatArray, snr_db: FloatArray,
               sinr_db: FloatArray, sinr_ul_db: FloatArray, target_bler: FloatArray | float,
@@ -310,4 +327,4 @@ class Channel:
             spectral_eff_ul=np.where(att, ul.spectral_eff, 0.0),
             cqi=np.where(att, dl.cqi, 0), cqi_ul=np.where(att, ul.cqi, 0),
             delay_ms=np.ascontiguousarray(delay),
-            delay_prob=np.where(att[:, None], prob, 0.0))
+            delay_prob=np.where(att[:, None], prob, 0.0), previous=np.full(n, NO_NODE, np.int64))

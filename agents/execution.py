@@ -30,6 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from agents.bundles import service_time_for, stage_latency_s
+from agents.handover import HandoverCost
 from agents.latency import in_time_probability, tandem_mean_s
 from agents.qoais import TIMEOUT_MS, Measured
 from agents.workloads import Requests
@@ -121,6 +122,7 @@ class LinkView:
     handed_over: BoolArray
     delay_ms: FloatArray  # (n, A) link delay atoms (air + HARQ), ms
     delay_prob: FloatArray  # (n, A) their probabilities (sum 1 − residual loss)
+    handover: HandoverCost | None = None  # interruption and state migration (agents.handover)
 
 
 def measure(req: Requests, got: Received, link: LinkView,
@@ -153,6 +155,19 @@ def measure(req: Requests, got: Received, link: LinkView,
                              / link.delay_prob.sum(axis=1), link.delay_ms[:, 0])
     queue_ms = 1000 * tandem_mean_s(t1, t2, f)
     latency_ms = link_mean + got.transport_ms + queue_ms + (1 - hit) * req.cache_miss_penalty_ms
+    ho, continuity = link.handover, None
+    if ho is not None:
+        # Handed-over sessions: a mixture over the extra delays of their round's tasks.
+        rows = np.flatnonzero(ho.prob[:, 0] < 1)
+        if rows.size:
+            acc = ho.prob[rows, 0] * reliability[rows]
+            for w in range(1, ho.extra_ms.shape[1]):
+                acc += ho.prob[rows, w] * in_time_probability(
+                    (budget[rows] - ho.extra_ms[rows, w]) / 1000, t1[rows], t2[rows], f[rows],
+                    atoms_ms[rows] / 1000, probs[rows])
+            reliability[rows] = acc
+        latency_ms = latency_ms + (ho.prob * ho.extra_ms).sum(axis=1)
+        continuity = ho.continuity
     latency_ms = np.minimum(np.nan_to_num(latency_ms, nan=TIMEOUT_MS), TIMEOUT_MS)
     # The compute stage's share: its service time, plus the queueing when it is the slower.
     comp_lat = np.where(t2 >= t1, tandem_mean_s(t1, t2, f) - t1, t2)
@@ -173,7 +188,7 @@ def measure(req: Requests, got: Received, link: LinkView,
         compute_efficiency=efficiency, provider_security=got.security,
         privacy_level=req.privacy_level, broker_share=got.broker_share,
         autonomy_required=req.autonomy_level, autonomy_delivered=autonomy_delivered,
-        handed_over=link.handed_over,
+        handed_over=link.handed_over, continuity=continuity,
     )
     return m, np.nan_to_num(tx_s, nan=0.0, posinf=0.0)
 

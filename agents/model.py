@@ -34,6 +34,7 @@ from agents.cloud import Cloud
 from agents.curves import OrderCurves, order_curves
 from agents.device import Device
 from agents.edge_node import EdgeNode
+from agents.handover import HandoverCost, handover_cost
 from agents.latency import atom_quantile
 from agents.link_adaptation import effective_spectral_eff
 from agents.marketplace import Clearing, OrderArrays, clear_venues, merge_results
@@ -116,7 +117,8 @@ class EdgeMarketModel(mesa.Model):
         self.channel = Channel(sc.channel, self.nodes.xy_m, np.full(m, nc.tx_power_dbm),
                                nc.antenna_gain_db, np.full(m, nc.bandwidth_mhz),
                                nc.coverage_radius_m, n, rng,
-                               worlds=(self.device_world, nc.count) if self.worlds > 1 else None)
+                               worlds=(self.device_world, nc.count) if self.worlds > 1 else None,
+                               round_s=self.round_s)
         node_strategy = get_strategy(nc.strategy.name, kind="node", **nc.strategy.params)
         device_strategy = get_strategy(sc.devices.strategy.name, kind="device",
                                        **sc.devices.strategy.params)
@@ -677,7 +679,20 @@ class EdgeMarketModel(mesa.Model):
             ber=np.where(att, link.ber[d], 0.0), per=np.where(att, link.per[d], 0.0),
             residual_loss=np.where(att, link.residual_loss[d], 0.0),
             handed_over=link.handed_over[d], delay_ms=link.delay_ms[d],
-            delay_prob=np.where(att[:, None], link.delay_prob[d], wide))
+            delay_prob=np.where(att[:, None], link.delay_prob[d], wide),
+            handover=self._handover_cost(req, link))
+
+    def _handover_cost(self, req: Requests, link: LinkState) -> HandoverCost:
+        """Interruption and state migration of the sessions handed over this round."""
+        sc, d = self.scenario, req.device
+        handed = link.handed_over[d]
+        new, old = np.maximum(link.attached[d], 0), np.maximum(link.previous[d], 0)
+        km = np.hypot(*(self.nodes.xy_m[new] - self.nodes.xy_m[old]).T) / 1000.0 \
+            if self.nodes.uid.size else np.zeros(len(req))
+        detour = sc.nodes.backhaul_ms + sc.nodes.backhaul_ms_per_km * km
+        ch = sc.channel
+        return handover_cost(handed, req.cache_gb, detour, ch.handover_interruption_ms,
+                             ch.handover_backhaul_gbps, self.round_s)
 
     def _settle(self, req: Requests, trades: Trades, got: ex.Received,
                 tx_s: FloatArray) -> dict[int, float]:
@@ -817,4 +832,5 @@ def _concat_trades(a: Trades, b: Trades) -> Trades:
 def _take_measured(m: Any, rows: IntArray) -> Any:
     """The Measured rows at ``rows``."""
     return dataclasses.replace(m, **{f.name: getattr(m, f.name)[rows]
-                                     for f in dataclasses.fields(m)})
+                                     for f in dataclasses.fields(m)
+                                     if getattr(m, f.name) is not None})

@@ -237,6 +237,15 @@ class ChannelConfig(_Strict):
     uplink_bandwidth_mhz: float = Field(
         10.0, gt=0, description="MHz a device transmits over (its uplink allocation)")
     node_noise_figure_db: float = Field(5.0, description="dB receiver noise figure of a node")
+    handover_ttt_ms: float = Field(
+        160.0, ge=0, description="ms time-to-trigger: a better node must stay better this long "
+                                 "(counted in whole rounds, at least one) before a handover")
+    handover_interruption_ms: float = Field(
+        50.0, ge=0, description="ms without user-plane service at a handover (break-before-make; "
+                                "0 models a DAPS/make-before-break handover)")
+    handover_backhaul_gbps: float = Field(
+        10.0, gt=0, description="Gbps of backhaul for migrating a session's cached state to "
+                                "the new node (GB × 8 / rate); meanwhile tasks detour to the old node")
     ul_interferer_offset: float = Field(
         0.3, ge=0, lt=1, description="where an active uplink device of a neighbour cell sits "
                                      "on the line from its node to the victim node (share "
