@@ -1,18 +1,21 @@
 """How much of each 3C-L resource a request asks for: the compute-communication co-design.
 
-A session sends ``D`` Mbit and computes ``W`` GFLOP per task, ``f`` tasks per second, within a
-latency budget per task. Buying ``r`` Mbps (nominal, at the seller's reference spectral
-efficiency ``se_ref``) gives an actual rate ``r·se/se_ref``; buying ``c`` GFLOP for a round of
-``T`` s gives a compute rate ``c/T`` GFLOPS. Each stage is a queue of deterministic service
-time ``t`` (``D/rate`` or ``W/(c/T)``) fed at ``f`` tasks/s, so its latency is the M/D/1
-sojourn time ``L(t) = t·(2 − f·t) / (2·(1 − f·t))``.
+A session sends ``D`` Mbit per task (uplink data + downlink results, both over the bought
+bandwidth; ``se`` is the task's effective spectral efficiency over both directions) and
+computes ``W`` GFLOP per task, ``f`` tasks per second, within a latency budget per task.
+Buying ``r`` Mbps (nominal, at the seller's reference spectral efficiency ``se_ref``) gives
+an actual rate ``r·se/se_ref``; buying ``c`` GFLOP for a round of ``T`` s gives a compute
+rate ``c/T`` GFLOPS. The two stages are deterministic servers (``t1 = D/rate``,
+``t2 = W/(c/T)``) in tandem, fed at ``f`` tasks/s (agents.latency).
 
 :func:`design_joint` (the 3C-L bundle market) splits the time left for the two stages to
 minimize the bundle's cost at the prices the device expects: with ``a = D·se_ref/se`` and
 ``b = W·T``, cost ``p_r·a/t1 + p_c·b/t2`` is minimized over ``t1 + t2 = B`` by
-``t1 ∝ √(p_r·a)``, ``t2 ∝ √(p_c·b)``; both are then scaled down together until
-``L(t1) + L(t2)`` fits the budget. Weak channels thus buy more bandwidth and relatively
-more compute; strong channels buy little bandwidth.
+``t1 ∝ √(p_r·a)``, ``t2 ∝ √(p_c·b)``; both are then scaled down together until the
+(1 − ε) quantile of the tandem sojourn fits the budget (``eps`` given, as the model does;
+without it, the older rule: the sum of the two stages' mean M/D/1 sojourns
+``L(t) = t·(2 − f·t) / (2·(1 − f·t))``). Weak channels thus buy more bandwidth and
+relatively more compute; strong channels buy little bandwidth.
 
 :func:`design_comm_only` is the communication-aware-only baseline of source 001: the radio
 is shared "fairly" -- every request at a node bids for an equal share of its bandwidth, so
@@ -102,7 +105,8 @@ def design_joint(req: Requests, se: FloatArray, se_ref: FloatArray, link_delay_m
     n = len(req)
     budget = stage_budget_s(req, link_delay_ms, extra_ms, margin)
     ok_se = se > 0
-    a = np.where(ok_se, req.data_mbit * se_ref / np.where(ok_se, se, 1.0), np.inf)
+    traffic = req.data_mbit + req.result_mbit  # both directions share the bought bandwidth
+    a = np.where(ok_se, traffic * se_ref / np.where(ok_se, se, 1.0), np.inf)
     b = req.work_gflop * round_s
     # Tiny floor on prices so that free resources still get a finite share of the time.
     wa = np.sqrt(np.maximum(price_comm, 1e-12) * np.where(np.isfinite(a), a, 0.0))
@@ -115,7 +119,7 @@ def design_joint(req: Requests, se: FloatArray, se_ref: FloatArray, link_delay_m
     t1, t2 = lo * t1, lo * t2
     feasible = (budget > 0) & ok_se & (lo > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        comm = np.where(req.data_mbit > 0, a / t1, 0.0)
+        comm = np.where(traffic > 0, a / t1, 0.0)
         comp = np.where(req.work_gflop > 0, b / t2, 0.0)
     demand = np.column_stack([comm, req.cache_gb, comp, req.learning_lu])
     if comm_available is not None:
@@ -179,5 +183,6 @@ def design_comm_only(req: Requests, fair_share_mbps: FloatArray, link_delay_ms: 
     budget = stage_budget_s(req, link_delay_ms, extra_ms, margin)
     feasible = budget > 0
     demand = np.zeros((len(req), 4))
-    demand[:, 0] = np.where(feasible & (req.data_mbit > 0), fair_share_mbps, 0.0)
+    traffic = req.data_mbit + req.result_mbit
+    demand[:, 0] = np.where(feasible & (traffic > 0), fair_share_mbps, 0.0)
     return Design(demand=demand, feasible=feasible, stage_budget_s=budget)
