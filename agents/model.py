@@ -414,8 +414,7 @@ class EdgeMarketModel(mesa.Model):
         held_pay = np.bincount(held_dev, weights=held.quantity * held.price, minlength=dev.uid.size)
         dev.spent_credits += held_pay
         dev.budget_credits -= held_pay
-        with np.errstate(divide="ignore", invalid="ignore"):  # neighbours' interference
-            self.channel.observe_load(nodes.sold[:, 0] / nodes.capacity[:, 0])
+        self.channel.observe_load(self._airtime_load(req, trades, tx_s))
         violations = [(int(p), int(dev.uid[d]), float(c)) for p, d, c in zip(
             got.provider[got.served & ~sla_all], req.device[got.served & ~sla_all],
             got.payment[got.served & ~sla_all], strict=True)]
@@ -648,6 +647,19 @@ class EdgeMarketModel(mesa.Model):
             ratio = ratio * squeeze[a]
         out[comm] = ratio
         return out
+
+    def _airtime_load(self, req: Requests, trades: Trades, tx_s: FloatArray) -> FloatArray:
+        """Per node: the share of its bandwidth actually transmitting, what its neighbours
+        see as interference: Σ over its bandwidth trades of (share bought) × (the session's
+        transmission-stage utilization f·t1 -- the bought rate is idle between tasks)."""
+        m = self.nodes.uid.size
+        comm = np.flatnonzero((trades.resource == 0) & (trades.bid_index >= 0)
+                              & (self.sellers.kind[trades.seller] == ex.KIND_NODE))
+        act = np.minimum(req.task_rate_hz * tx_s, 1.0)[trades.bid_index[comm]]
+        row = self.sellers.index[trades.seller[comm]]
+        busy = np.bincount(row, weights=trades.quantity[comm] * act, minlength=m)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(self.nodes.capacity[:, 0] > 0, busy / self.nodes.capacity[:, 0], 0.0)
 
     def _transport_ms(self, trades: Trades, req: Requests, link: LinkState) -> FloatArray:
         """Per trade: delay to reach where the work runs (backhaul, D2D hop or cloud RTT)."""
