@@ -228,7 +228,7 @@ class ChannelConfig(_Strict):
     # Interference, uplink budget and link adaptation (agents.channel, agents.link_adaptation).
     interference: Literal["load", "none"] = Field(
         "load", description="co-channel interference from neighbour nodes weighted by their "
-                            "load (share of bandwidth sold last round), or none (SNR only)")
+                            "load (share of bandwidth transmitting last round), or none")
     neighbour_load_floor: float = Field(
         0.1, ge=0, le=1, description="least activity of a neighbour node (reference and "
                                      "control signals); also its load before the first round")
