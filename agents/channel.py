@@ -17,7 +17,8 @@ examined; that keeps 10,000 devices × 200 nodes at 10,000 × 9 pairs.
   agents.handover.
 - **Downlink SINR** = S / (N + Σ_j ρ_j·I_j): S and I_j the powers received from the serving
   and from neighbour node j (EIRP − PL − shadowing), ρ_j node j's load (the share of its
-  bandwidth sold last round, at least ``neighbour_load_floor``), N = −174 dBm/Hz +
+  bandwidth transmitting last round, set by the model through ``observe_load``; at least
+  ``neighbour_load_floor``), N = −174 dBm/Hz +
   10·log10(B_node) + ``noise_figure_db``. The candidates interfere with their own shadowing;
   every other node of the world with its mean path loss (no shadowing), weighted by the
   world's mean load (this far part is summed once per candidate look-up).
