@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from agents.latency import tandem_latency_quantile_s
+from agents.latency import wait_quantile_units
 from agents.workloads import Requests
 
 FloatArray = NDArray[np.float64]
@@ -164,12 +164,16 @@ def fit_scale_quantile(t1: FloatArray, t2: FloatArray, rate_hz: FloatArray,
     the tandem sojourn with service times s·t1 and s·t2 fits the budget (bisection)."""
     n = t1.size
     lo, hi = np.zeros(n), np.ones(n)
-    rate = np.broadcast_to(np.asarray(rate_hz, np.float64), t1.shape)
-    e = np.broadcast_to(np.asarray(eps, np.float64), t1.shape)
-    for _ in range(FIT_ITERATIONS):
-        s = (lo + hi) / 2
-        fits = tandem_latency_quantile_s(e, s * t1, s * t2, rate) <= budget
-        lo, hi = np.where(fits, s, lo), np.where(fits, hi, s)
+    dmax = np.maximum(t1, t2)
+    tot = t1 + t2
+    rho1 = np.asarray(rate_hz, np.float64) * dmax  # load at s = 1
+    e = np.maximum(np.broadcast_to(np.asarray(eps, np.float64), t1.shape), 1e-300)
+    with np.errstate(invalid="ignore", over="ignore"):
+        for _ in range(FIT_ITERATIONS):
+            s = (lo + hi) / 2
+            # (1 − ε) quantile of the sojourn at scale s: s·(D·w(ρ·s) + t1 + t2).
+            fits = s * (dmax * wait_quantile_units(e, rho1 * s) + tot) <= budget
+            lo, hi = np.where(fits, s, lo), np.where(fits, hi, s)
     return lo
 
 
