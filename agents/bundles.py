@@ -1,18 +1,21 @@
 """How much of each 3C-L resource a request asks for: the compute-communication co-design.
 
-A session sends ``D`` Mbit and computes ``W`` GFLOP per task, ``f`` tasks per second, within a
-latency budget per task. Buying ``r`` Mbps (nominal, at the seller's reference spectral
-efficiency ``se_ref``) gives an actual rate ``r·se/se_ref``; buying ``c`` GFLOP for a round of
-``T`` s gives a compute rate ``c/T`` GFLOPS. Each stage is a queue of deterministic service
-time ``t`` (``D/rate`` or ``W/(c/T)``) fed at ``f`` tasks/s, so its latency is the M/D/1
-sojourn time ``L(t) = t·(2 − f·t) / (2·(1 − f·t))``.
+A session sends ``D`` Mbit per task (uplink data + downlink results, both over the bought
+bandwidth; ``se`` is the task's effective spectral efficiency over both directions) and
+computes ``W`` GFLOP per task, ``f`` tasks per second, within a latency budget per task.
+Buying ``r`` Mbps (nominal, at the seller's reference spectral efficiency ``se_ref``) gives
+an actual rate ``r·se/se_ref``; buying ``c`` GFLOP for a round of ``T`` s gives a compute
+rate ``c/T`` GFLOPS. The two stages are deterministic servers (``t1 = D/rate``,
+``t2 = W/(c/T)``) in tandem, fed at ``f`` tasks/s (agents.latency).
 
 :func:`design_joint` (the 3C-L bundle market) splits the time left for the two stages to
 minimize the bundle's cost at the prices the device expects: with ``a = D·se_ref/se`` and
 ``b = W·T``, cost ``p_r·a/t1 + p_c·b/t2`` is minimized over ``t1 + t2 = B`` by
-``t1 ∝ √(p_r·a)``, ``t2 ∝ √(p_c·b)``; both are then scaled down together until
-``L(t1) + L(t2)`` fits the budget. Weak channels thus buy more bandwidth and relatively
-more compute; strong channels buy little bandwidth.
+``t1 ∝ √(p_r·a)``, ``t2 ∝ √(p_c·b)``; both are then scaled down together until the
+(1 − ε) quantile of the tandem sojourn fits the budget (``eps`` given, as the model does;
+without it, the older rule: the sum of the two stages' mean M/D/1 sojourns
+``L(t) = t·(2 − f·t) / (2·(1 − f·t))``). Weak channels thus buy more bandwidth and
+relatively more compute; strong channels buy little bandwidth.
 
 :func:`design_comm_only` is the communication-aware-only baseline of source 001: the radio
 is shared "fairly" -- every request at a node bids for an equal share of its bandwidth, so
@@ -29,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from agents.latency import wait_quantile_units
 from agents.workloads import Requests
 
 FloatArray = NDArray[np.float64]
@@ -62,12 +66,25 @@ class Design:
     stage_budget_s: FloatArray  # time left for transmission + compute (s)
 
 
+def miss_planned(req: Requests) -> BoolArray:
+    """Whether a bundle plans every task for a cache miss: when misses are more frequent
+    than a quarter of the failures the class allows (1 − min_reliability); rarer misses are
+    left to the failure budget instead (:func:`queue_eps`)."""
+    return np.asarray((1 - req.cache_hit_ratio) > (1 - req.min_reliability) / 4)
+
+
+def queue_eps(req: Requests) -> FloatArray:
+    """Tail probability left to the queue: half the class's 1 − min_reliability (the other
+    half covers HARQ, see EdgeMarketModel), less the cache misses not planned for."""
+    eps = (1 - req.min_reliability) / 2
+    unplanned = np.where(miss_planned(req), 0.0, 1 - req.cache_hit_ratio)
+    return np.maximum(eps - unplanned, eps / 4)
+
+
 def stage_budget_s(req: Requests, link_delay_ms: FloatArray, extra_ms: FloatArray,
                    margin: float) -> FloatArray:
     """Seconds left for the transmission and compute stages after fixed delays."""
-    # A miss is planned for in full when misses are more frequent than the allowed failures.
-    miss_prob = 1 - req.cache_hit_ratio
-    miss_ms = np.where(miss_prob > 1 - req.min_reliability, 1.0, miss_prob) * req.cache_miss_penalty_ms
+    miss_ms = np.where(miss_planned(req), req.cache_miss_penalty_ms, 0.0)
     ms = req.latency_budget_ms * (1 - margin) - link_delay_ms - extra_ms - miss_ms
     return ms / 1000.0
 
@@ -75,8 +92,11 @@ def stage_budget_s(req: Requests, link_delay_ms: FloatArray, extra_ms: FloatArra
 def design_joint(req: Requests, se: FloatArray, se_ref: FloatArray, link_delay_ms: FloatArray,
                  extra_ms: FloatArray, price_comm: FloatArray, price_comp: FloatArray,
                  round_s: float, margin: float, comm_available: BoolArray | None = None,
-                 ) -> Design:
+                 eps: FloatArray | None = None) -> Design:
     """Co-designed bundles (see module docstring).
+
+    ``eps`` given: the stages are sized so that the (1 − ε) quantile of their tandem sojourn
+    (agents.latency) fits the time left, instead of the mean sojourn of each stage.
 
     ``comm_available`` False means the venue sells no bandwidth (the cloud: best-effort
     access at a fixed rate, passed as ``se``/``se_ref`` = actual/nominal rate ratio 1 and
@@ -85,7 +105,8 @@ def design_joint(req: Requests, se: FloatArray, se_ref: FloatArray, link_delay_m
     n = len(req)
     budget = stage_budget_s(req, link_delay_ms, extra_ms, margin)
     ok_se = se > 0
-    a = np.where(ok_se, req.data_mbit * se_ref / np.where(ok_se, se, 1.0), np.inf)
+    traffic = req.data_mbit + req.result_mbit  # both directions share the bought bandwidth
+    a = np.where(ok_se, traffic * se_ref / np.where(ok_se, se, 1.0), np.inf)
     b = req.work_gflop * round_s
     # Tiny floor on prices so that free resources still get a finite share of the time.
     wa = np.sqrt(np.maximum(price_comm, 1e-12) * np.where(np.isfinite(a), a, 0.0))
@@ -93,11 +114,12 @@ def design_joint(req: Requests, se: FloatArray, se_ref: FloatArray, link_delay_m
     tot = wa + wb
     share = np.divide(wa, tot, out=np.full(n, 0.5), where=tot > 0)
     t1, t2 = share * budget, (1 - share) * budget
-    lo = fit_scale(t1, t2, req.task_rate_hz, budget)
+    lo = (fit_scale(t1, t2, req.task_rate_hz, budget) if eps is None
+          else fit_scale_quantile(t1, t2, req.task_rate_hz, budget, eps))
     t1, t2 = lo * t1, lo * t2
     feasible = (budget > 0) & ok_se & (lo > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        comm = np.where(req.data_mbit > 0, a / t1, 0.0)
+        comm = np.where(traffic > 0, a / t1, 0.0)
         comp = np.where(req.work_gflop > 0, b / t2, 0.0)
     demand = np.column_stack([comm, req.cache_gb, comp, req.learning_lu])
     if comm_available is not None:
@@ -136,6 +158,25 @@ def fit_scale(t1: FloatArray, t2: FloatArray, rate_hz: FloatArray, budget: Float
     return lo
 
 
+def fit_scale_quantile(t1: FloatArray, t2: FloatArray, rate_hz: FloatArray,
+                       budget: FloatArray, eps: FloatArray) -> FloatArray:
+    """Per request, the largest s in [0, 1] (to 2**-24) such that the (1 − ε) quantile of
+    the tandem sojourn with service times s·t1 and s·t2 fits the budget (bisection)."""
+    n = t1.size
+    lo, hi = np.zeros(n), np.ones(n)
+    dmax = np.maximum(t1, t2)
+    tot = t1 + t2
+    rho1 = np.asarray(rate_hz, np.float64) * dmax  # load at s = 1
+    e = np.maximum(np.broadcast_to(np.asarray(eps, np.float64), t1.shape), 1e-300)
+    with np.errstate(invalid="ignore", over="ignore"):
+        for _ in range(FIT_ITERATIONS):
+            s = (lo + hi) / 2
+            # (1 − ε) quantile of the sojourn at scale s: s·(D·w(ρ·s) + t1 + t2).
+            fits = s * (dmax * wait_quantile_units(e, rho1 * s) + tot) <= budget
+            lo, hi = np.where(fits, s, lo), np.where(fits, hi, s)
+    return lo
+
+
 def design_comm_only(req: Requests, fair_share_mbps: FloatArray, link_delay_ms: FloatArray,
                      extra_ms: FloatArray, margin: float) -> Design:
     """Bandwidth-only bids for an equal ("fair") share of the serving node's radio.
@@ -146,5 +187,6 @@ def design_comm_only(req: Requests, fair_share_mbps: FloatArray, link_delay_ms: 
     budget = stage_budget_s(req, link_delay_ms, extra_ms, margin)
     feasible = budget > 0
     demand = np.zeros((len(req), 4))
-    demand[:, 0] = np.where(feasible & (req.data_mbit > 0), fair_share_mbps, 0.0)
+    traffic = req.data_mbit + req.result_mbit
+    demand[:, 0] = np.where(feasible & (traffic > 0), fair_share_mbps, 0.0)
     return Design(demand=demand, feasible=feasible, stage_budget_s=budget)

@@ -6,12 +6,16 @@ partial fills of a bundle, brokers and the cloud are all handled the same way:
 - rate (Mbps) = Σ bandwidth bought × se(device, seller node) / se_ref(seller node); requests
   served at the cloud get the cloud's best-effort access rate;
 - compute rate (GFLOPS) = Σ GFLOP bought / round length; cache GB, learning LU summed;
-- per-task latency (ms) = link delay + transmission sojourn + compute sojourn (M/D/1, see
-  agents.bundles) + transport to where the work runs (backhaul between nodes, D2D to a
-  broker, or the cloud RTT) + the cache-miss penalty for tasks that miss the cache
-  (hit probability = share of the cache bought × the class hit ratio); the mean is reported;
-- reliability = share of tasks within budget (normal with the link jitter as σ, for hits
-  and misses), times 1 − residual packet loss;
+- per-task latency (ms): a distribution (agents.latency). The transmission stage (uplink
+  data + downlink results at the bought rate) and the compute stage form a tandem queue of
+  deterministic servers fed by the session's Poisson task stream: exact M/D/1 wait of the
+  slower stage plus both service times; plus the link delay with its HARQ retransmissions
+  (atoms from the channel), the transport to where the work runs (backhaul between nodes,
+  D2D to a broker, or the cloud RTT) and, for tasks that miss the cache (hit probability
+  = share of the cache bought × the class hit ratio), the miss penalty. Its mean is
+  reported;
+- reliability = P(latency <= budget) × (1 − residual loss after HARQ), from that
+  distribution;
 - accuracy = accuracy_max·(1 − exp(−gain·LU bought / LU needed)).
 
 Latencies are capped at :data:`agents.qoais.TIMEOUT_MS` (a stage that got nothing never
@@ -24,9 +28,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import ndtr
 
 from agents.bundles import service_time_for, stage_latency_s
+from agents.handover import HandoverCost
+from agents.latency import in_time_probability, tandem_mean_s
 from agents.qoais import TIMEOUT_MS, Measured
 from agents.workloads import Requests
 from market.orders import Trades
@@ -115,34 +120,57 @@ class LinkView:
     per: FloatArray
     residual_loss: FloatArray
     handed_over: BoolArray
+    delay_ms: FloatArray  # (n, A) link delay atoms (air + HARQ), ms
+    delay_prob: FloatArray  # (n, A) their probabilities (sum 1 − residual loss)
+    handover: HandoverCost | None = None  # interruption and state migration (agents.handover)
 
 
 def measure(req: Requests, got: Received, link: LinkView,
             round_s: float) -> tuple[Measured, FloatArray]:
     """Per request: Measured (for QoAIS) and transmission seconds per task.
 
-    ``got`` and ``link`` rows align with ``req``. A session's tasks hit the cache with
-    probability ``h`` = share of the cache bought × the class hit ratio; the reported latency
-    is the mean over its tasks, reliability the share of tasks within budget (a hit/miss
-    mixture of normals with the link jitter as σ) times 1 − residual loss.
+    ``got`` and ``link`` rows align with ``req``. ``got.rate_mbps`` is the rate over the
+    task's whole traffic (uplink + downlink, see link_adaptation.effective_spectral_eff).
     """
     f = req.task_rate_hz
+    traffic = req.data_mbit + req.result_mbit
     with np.errstate(divide="ignore", invalid="ignore"):
-        tx_s = np.where(req.data_mbit > 0, req.data_mbit / got.rate_mbps, 0.0)
+        tx_s = np.where(traffic > 0, traffic / got.rate_mbps, 0.0)
         comp_s = np.where(req.work_gflop > 0, req.work_gflop * round_s / got.units[:, 2], 0.0)
         cache_share = np.where(req.cache_gb > 0, np.minimum(got.units[:, 1] / req.cache_gb, 1.0), 1.0)
         learn_ratio = np.where(req.learning_lu > 0, got.units[:, 3] / req.learning_lu, 1.0)
-    tx_lat = stage_latency_s(np.nan_to_num(tx_s, nan=np.inf), f)
-    comp_lat = stage_latency_s(np.nan_to_num(comp_s, nan=np.inf), f)
+    t1 = np.nan_to_num(tx_s, nan=np.inf)
+    t2 = np.nan_to_num(comp_s, nan=np.inf)
     hit = cache_share * req.cache_hit_ratio
-    hit_ms = link.link_delay_ms + 1000 * (tx_lat + comp_lat) + got.transport_ms
-    hit_ms = np.minimum(np.nan_to_num(hit_ms, nan=TIMEOUT_MS), TIMEOUT_MS)
-    miss_ms = np.minimum(hit_ms + req.cache_miss_penalty_ms, TIMEOUT_MS)
-    latency_ms = hit * hit_ms + (1 - hit) * miss_ms
-    sigma = np.maximum(link.jitter_ms, 1e-3)
+    # Fixed part of the latency: link atoms + transport, for hits and for misses.
+    base = link.delay_ms + got.transport_ms[:, None]
+    atoms_ms = np.concatenate([base, base + req.cache_miss_penalty_ms[:, None]], axis=1)
+    probs = np.concatenate([hit[:, None] * link.delay_prob,
+                            (1 - hit)[:, None] * link.delay_prob], axis=1)
     budget = req.latency_budget_ms
-    in_time = hit * ndtr((budget - hit_ms) / sigma) + (1 - hit) * ndtr((budget - miss_ms) / sigma)
-    reliability = in_time * (1 - link.residual_loss)
+    reliability = in_time_probability(budget / 1000, t1, t2, f, atoms_ms / 1000, probs)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        link_mean = np.where(link.delay_prob.sum(axis=1) > 0,
+                             (link.delay_ms * link.delay_prob).sum(axis=1)
+                             / link.delay_prob.sum(axis=1), link.delay_ms[:, 0])
+    queue_ms = 1000 * tandem_mean_s(t1, t2, f)
+    latency_ms = link_mean + got.transport_ms + queue_ms + (1 - hit) * req.cache_miss_penalty_ms
+    ho, continuity = link.handover, None
+    if ho is not None:
+        # Handed-over sessions: a mixture over the extra delays of their round's tasks.
+        rows = np.flatnonzero(ho.prob[:, 0] < 1)
+        if rows.size:
+            acc = ho.prob[rows, 0] * reliability[rows]
+            for w in range(1, ho.extra_ms.shape[1]):
+                acc += ho.prob[rows, w] * in_time_probability(
+                    (budget[rows] - ho.extra_ms[rows, w]) / 1000, t1[rows], t2[rows], f[rows],
+                    atoms_ms[rows] / 1000, probs[rows])
+            reliability[rows] = acc
+        latency_ms = latency_ms + (ho.prob * ho.extra_ms).sum(axis=1)
+        continuity = ho.continuity
+    latency_ms = np.minimum(np.nan_to_num(latency_ms, nan=TIMEOUT_MS), TIMEOUT_MS)
+    # The compute stage's share: its service time, plus the queueing when it is the slower.
+    comp_lat = np.where(t2 >= t1, tandem_mean_s(t1, t2, f) - t1, t2)
     accuracy = req.accuracy_max * -np.expm1(-req.learning_gain * learn_ratio)
     with np.errstate(divide="ignore", invalid="ignore"):
         efficiency = np.where(got.units[:, 2] > 0,
@@ -154,13 +182,13 @@ def measure(req: Requests, got: Received, link: LinkView,
         link_delay_ms=link.link_delay_ms, jitter_ms=link.jitter_ms, ber=link.ber, per=link.per,
         residual_loss=link.residual_loss, reliability=reliability, accuracy=accuracy,
         min_accuracy=req.min_accuracy, min_reliability=req.min_reliability,
-        rate_mbps=got.rate_mbps, data_mbit=req.data_mbit, cache_share=cache_share,
+        rate_mbps=got.rate_mbps, data_mbit=traffic, cache_share=cache_share,
         cache_hit_ratio=hit, cache_miss_penalty_ms=req.cache_miss_penalty_ms,
         compute_latency_ms=np.minimum(1000 * comp_lat, TIMEOUT_MS),
         compute_efficiency=efficiency, provider_security=got.security,
         privacy_level=req.privacy_level, broker_share=got.broker_share,
         autonomy_required=req.autonomy_level, autonomy_delivered=autonomy_delivered,
-        handed_over=link.handed_over,
+        handed_over=link.handed_over, continuity=continuity,
     )
     return m, np.nan_to_num(tx_s, nan=0.0, posinf=0.0)
 
@@ -173,7 +201,8 @@ def compute_need_gflop(req: Requests, rate_mbps: FloatArray, stage_budget_s: Flo
     scheduler gave, the compute stage gets whatever time is left. inf if none is left.
     """
     with np.errstate(divide="ignore", invalid="ignore"):
-        tx_s = np.where(req.data_mbit > 0, req.data_mbit / rate_mbps, 0.0)
+        traffic = req.data_mbit + req.result_mbit
+        tx_s = np.where(traffic > 0, traffic / rate_mbps, 0.0)
     left = stage_budget_s - stage_latency_s(np.nan_to_num(tx_s, nan=np.inf), req.task_rate_hz)
     t2 = service_time_for(np.where(left > 0, left, 0.0), req.task_rate_hz)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -26,22 +26,25 @@ from typing import Any
 import mesa
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import ndtri
 
 from agents import execution as ex
-from agents.bundles import design_comm_only, design_joint, stage_latency_s
+from agents.bundles import design_comm_only, design_joint, queue_eps, stage_latency_s
 from agents.channel import Channel, LinkState
 from agents.cloud import Cloud
 from agents.curves import OrderCurves, order_curves
 from agents.device import Device
 from agents.edge_node import EdgeNode
 from agents.honest_welfare import measure_round
+from agents.handover import HandoverCost, handover_cost
+from agents.latency import atom_quantile
+from agents.link_adaptation import effective_spectral_eff
 from agents.marketplace import Clearing, OrderArrays, clear_venues, merge_results
 from agents.marketplace_prices import round_prices
 from agents.mobility import Mobility
 from agents.qoais import aggregate, dimension_scores, sla_met
 from agents.results import AgentSnapshot, RoundResult
 from agents.scenario import NodesConfig, Scenario, load_scenario
+from agents.sessions import SessionBook, session_rounds
 from agents.state import DeviceTable, NodeTable
 from agents.strategies import DeviceStrategy, NodeObservation, NodeStrategy, get_strategy
 from agents.workloads import ClassTable, Requests, generate
@@ -116,7 +119,8 @@ class EdgeMarketModel(mesa.Model):
         self.channel = Channel(sc.channel, self.nodes.xy_m, np.full(m, nc.tx_power_dbm),
                                nc.antenna_gain_db, np.full(m, nc.bandwidth_mhz),
                                nc.coverage_radius_m, n, rng,
-                               worlds=(self.device_world, nc.count) if self.worlds > 1 else None)
+                               worlds=(self.device_world, nc.count) if self.worlds > 1 else None,
+                               round_s=self.round_s)
         node_strategy = get_strategy(nc.strategy.name, kind="node", **nc.strategy.params)
         device_strategy = get_strategy(sc.devices.strategy.name, kind="device",
                                        **sc.devices.strategy.params)
@@ -132,6 +136,11 @@ class EdgeMarketModel(mesa.Model):
         # Sample of devices for snapshots, fixed for the run.
         self.snapshot_rows = np.sort(rng.permutation(n)[: sc.snapshot_devices])
         self.last_link: LinkState | None = None
+        # Sessions that outlast a round hold what they bought (agents.sessions).
+        self.session_rounds = session_rounds(self.classes.columns["task_rate_hz"],
+                                             self.classes.columns["latency_budget_ms"], self.round_s)
+        self.sessions = SessionBook(n, m)
+        self._held = np.zeros((m, N_RESOURCES))
 
     # --- construction ------------------------------------------------------------------
 
@@ -348,7 +357,7 @@ class EdgeMarketModel(mesa.Model):
         moved = self.mobility.advance(self.round_s, rng)
         if self.worlds > 1:
             dev.xy_m = self._device_xy()
-        link = self.channel.measure(dev.xy_m, moved, rng)
+        link = self.channel.measure(dev.xy_m, moved, rng, self.classes.target_bler[dev.cls])
         self.last_link = link
         dev.attached = link.attached
         dev.handovers = self.channel.handovers
@@ -356,7 +365,9 @@ class EdgeMarketModel(mesa.Model):
                                              minlength=nodes.uid.size)
         # 3. Requests.
         self._round_orders: list[OrderArrays] = []
-        req = generate(self.classes, dev.cls, dev.battery_j > 0, rng)
+        busy = self.sessions.busy(self.steps)
+        self._held = self.sessions.held_units(self.steps, self.sellers.index)
+        req = generate(self.classes, dev.cls, (dev.battery_j > 0) & ~busy, rng)
         n_req = len(req)
         # 4. Quotes.
         self._quote_nodes(node_prices_override)
@@ -383,6 +394,9 @@ class EdgeMarketModel(mesa.Model):
         clearing = merge_results(sc.market.mechanism, [edge, cloud], extra, n_req, n_asks)
         # 7. Execute services and measure QoAIS.
         trades = clearing.trades
+        held, held_dev = self.sessions.held_trades(self.steps)
+        self.sessions.start(self.steps, trades, req.device, self.session_rounds[req.cls],
+                            self.sellers.kind[trades.seller] == ex.KIND_NODE)
         got = ex.received(trades, n_req, self.sellers, self._comm_se_ratio(trades, req),
                           self._transport_ms(trades, req, link))
         got.rate_mbps = np.where(served_cloud, sc.cloud.access_rate_mbps, got.rate_mbps)
@@ -399,7 +413,11 @@ class EdgeMarketModel(mesa.Model):
         deadline = got.served & (measured.latency_ms <= req.latency_budget_ms)
         honest = measure_round(self, req.value_credits, trades, clearing.bundles_served, sla_all)
         # 8. Settle.
-        contributions = self._settle(req, trades, got, tx_s)
+        contributions = self._settle(req, _concat_trades(trades, held), got, tx_s)
+        held_pay = np.bincount(held_dev, weights=held.quantity * held.price, minlength=dev.uid.size)
+        dev.spent_credits += held_pay
+        dev.budget_credits -= held_pay
+        self.channel.observe_load(self._airtime_load(req, trades, tx_s))
         violations = [(int(p), int(dev.uid[d]), float(c)) for p, d, c in zip(
             got.provider[got.served & ~sla_all], req.device[got.served & ~sla_all],
             got.payment[got.served & ~sla_all], strict=True)]
@@ -469,12 +487,15 @@ class EdgeMarketModel(mesa.Model):
             too_private[:] = False
         venue = np.where((att >= 0) & ~too_private, att, CLOUD_VENUE)
         price = np.where(np.isfinite(nodes.expected_price), nodes.expected_price, nodes.ask)[node]
-        delay = link.link_delay_ms[req.device] + self._reliability_margin_ms(req, link)
+        delay = self._planned_link_ms(req, self._link_view(req, link))
         extra = np.full(len(req), self.expected_transport_ms)
         if sc.market.bundling == "joint":
-            design = design_joint(req, link.spectral_eff[req.device], nodes.se_ref[node], delay,
+            d = req.device
+            se = effective_spectral_eff(req.data_mbit, req.result_mbit, link.spectral_eff_ul[d],
+                                        link.spectral_eff[d])
+            design = design_joint(req, se, nodes.se_ref[node], delay,
                                   extra, price[:, 0], price[:, 2], self.round_s,
-                                  sc.market.deadline_margin)
+                                  sc.market.deadline_margin, eps=queue_eps(req))
         else:
             at_node = np.bincount(node[venue >= 0], minlength=nodes.uid.size)
             fair = nodes.capacity[node, 0] / np.maximum(at_node[node], 1)
@@ -482,10 +503,10 @@ class EdgeMarketModel(mesa.Model):
         return venue, design, design.stage_budget_s
 
     @staticmethod
-    def _reliability_margin_ms(req: Requests, link: LinkState) -> FloatArray:
-        """Slack a device keeps so that P(latency <= budget) meets its reliability target."""
-        z = ndtri(np.clip(req.min_reliability, 0.5, 1 - 1e-12))
-        return z * link.jitter_ms[req.device]
+    def _planned_link_ms(req: Requests, lv: ex.LinkView) -> FloatArray:
+        """Link delay a bundle plans for: its HARQ distribution's (1 − ε/2) quantile, ε =
+        1 − min_reliability (the queue gets the other half, agents.bundles.queue_eps)."""
+        return atom_quantile(lv.delay_ms, lv.delay_prob, (1 - req.min_reliability) / 2)
 
     def _asks_edge(self) -> tuple[IntArray, IntArray, NDArray[np.int8], FloatArray, FloatArray]:
         """Edge asks (venue, agent, resource, quantity, price): nodes, then active brokers."""
@@ -508,7 +529,8 @@ class EdgeMarketModel(mesa.Model):
         venue = np.concatenate([n_venue, b_venue]).astype(np.int64)
         agent = np.concatenate([nodes.uid[rows], dev.uid[b_dev]])
         resource = np.concatenate([res, b_res]).astype(np.int8)
-        qty = np.concatenate([nodes.capacity[rows, res], cap[b_rows, b_res]])
+        avail = np.maximum(nodes.capacity - self._held, 0.0)  # less what sessions hold
+        qty = np.concatenate([avail[rows, res], cap[b_rows, b_res]])
         price = np.concatenate([nodes.ask[rows, res], bq[b_rows, b_res]])
         return venue, agent, resource, qty, price
 
@@ -540,15 +562,17 @@ class EdgeMarketModel(mesa.Model):
         cc = sc.cloud
         rows = np.flatnonzero(to_cloud)
         sub = req.take(rows)
-        tx_s = np.where(sub.data_mbit > 0, sub.data_mbit / cc.access_rate_mbps, 0.0)
+        traffic = sub.data_mbit + sub.result_mbit
+        tx_s = np.where(traffic > 0, traffic / cc.access_rate_mbps, 0.0)
         extra_ms = cc.rtt_ms + 1000 * stage_latency_s(tx_s, sub.task_rate_hz)
         lv = self._link_view(sub, link)
-        no_data = dataclasses.replace(sub, data_mbit=np.zeros(rows.size))
+        no_data = dataclasses.replace(sub, data_mbit=np.zeros(rows.size),
+                                      result_mbit=np.zeros(rows.size))
         design = design_joint(no_data, np.ones(rows.size), np.ones(rows.size),
-                              lv.link_delay_ms + self._reliability_margin_ms(sub, link),
+                              self._planned_link_ms(sub, lv),
                               np.nan_to_num(extra_ms, nan=np.inf, posinf=1e12),
                               np.zeros(rows.size), np.full(rows.size, self.cloud_ask[2]),
-                              self.round_s, sc.market.deadline_margin)
+                              self.round_s, sc.market.deadline_margin, eps=queue_eps(sub))
         ok = design.feasible & (bid_value[rows] > 0)
         sel = rows[ok]
         cap = self.cloud_capacity
@@ -622,7 +646,10 @@ class EdgeMarketModel(mesa.Model):
         att = link.attached[d]
         ok = att >= 0
         a = np.maximum(att, 0)
-        ratio = np.where(ok, link.spectral_eff[d] / nodes.se_ref[a], 0.0)
+        r = trades.bid_index[comm]
+        se = effective_spectral_eff(req.data_mbit[r], req.result_mbit[r], link.spectral_eff_ul[d],
+                                    link.spectral_eff[d])
+        ratio = np.where(ok, se / nodes.se_ref[a], 0.0)
         if self.scenario.market.scope != "cell":
             load = np.bincount(a[ok], weights=trades.quantity[comm][ok], minlength=nodes.uid.size)
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -631,6 +658,19 @@ class EdgeMarketModel(mesa.Model):
             ratio = ratio * squeeze[a]
         out[comm] = ratio
         return out
+
+    def _airtime_load(self, req: Requests, trades: Trades, tx_s: FloatArray) -> FloatArray:
+        """Per node: the share of its bandwidth actually transmitting, what its neighbours
+        see as interference: Σ over its bandwidth trades of (share bought) × (the session's
+        transmission-stage utilization f·t1 -- the bought rate is idle between tasks)."""
+        m = self.nodes.uid.size
+        comm = np.flatnonzero((trades.resource == 0) & (trades.bid_index >= 0)
+                              & (self.sellers.kind[trades.seller] == ex.KIND_NODE))
+        act = np.minimum(req.task_rate_hz * tx_s, 1.0)[trades.bid_index[comm]]
+        row = self.sellers.index[trades.seller[comm]]
+        busy = np.bincount(row, weights=trades.quantity[comm] * act, minlength=m)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(self.nodes.capacity[:, 0] > 0, busy / self.nodes.capacity[:, 0], 0.0)
 
     def _transport_ms(self, trades: Trades, req: Requests, link: LinkState) -> FloatArray:
         """Per trade: delay to reach where the work runs (backhaul, D2D hop or cloud RTT)."""
@@ -653,14 +693,29 @@ class EdgeMarketModel(mesa.Model):
         """Per request link figures; devices out of coverage use a wide-area default."""
         cfg, d = self.scenario.channel, req.device
         att = link.attached[d] >= 0
-        ber0 = cfg.target_ber
-        per0 = -math.expm1(cfg.packet_bits * math.log1p(-ber0))
+        # Out of coverage: a wide-area link of air interface delay both ways, no losses.
+        wide = np.zeros_like(link.delay_prob[:1])
+        wide[0, 0] = 1.0
         return ex.LinkView(
-            link_delay_ms=np.where(att, link.link_delay_ms[d], cfg.air_interface_ms),
+            link_delay_ms=np.where(att, link.link_delay_ms[d], 2 * cfg.air_interface_ms),
             jitter_ms=np.where(att, link.jitter_ms[d], cfg.base_jitter_ms),
-            ber=np.where(att, link.ber[d], ber0), per=np.where(att, link.per[d], per0),
-            residual_loss=np.where(att, link.residual_loss[d], per0 ** (cfg.max_retransmissions + 1)),
-            handed_over=link.handed_over[d])
+            ber=np.where(att, link.ber[d], 0.0), per=np.where(att, link.per[d], 0.0),
+            residual_loss=np.where(att, link.residual_loss[d], 0.0),
+            handed_over=link.handed_over[d], delay_ms=link.delay_ms[d],
+            delay_prob=np.where(att[:, None], link.delay_prob[d], wide),
+            handover=self._handover_cost(req, link))
+
+    def _handover_cost(self, req: Requests, link: LinkState) -> HandoverCost:
+        """Interruption and state migration of the sessions handed over this round."""
+        sc, d = self.scenario, req.device
+        handed = link.handed_over[d]
+        new, old = np.maximum(link.attached[d], 0), np.maximum(link.previous[d], 0)
+        km = np.hypot(*(self.nodes.xy_m[new] - self.nodes.xy_m[old]).T) / 1000.0 \
+            if self.nodes.uid.size else np.zeros(len(req))
+        detour = sc.nodes.backhaul_ms + sc.nodes.backhaul_ms_per_km * km
+        ch = sc.channel
+        return handover_cost(handed, req.cache_gb, detour, ch.handover_interruption_ms,
+                             ch.handover_backhaul_gbps, self.round_s)
 
     def _settle(self, req: Requests, trades: Trades, got: ex.Received,
                 tx_s: FloatArray) -> dict[int, float]:
@@ -786,7 +841,19 @@ def _shift_asks(trades: Trades, offset: int) -> Trades:
                   trades.seller_price)
 
 
+def _concat_trades(a: Trades, b: Trades) -> Trades:
+    """Rows of ``a`` then ``b`` (b: held trades of earlier sessions, no bid or ask row)."""
+    if not len(b):
+        return a
+    cat = np.concatenate
+    return Trades(cat([a.buyer, b.buyer]), cat([a.seller, b.seller]),
+                  cat([a.resource, b.resource]), cat([a.quantity, b.quantity]),
+                  cat([a.price, b.price]), cat([a.bid_index, b.bid_index]),
+                  cat([a.ask_index, b.ask_index]), cat([a.seller_price, b.seller_price]))
+
+
 def _take_measured(m: Any, rows: IntArray) -> Any:
     """The Measured rows at ``rows``."""
     return dataclasses.replace(m, **{f.name: getattr(m, f.name)[rows]
-                                     for f in dataclasses.fields(m)})
+                                     for f in dataclasses.fields(m)
+                                     if getattr(m, f.name) is not None})

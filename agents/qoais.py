@@ -46,7 +46,7 @@ INDICATORS: tuple[tuple[str, str, str, str], ...] = (
     ("security", "privacy level", "level 0-3", "min(1, (provider level + 1) / (required + 1))"),
     ("security", "confidentiality", "fraction", "1 - 0.5 x share of units from broker devices"),
     ("orchestration", "autonomy", "level 0-2", "1 - (required - delivered) / 2"),
-    ("orchestration", "continuity", "-", "1, or 0.5 if a handover migrated the session"),
+    ("orchestration", "continuity", "-", "1 - interrupted share - detoured share / 2 of the round's tasks (agents.handover); without it, 1 or 0.5 if handed over"),
 )
 
 
@@ -80,6 +80,7 @@ class Measured:
     autonomy_required: FloatArray
     autonomy_delivered: FloatArray
     handed_over: BoolArray
+    continuity: FloatArray | None = None  # 1 − q_i − q_m/2 (agents.handover); None: old rule
 
 
 def _clip01(x: FloatArray) -> FloatArray:
@@ -119,7 +120,7 @@ def dimension_scores(m: Measured) -> FloatArray:
         ])
         orch = np.column_stack([
             _clip01(1 - (m.autonomy_required - m.autonomy_delivered) / 2.0),
-            np.where(m.handed_over, 0.5, 1.0),
+            np.where(m.handed_over, 0.5, 1.0) if m.continuity is None else _clip01(m.continuity),
         ])
     return np.column_stack([d.mean(axis=1) for d in (perf, conn, data, comp, sec, orch)])
 

@@ -209,11 +209,15 @@ class ChannelConfig(_Strict):
     shadowing_sigma_db: float = Field(6.0, ge=0, description="dB")
     shadowing_decorrelation_m: float = Field(50.0, gt=0, description="m")
     noise_figure_db: float = Field(7.0, description="dB")
-    snr_gap_db: float = Field(3.0, ge=0, description="dB gap to Shannon of practical coding")
-    max_spectral_efficiency_bps_hz: float = Field(10.0, gt=0, description="bit/s/Hz cap")
+    snr_gap_db: float = Field(3.0, ge=0, description="legacy: dB gap to Shannon of the "
+                              "per-agent benchmark baseline only (the model uses the CQI table)")
+    max_spectral_efficiency_bps_hz: float = Field(10.0, gt=0, description="legacy: bit/s/Hz "
+                                                  "cap of the benchmark baseline only")
     min_snr_db: float = Field(-5.0, description="dB; below it the link is out of service")
-    fast_fading_sigma_db: float = Field(1.0, ge=0, description="dB, per-round residual fading")
-    target_ber: float = Field(1e-7, gt=0, lt=0.5, description="post-decoding BER at mean SNR")
+    fast_fading_sigma_db: float = Field(1.0, ge=0, description="dB, per-round residual fading "
+                                        "of the SINR around the one the MCS was chosen for")
+    target_ber: float = Field(1e-7, gt=0, lt=0.5, description="legacy: BER of the per-agent "
+                              "benchmark baseline only (the model derives BER from the SINR)")
     packet_bits: int = Field(12000, gt=0, description="bits per packet")
     max_retransmissions: int = Field(4, ge=0, description="HARQ retransmissions")
     air_interface_ms: float = Field(0.5, ge=0, description="ms scheduling + TTI")
@@ -221,6 +225,31 @@ class ChannelConfig(_Strict):
     base_jitter_ms: float = Field(0.1, ge=0, description="ms")
     handover_hysteresis_db: float = Field(3.0, ge=0, description="dB")
     candidates: int = Field(8, ge=1, description="nearest nodes examined per device")
+    # Interference, uplink budget and link adaptation (agents.channel, agents.link_adaptation).
+    interference: Literal["load", "none"] = Field(
+        "load", description="co-channel interference from neighbour nodes weighted by their "
+                            "load (share of bandwidth transmitting last round), or none")
+    neighbour_load_floor: float = Field(
+        0.1, ge=0, le=1, description="least activity of a neighbour node (reference and "
+                                     "control signals); also its load before the first round")
+    ue_tx_power_dbm: float = Field(23.0, description="dBm device transmit power (power class 3)")
+    ue_antenna_gain_db: float = Field(0.0, description="dB device antenna gain")
+    uplink_bandwidth_mhz: float = Field(
+        10.0, gt=0, description="MHz a device transmits over (its uplink allocation)")
+    node_noise_figure_db: float = Field(5.0, description="dB receiver noise figure of a node")
+    handover_ttt_ms: float = Field(
+        160.0, ge=0, description="ms time-to-trigger: a better node must stay better this long "
+                                 "(counted in whole rounds, at least one) before a handover")
+    handover_interruption_ms: float = Field(
+        50.0, ge=0, description="ms without user-plane service at a handover (break-before-make; "
+                                "0 models a DAPS/make-before-break handover)")
+    handover_backhaul_gbps: float = Field(
+        10.0, gt=0, description="Gbps of backhaul for migrating a session's cached state to "
+                                "the new node (GB × 8 / rate); meanwhile tasks detour to the old node")
+    ul_interferer_offset: float = Field(
+        0.3, ge=0, lt=1, description="where an active uplink device of a neighbour cell sits "
+                                     "on the line from its node to the victim node (share "
+                                     "of the inter-site distance; 0.5 = cell edge)")
 
 
 class MobilitySpec(_Strict):
@@ -286,6 +315,10 @@ class ServiceClass(_Strict):
     learning_gain: float = Field(4.0, gt=0, description="accuracy = max·(1-exp(-gain·L/L_req))")
     cache_hit_ratio: float = Field(0.9, ge=0, le=1, description="hit ratio with full cache bought")
     cache_miss_penalty_ms: float = Field(5.0, ge=0, description="ms added by a cache miss")
+    result_mbit: float = Field(0.1, ge=0, description="Mbit of results sent back per task "
+                                                      "(downlink; data_mbit is the uplink)")
+    target_bler: float = Field(0.1, gt=0, lt=1, description="block error rate link adaptation "
+                                                             "aims at (0.1 broadband, 1e-5 URLLC)")
     weights: QoAISWeights = Field(default_factory=QoAISWeights)
     mobility: MobilitySpec = Field(default_factory=MobilitySpec)
 

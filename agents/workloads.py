@@ -37,6 +37,8 @@ class ClassTable:
     size_spread: FloatArray
     value_credits: FloatArray
     value_spread: FloatArray
+    result_mbit: FloatArray  # downlink per task (data_mbit is the uplink)
+    target_bler: FloatArray  # link adaptation's target block error rate
     weights: FloatArray  # (k, 6) QoAIS dimension weights, rows sum to 1
     columns: dict[str, FloatArray]
 
@@ -56,6 +58,8 @@ class ClassTable:
             size_spread=col("size_spread"),
             value_credits=col("value_credits"),
             value_spread=col("value_spread"),
+            result_mbit=col("result_mbit"),
+            target_bler=col("target_bler"),
             weights=w / w.sum(axis=1, keepdims=True),
             columns={name: col(name) for name in _CLASS_COLUMNS},
         )
@@ -68,7 +72,8 @@ class Requests:
     device: IntArray  # device index (row of the state table)
     cls: IntArray  # service class index
     value_credits: FloatArray
-    data_mbit: FloatArray  # per task
+    data_mbit: FloatArray  # per task, uplink (device -> node)
+    result_mbit: FloatArray  # per task, downlink (results back to the device)
     work_gflop: FloatArray  # per task
     task_rate_hz: FloatArray
     cache_gb: FloatArray
@@ -112,6 +117,8 @@ def generate(table: ClassTable, device_class: IntArray, active: NDArray[np.bool_
         cls=c.astype(np.int64),
         value_credits=table.value_credits[c] * (1 + table.value_spread[c] * value_u[dev]),
         data_mbit=table.data_mbit[c] * (1 + spread * size_u[dev, 0]),
+        # Results scale with the input (same draw: no extra random numbers).
+        result_mbit=table.result_mbit[c] * (1 + spread * size_u[dev, 0]),
         work_gflop=table.work_gflop[c] * (1 + spread * size_u[dev, 1]),
         **cols,
     )
