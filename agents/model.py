@@ -34,8 +34,8 @@ from agents.cloud import Cloud
 from agents.curves import OrderCurves, order_curves
 from agents.device import Device
 from agents.edge_node import EdgeNode
-from agents.honest_welfare import measure_round
 from agents.handover import HandoverCost, handover_cost
+from agents.honest_welfare import measure_round
 from agents.latency import atom_quantile
 from agents.link_adaptation import effective_spectral_eff
 from agents.marketplace import Clearing, OrderArrays, clear_venues, merge_results

@@ -7,8 +7,9 @@ link; channel.py itself is not changed:
 
 - D2D SNR (dB) = P_tx,dBm − PL(d) − noise, noise = −174 dBm/Hz + 10·log10(B_d2d) + NF
   (no antenna gain on a handset; shadowing left out: a relay is chosen by distance).
-- D2D rate (Mbps) = B_d2d[MHz] · se(SNR), se = min(log2(1 + SNR/Γ), cap); 0 below the
-  channel's ``min_snr_db``.
+- D2D rate (Mbps) = B_d2d[MHz] · SE of the CQI that link adaptation picks at 10 % BLER
+  (3GPP TS 38.214 Table 5.2.2.1-2, :mod:`agents.link_adaptation`); 0 below the channel's
+  ``min_snr_db``.
 - A two-hop relay carries min(D2D rate, the broker's own rate to its node): decode and
   forward, each hop in its own resource.
 
@@ -27,6 +28,10 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
 from agents.channel import Channel
+from agents.link_adaptation import CQI_SPECTRAL_EFFICIENCY, select_cqi
+
+#: Target first-transmission BLER of a D2D relay link (a broadband link, as in 38.214's CQI table).
+BROADBAND_BLER = 0.1
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -44,7 +49,8 @@ def d2d_rate_mbps(channel: Channel, d_m: FloatArray, tx_power_dbm: float,
     """Practical D2D rate (Mbps) over ``d_m``; 0 where the SNR is below the channel's
     ``min_snr_db``."""
     snr = d2d_snr_db(channel, d_m, tx_power_dbm, bandwidth_mhz)
-    rate = bandwidth_mhz * channel.spectral_efficiency(snr)
+    cqi = select_cqi(snr, np.full(np.shape(snr), BROADBAND_BLER))
+    rate = bandwidth_mhz * CQI_SPECTRAL_EFFICIENCY[cqi - 1]
     return np.where(snr >= channel.cfg.min_snr_db, rate, 0.0)
 
 

@@ -26,8 +26,12 @@ def test_d2d_snr_and_rate_closed_form() -> None:
     noise = -174 + 10 * math.log10(b * 1e6) + cfg.noise_figure_db
     snr = p - pl - noise
     assert float(d2d_snr_db(ch, np.array([d]), p, b)[0]) == pytest.approx(snr, abs=1e-9)
-    gap = 10 ** (cfg.snr_gap_db / 10)
-    se = min(math.log2(1 + 10 ** (snr / 10) / gap), cfg.max_spectral_efficiency_bps_hz)
+    # 3GPP TS 38.214 Table 5.2.2.1-2 by hand: the highest CQI whose 10 %-BLER SINR
+    # (Kawser et al. 2012) the link reaches, and its spectral efficiency
+    table = [(-6.7, 0.1523), (-4.7, 0.2344), (-2.3, 0.3770), (0.2, 0.6016), (2.4, 0.8770),
+             (4.3, 1.1758), (5.9, 1.4766), (8.1, 1.9141), (10.3, 2.4063), (11.7, 2.7305),
+             (14.1, 3.3223), (16.3, 3.9023), (18.7, 4.5234), (21.0, 5.1152), (22.7, 5.5547)]
+    se = max([e for thr, e in table if snr >= thr], default=0.1523)
     assert float(d2d_rate_mbps(ch, np.array([d]), p, b)[0]) == pytest.approx(b * se, rel=1e-12)
     # far away: below min SNR -> no link
     assert float(d2d_rate_mbps(ch, np.array([1e5]), p, b)[0]) == 0.0
