@@ -112,3 +112,9 @@ def prune(
     for r in doomed:
         _delete(store, r)
     typer.echo(f"deleted {what}")
+
+
+# `runs export` and `runs list --json` live in app/commands/export.py.
+from app.commands.export import register as _register_export  # noqa: E402
+
+_register_export(app)
