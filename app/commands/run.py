@@ -82,8 +82,13 @@ def register(cli: typer.Typer) -> None:
         json_out: Annotated[Path | None, typer.Option("--json", help="also write the summary as JSON to this file ('-' for stdout)")] = None,
         resume: Annotated[int | None, typer.Option(help="resume the stored run with this id")] = None,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or tables")] = False,
+        data_dir: Annotated[Path | None, typer.Option("--data-dir", help="folder for the store, chain state, logs and artefacts (as `edgemarket --data-dir`)")] = None,
     ) -> None:
         """Simulate a scenario round by round, settle each round on chain and store it."""
+        if data_dir is not None:
+            from app.datadir import apply_data_dir
+
+            apply_data_dir(data_dir)
         from app.runner import run_simulation
 
         overrides = parse_assignments(set_)

@@ -44,14 +44,14 @@ def register(cli: typer.Typer) -> None:
 
     @cli.command("app")
     def app_command(
-        db: str = typer.Option(None, "--db", help="Run store URL (SQLAlchemy). Default: data/edgemarket.db."),
+        db: str = typer.Option(None, "--db", help="Run store URL (SQLAlchemy). Default: <data dir>/edgemarket.db."),
         port: int = typer.Option(8501, "--port", min=1, max=65535, help="Port to serve on."),
         host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (0.0.0.0 to expose it)."),
     ) -> None:
         """Start the Streamlit front end (Run, Market, QoAIS, Agents, Ledger, Learning pages)."""
-        from ledger.store import DEFAULT_DB_URL
+        from ledger.store import default_db_url
 
-        url = check_db_url(db or DEFAULT_DB_URL)
+        url = check_db_url(db or default_db_url())
         typer.echo(f"edgemarket app on http://{host}:{port}  (store: {make_url(url).render_as_string()})")
         env = {**os.environ, "EDGEMARKET_DB": url}
         proc = subprocess.Popen(streamlit_command(url, port, host), env=env)
