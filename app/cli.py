@@ -124,7 +124,9 @@ def main(argv: list[str] | None = None) -> None:
         if isinstance(code, int) and code:
             sys.exit(code)
     except UserError as exc:
-        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        from app.suggest import with_suggestion
+
+        typer.secho(f"error: {with_suggestion(str(exc))}", err=True, fg=typer.colors.RED)
         sys.exit(exc.exit_code)
     except ValueError as exc:
         # Validation errors raised below the CLI (scenario files, store URLs) are user errors.
@@ -133,7 +135,9 @@ def main(argv: list[str] | None = None) -> None:
 
         if not isinstance(exc, ScenarioError | StoreError):
             raise
-        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        from app.suggest import with_suggestion
+
+        typer.secho(f"error: {with_suggestion(str(exc))}", err=True, fg=typer.colors.RED)
         sys.exit(UserError.exit_code)
     except typer.Abort:
         typer.echo("aborted", err=True)

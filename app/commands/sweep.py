@@ -44,7 +44,7 @@ def register(cli: typer.Typer) -> None:
         resume: bool = typer.Option(False, "--resume", help="Skip cells already done in the store (matched by "
                                     "label: give a new --name when --set or --rounds change)."),
         serial: bool = typer.Option(False, "--serial", help="Run the cells one by one, without Ray."),
-        db: str = typer.Option(None, "--db", help="Run store URL (default: data/edgemarket.db)."),
+        db: str = typer.Option(None, "--db", help="Run store URL (default: <data dir>/edgemarket.db)."),
         as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     ) -> None:
         """Run every grid combination × seed (Ray tasks), one stored run per cell."""
@@ -63,7 +63,10 @@ def register(cli: typer.Typer) -> None:
         _check_scenario(scenario)
         parsed = parse_grid(grid)
         base = parse_assignments(sets)
-        console = Console(stderr=True)
+        from rich.markup import escape
+
+        # Labels hold "sweep:factory:..." - rich would read ":factory:" as an emoji code.
+        console = Console(stderr=True, emoji=False)
         with Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console, disable=as_json) as bar:
             task = bar.add_task("cells", total=None)
@@ -74,12 +77,12 @@ def register(cli: typer.Typer) -> None:
                     return
                 if o.status == "done" and o.summary:
                     eff = o.summary.get("efficiency_mean")
-                    bar.console.print(f"[green]done[/]    {o.label}  run {o.run_id}  "
+                    bar.console.print(f"[green]done[/]    {escape(o.label)}  run {o.run_id}  "
                                       f"efficiency {eff:.3f}  ({o.wall_s:.1f}s)", soft_wrap=True)
                 elif o.status == "skipped":
-                    bar.console.print(f"[dim]skipped[/] {o.label}  (already done)", soft_wrap=True)
+                    bar.console.print(f"[dim]skipped[/] {escape(o.label)}  (already done)", soft_wrap=True)
                 else:
-                    bar.console.print(f"[red]failed[/]  {o.label}: {o.error}", soft_wrap=True)
+                    bar.console.print(f"[red]failed[/]  {escape(o.label)}: {escape(str(o.error))}", soft_wrap=True)
 
             report = run_sweep(scenario, parsed, seeds, db_url=db, rounds=rounds, overrides=base, name=name,
                                resume=resume, parallel=not serial, address=address, num_cpus=cpus,
