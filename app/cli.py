@@ -23,7 +23,7 @@ from app.errors import UserError
 _COMMANDS: dict[str, tuple[str, bool, str]] = {
     "market": ("app.commands.market", True, "Clear order books from CSV, generate them, compare mechanisms."),
     "scenario": ("app.commands.scenario", True, "Scenario files: list them, show one resolved, validate."),
-    "run": ("app.commands.run", False, "Simulate a scenario round by round, settle each round on chain and store it."),
+    "run": ("app.commands.run", False, "Simulate a scenario, settle each round on chain, store it."),
     "runs": ("app.commands.runs", True, "Stored runs: list, show, export, delete or prune them."),
     "ledger": ("app.commands.ledger", True, "Contracts and chain: compile, run a node, deploy, test, analyse."),
     "train": ("app.commands.train", False, "Train pricing policies with RLlib on a scenario."),
@@ -100,6 +100,9 @@ cli = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain (click) help at the top level: rendering it with rich costs more than every
+    # other part of `edgemarket --help` together; the command groups keep rich help.
+    rich_markup_mode=None,
 )
 
 
