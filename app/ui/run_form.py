@@ -20,6 +20,8 @@ OVERRIDE_KEYS: dict[str, str] = {
     "mechanism": "market.mechanism",
     "device_strategy": "devices.strategy",
     "node_strategy": "nodes.strategy",
+    "snapshot_every": "snapshot_every",      # the Agents page's map density
+    "snapshot_devices": "snapshot_devices",
 }
 # strategies are {name, params} mappings: a changed name is sent as {"name": new} (defaults)
 STRATEGY_FIELDS = ("device_strategy", "node_strategy")
@@ -57,6 +59,8 @@ class FormDefaults:
     device_strategy: str = ""
     node_strategy: str = ""
     seed: int = 0  # as the CLI's `edgemarket run --seed`
+    snapshot_every: int = 10
+    snapshot_devices: int = 200
     raw: dict[str, Any] = field(default_factory=dict)
 
 

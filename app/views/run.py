@@ -39,7 +39,8 @@ def run_form() -> None:
     d = defaults_for(scenario)
     clone = st.session_state.get(CLONE_KEY)
     if clone and clone.get("scenario") == scenario:  # "Clone this run" filled the form
-        for k in ("devices", "nodes", "rounds", "seed", "mechanism", "device_strategy", "node_strategy"):
+        for k in ("devices", "nodes", "rounds", "seed", "mechanism", "device_strategy", "node_strategy",
+                  "snapshot_every", "snapshot_devices"):
             if clone.get(k) not in (None, ""):
                 setattr(d, k, type(getattr(d, k))(clone[k]))
         st.info(f"Form filled from run #{clone['run_id']}: submit it unchanged to run it again.")
@@ -58,6 +59,14 @@ def run_form() -> None:
         node_strategy = c3.selectbox("Node pricing strategy", node_opts, index=node_i)
         chain = c4.toggle("Settle on a local chain (Anvil)", value=False,
                           help="Starts a local Anvil for the run and settles every round on chain.")
+        c1, c2, _, _ = st.columns(4)
+        snapshot_every = c1.number_input(
+            "Snapshot every (rounds)", min_value=0, max_value=10_000, value=d.snapshot_every, step=1,
+            help="Rounds between agent snapshots for the Agents page's map (0: none).")
+        snapshot_devices = c2.number_input(
+            "Devices per snapshot", min_value=0, max_value=100_000, value=d.snapshot_devices, step=50,
+            help="Devices recorded in each snapshot (a fixed random sample; set it to the device "
+                 "count to map every device).")
         advanced = st.text_area(
             "Advanced overrides", key="form_advanced", height=80,
             placeholder="one `field.path = value` per line, e.g.\nmarket.params.k = 0.5\nsnapshot_every = 5",
@@ -70,7 +79,9 @@ def run_form() -> None:
         d = defaults_for(scenario)
     try:
         overrides = build_overrides(d, {"devices": int(devices), "nodes": int(nodes), "mechanism": mechanism,
-                                        "device_strategy": device_strategy, "node_strategy": node_strategy},
+                                        "device_strategy": device_strategy, "node_strategy": node_strategy,
+                                        "snapshot_every": int(snapshot_every),
+                                        "snapshot_devices": int(snapshot_devices)},
                                     advanced)
     except ValueError as exc:
         st.error(str(exc))
