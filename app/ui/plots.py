@@ -40,7 +40,10 @@ def _fig(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
     Axes grow their margins to fit their titles and tick labels (`automargin`): with the
     tight 10 px margins alone, axis titles of narrow panels were cut ("mean laten...").
     """
-    fig.update_layout(title={"text": title, "automargin": True}, height=height, **_LAYOUT)
+    # Title anchored by its top inside the figure: a two-line title (with a <sup> note)
+    # otherwise starts above the SVG and its first line is clipped.
+    fig.update_layout(title={"text": title, "automargin": True, "yref": "container", "y": 0.965,
+                             "yanchor": "top"}, height=height, **_LAYOUT)
     fig.update_xaxes(automargin=True)
     fig.update_yaxes(automargin=True)
     return fig
@@ -169,7 +172,9 @@ def efficiency(rounds: pd.DataFrame, title: str = "Welfare against the optimum")
     lo, hi = efficiency_range(rounds["efficiency"])
     fig.update_yaxes(title_text="efficiency (% of optimum)", secondary_y=True, range=[lo, hi],
                      tickmode="linear", tick0=0, dtick=20 if hi - lo <= 150 else 50, showgrid=False)
-    return _fig(fig, title + EFFICIENCY_SUBTITLE)
+    _fig(fig, title + EFFICIENCY_SUBTITLE)
+    fig.update_layout(margin={"t": 90})  # room for the two-line title
+    return fig
 
 
 def compare_prices(a: pd.DataFrame, b: pd.DataFrame, label_a: str, label_b: str) -> go.Figure:
@@ -195,7 +200,9 @@ def compare_efficiency(a: pd.DataFrame, b: pd.DataFrame, label_a: str, label_b: 
                                  line={"dash": dash, "color": color}))
     fig.update_xaxes(title_text="round")
     fig.update_yaxes(title_text="efficiency (% of optimum)", range=efficiency_range(a["efficiency"], b["efficiency"]))
-    return _fig(fig, "Efficiency, side by side" + EFFICIENCY_SUBTITLE, height=380)
+    _fig(fig, "Efficiency, side by side" + EFFICIENCY_SUBTITLE, height=380)
+    fig.update_layout(margin={"t": 90})  # room for the two-line title
+    return fig
 
 
 def welfare_column(*frames: pd.DataFrame) -> str:
@@ -237,7 +244,7 @@ def qoais_radar(profile: pd.DataFrame) -> go.Figure:
     fig.update_layout(polar={"radialaxis": {"range": [0, 1], "tickformat": ".1f", "angle": 90,
                                             "tickfont": {"size": 10}},
                              "domain": {"x": [0.1, 0.9], "y": [0.05, 0.95]}})
-    _fig(fig, "QoAIS per service class (six dimensions, 1 = best)", height=480)
+    _fig(fig, "QoAIS per service class<br><sup>six dimensions, 1 = best</sup>", height=480)
     fig.update_layout(margin={"l": 70, "r": 70})   # room for the angular labels
     return fig
 
