@@ -60,9 +60,9 @@ def efficiency_range(*values: pd.Series) -> list[float]:
     return [lo, hi]
 
 
-#: Under every efficiency chart: what the number is, and why it can be negative.
-EFFICIENCY_SUBTITLE = ("<br><sup>efficiency = realised welfare / the optimum of this run's own orders "
-                       "(below 0: the trades destroyed welfare)</sup>")
+#: Efficiency's axis title: it is measured against the run's *own* optimum (the pages put
+#: labels.EFFICIENCY_NOTE under the chart; a two-line title would be clipped by the SVG).
+EFFICIENCY_AXIS = "efficiency (% of own optimum)"
 
 
 # ------------------------------------------------------------------------------ market
@@ -170,11 +170,9 @@ def efficiency(rounds: pd.DataFrame, title: str = "Welfare against the optimum")
     fig.update_xaxes(title_text="round")
     fig.update_yaxes(title_text="welfare (credits / round)", secondary_y=False)
     lo, hi = efficiency_range(rounds["efficiency"])
-    fig.update_yaxes(title_text="efficiency (% of optimum)", secondary_y=True, range=[lo, hi],
+    fig.update_yaxes(title_text=EFFICIENCY_AXIS, secondary_y=True, range=[lo, hi],
                      tickmode="linear", tick0=0, dtick=20 if hi - lo <= 150 else 50, showgrid=False)
-    _fig(fig, title + EFFICIENCY_SUBTITLE)
-    fig.update_layout(margin={"t": 90})  # room for the two-line title
-    return fig
+    return _fig(fig, title)
 
 
 def compare_prices(a: pd.DataFrame, b: pd.DataFrame, label_a: str, label_b: str) -> go.Figure:
@@ -199,10 +197,8 @@ def compare_efficiency(a: pd.DataFrame, b: pd.DataFrame, label_a: str, label_b: 
         fig.add_trace(go.Scatter(x=df["round"], y=100 * df["efficiency"], name=label,
                                  line={"dash": dash, "color": color}))
     fig.update_xaxes(title_text="round")
-    fig.update_yaxes(title_text="efficiency (% of optimum)", range=efficiency_range(a["efficiency"], b["efficiency"]))
-    _fig(fig, "Efficiency, side by side" + EFFICIENCY_SUBTITLE, height=380)
-    fig.update_layout(margin={"t": 90})  # room for the two-line title
-    return fig
+    fig.update_yaxes(title_text=EFFICIENCY_AXIS, range=efficiency_range(a["efficiency"], b["efficiency"]))
+    return _fig(fig, "Efficiency, side by side", height=380)
 
 
 def welfare_column(*frames: pd.DataFrame) -> str:
@@ -244,7 +240,7 @@ def qoais_radar(profile: pd.DataFrame) -> go.Figure:
     fig.update_layout(polar={"radialaxis": {"range": [0, 1], "tickformat": ".1f", "angle": 90,
                                             "tickfont": {"size": 10}},
                              "domain": {"x": [0.1, 0.9], "y": [0.05, 0.95]}})
-    _fig(fig, "QoAIS per service class<br><sup>six dimensions, 1 = best</sup>", height=480)
+    _fig(fig, "QoAIS per service class (1 = best)", height=480)
     fig.update_layout(margin={"l": 70, "r": 70})   # room for the angular labels
     return fig
 

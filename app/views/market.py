@@ -75,7 +75,8 @@ def efficiency_tab(run: RunRef) -> None:
     rounds = run_query("round_series", run)
     st.plotly_chart(plots.efficiency(rounds), width="stretch", key="efficiency")
     st.caption("Efficiency = realised welfare / optimal welfare of the same round's orders "
-               "(the optimum is the welfare-maximising allocation, computed per round).")
+               "(the optimum is the welfare-maximising allocation, computed per round). "
+               "The axis widens to show values below 0: there the trades destroyed welfare.")
 
 
 def _default_other(runs: pd.DataFrame, info: dict) -> int | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.errors import UserError
-from app.ui import plots
+from app.ui import labels, plots
 from app.ui.clone import CLONE_KEY, clone_values
 from app.ui.data import run_query, runs_table
 from app.ui.page import entry_guard, fmt, pct, run_caption
@@ -160,6 +160,7 @@ def overview() -> None:
     cols[4].metric("Welfare (credits)", fmt(ov["welfare"], "{:,.0f}"), help="Total realised welfare over the run")
     st.plotly_chart(plots.price_trajectories(run_query("price_series", run)), width="stretch", key="run_prices")
     st.plotly_chart(plots.efficiency(run_query("round_series", run)), width="stretch", key="run_efficiency")
+    st.caption(labels.EFFICIENCY_NOTE)
 
 
 entry_guard()

@@ -35,7 +35,8 @@ def test_efficiency_axis_shows_negative_values_with_a_note(app_at, runs) -> None
     spec = chart(at, "Welfare against the optimum")
     lo, hi = spec["layout"]["yaxis2"]["range"]
     assert lo <= 100 * min(eff) and hi >= 100 * max(eff) and hi >= 100
-    assert "below 0" in spec["layout"]["title"]["text"]
+    assert "own optimum" in spec["layout"]["yaxis2"]["title"]["text"]
+    assert "below 0" in texts(at, "caption")
     if min(eff) >= 0:
         pytest.skip("this run has no negative efficiency to show")  # the range check above still ran
     assert lo < 0
