@@ -470,7 +470,11 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any] | None) -> d
     """
     out = copy.deepcopy(data)
     overrides_keys = {str(k) for k in (overrides or {})}
-    for key, value in (overrides or {}).items():
+    # A mechanism/strategy name is applied before everything else, so that its `params.*`
+    # keys (given in any order, e.g. --set before --mechanism) are set on the new one.
+    ordered = sorted((overrides or {}).items(),
+                     key=lambda kv: str(kv[0]).rsplit(".", 1)[-1] not in ("mechanism", "name"))
+    for key, value in ordered:
         parts = str(key).split(".")
         if not all(parts):
             raise ScenarioError(f"override {key!r}: empty path component")

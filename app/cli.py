@@ -8,62 +8,128 @@ from __future__ import annotations
 
 import importlib
 import sys
+from difflib import get_close_matches
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from app.errors import UserError
 
+# name -> (module, group?, one-line help). A group module exposes `app`; a command module
+# exposes `register(cli)`. Nothing here is imported until its command runs, so
+# `edgemarket --help` starts in a fraction of a second (bench/bench_cli_startup.py).
+_COMMANDS: dict[str, tuple[str, bool, str]] = {
+    "market": ("app.commands.market", True, "Clear order books from CSV, generate them, compare mechanisms."),
+    "scenario": ("app.commands.scenario", True, "Scenario files: list them, show one resolved, validate."),
+    "run": ("app.commands.run", False, "Simulate a scenario, settle each round on chain, store it."),
+    "runs": ("app.commands.runs", True, "Stored runs: list, show, export, delete or prune them."),
+    "ledger": ("app.commands.ledger", True, "Contracts and chain: compile, run a node, deploy, test, analyse."),
+    "train": ("app.commands.train", False, "Train pricing policies with RLlib on a scenario."),
+    "evaluate": ("app.commands.train", False, "Evaluate pricing policies (trained or fixed) over seeds."),
+    "sweep": ("app.commands.sweep", False, "Run a grid of scenario cells over seeds (Ray) and report."),
+    "app": ("app.commands.serve", False, "Start the Streamlit front end."),
+}
+
+
+def _load_command(name: str) -> Any:
+    """The click command (or group) for `name`, importing its module now."""
+    from app.plugins import load_plugins
+
+    load_plugins()  # user strategies/mechanisms, before a scenario names them
+    module_name, is_group, short = _COMMANDS[name]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name:  # group not built yet
+            return None
+        raise
+    if is_group:
+        group = typer.main.get_group(module.app)
+        group.name = name
+        group.help = group.help or (module.__doc__ or short).strip().split("\n")[0]
+        return group
+    holder = typer.Typer()
+    holder.callback()(lambda: None)  # keeps it a group, so every registered command is found
+    module.register(holder)
+    return typer.main.get_group(holder).commands.get(name)
+
+
+class _LazyGroup(TyperGroup):
+    """The top-level group: lists commands from `_COMMANDS`, imports one when it is run."""
+
+    _listing = False
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*self.commands, *(n for n in _COMMANDS if n not in self.commands)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        if cmd_name not in _COMMANDS:
+            return None
+        if self._listing:  # the help page only needs each command's one-line help
+            return typer.core.TyperCommand(cmd_name, help=_COMMANDS[cmd_name][2])
+        cmd = _load_command(cmd_name)
+        if cmd is not None:
+            self.add_command(cmd, cmd_name)
+        return cmd
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        try:
+            return super().resolve_command(ctx, args)
+        except typer.core._click.exceptions.UsageError as exc:
+            close = get_close_matches(args[0], list(_COMMANDS)) if args else []
+            if close and "Did you mean" not in exc.message:
+                exc.message = f"{exc.message.rstrip('.')}. Did you mean {', '.join(map(repr, close))}?"
+            raise
+
+
 cli = typer.Typer(
     name="edgemarket",
+    cls=_LazyGroup,
     help="Simulate, clear and settle 6G edge-resource (3C-L) markets.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain (click) help at the top level: rendering it with rich costs more than every
+    # other part of `edgemarket --help` together; the command groups keep rich help.
+    rich_markup_mode=None,
 )
 
-# (module, group name or None for top-level commands). A module exposes `app` (a group)
-# or `register(cli)` (top-level commands).
-_COMMAND_MODULES: list[tuple[str, str | None]] = [
-    ("app.commands.market", "market"),
-    ("app.commands.scenario", "scenario"),
-    ("app.commands.run", None),
-    ("app.commands.runs", "runs"),
-    ("app.commands.ledger", "ledger"),
-    ("app.commands.train", None),
-    ("app.commands.sweep", None),
-    ("app.commands.serve", None),
-]
 
+@cli.callback()
+def _root(
+    data_dir: Annotated[Path | None, typer.Option(
+        "--data-dir", envvar="EDGEMARKET_DATA", show_envvar=True,
+        help="folder for everything written: store, chain state, logs, artefacts, Ray/torch scratch "
+             "(default: the checkout's data/)")] = None,
+) -> None:
+    """Simulate, clear and settle 6G edge-resource (3C-L) markets."""
+    from app.datadir import apply_data_dir
 
-def _wire() -> None:
-    for module_name, group in _COMMAND_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:  # group not built yet
-                continue
-            raise
-        if group is None:
-            module.register(cli)
-        else:
-            cli.add_typer(module.app, name=group, help=(module.__doc__ or "").strip().split("\n")[0])
-
-
-_wire()
+    apply_data_dir(data_dir)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     try:
-        from app.plugins import load_plugins
-
-        load_plugins()
         # Non-standalone mode returns typer.Exit codes instead of exiting: pass them on.
         code = cli(args=argv, prog_name="edgemarket", standalone_mode=False)
         if isinstance(code, int) and code:
             sys.exit(code)
     except UserError as exc:
-        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        from app.suggest import with_suggestion
+
+        typer.secho(f"error: {with_suggestion(str(exc))}", err=True, fg=typer.colors.RED)
         sys.exit(exc.exit_code)
     except ValueError as exc:
         # Validation errors raised below the CLI (scenario files, store URLs) are user errors.
@@ -72,7 +138,9 @@ def main(argv: list[str] | None = None) -> None:
 
         if not isinstance(exc, ScenarioError | StoreError):
             raise
-        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        from app.suggest import with_suggestion
+
+        typer.secho(f"error: {with_suggestion(str(exc))}", err=True, fg=typer.colors.RED)
         sys.exit(UserError.exit_code)
     except typer.Abort:
         typer.echo("aborted", err=True)

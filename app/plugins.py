@@ -10,11 +10,31 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from importlib.metadata import entry_points
 
 from app.errors import UserError
 
 _loaded: set[str] = set()
+
+
+def _import_plugin(name: str) -> None:
+    """Import a plug-in module; one next to where the user runs `edgemarket` is found too.
+
+    The `edgemarket` console script, unlike `python -m`, does not put the current folder
+    on sys.path, so `EDGEMARKET_PLUGINS=my_plugins` would need `PYTHONPATH=.`; a module
+    that is not importable otherwise is looked up in the current folder (appended last, so
+    it never shadows an installed package).
+    """
+    try:
+        importlib.import_module(name)
+        return
+    except ModuleNotFoundError as exc:
+        top = name.split(".")[0]
+        if exc.name not in (name, top) or os.getcwd() in sys.path:
+            raise
+    sys.path.append(os.getcwd())
+    importlib.import_module(name)
 
 
 def load_plugins() -> list[str]:
@@ -26,7 +46,7 @@ def load_plugins() -> list[str]:
         if name in _loaded:
             continue
         try:
-            importlib.import_module(name)
+            _import_plugin(name)
         except ImportError as exc:
             raise UserError(f"cannot import plug-in {name!r}: {exc}", where="EDGEMARKET_PLUGINS") from None
         _loaded.add(name)

@@ -33,6 +33,8 @@ from app.overrides import parse_value
 
 #: Longest label the store keeps (``Run.label`` is String(200)).
 MAX_LABEL = 200
+#: Where sweep cells may settle: nowhere, or each on an Anvil of its own.
+SWEEP_CHAINS = ("none", "anvil")
 
 
 # --------------------------------------------------------------------------- the plan
@@ -175,8 +177,12 @@ def _one_line(exc: BaseException) -> str:
 
 
 def run_cell(scenario: str, cell: Cell, db_url: str | None, rounds: int | None,
-             base_overrides: dict[str, Any] | None = None) -> CellOutcome:
-    """Run one cell through :func:`app.runner.run_simulation`; never raises (failed outcome)."""
+             base_overrides: dict[str, Any] | None = None, chain: str = "none") -> CellOutcome:
+    """Run one cell through :func:`app.runner.run_simulation`; never raises (failed outcome).
+
+    ``chain="anvil"`` settles the cell on an Anvil of its own (started on a free port and
+    stopped by the run, its state file named after the run), so parallel cells never share
+    a chain, a nonce sequence or contract addresses."""
     from app import runner
 
     t0 = time.perf_counter()
@@ -184,7 +190,7 @@ def run_cell(scenario: str, cell: Cell, db_url: str | None, rounds: int | None,
     out = CellOutcome(label=cell.label, seed=cell.seed, overrides=cell.overrides, status="failed")
     try:
         summary = runner.run_simulation(scenario, overrides=overrides, seed=cell.seed,
-                                        rounds=rounds, db_url=db_url, chain="none",
+                                        rounds=rounds, db_url=db_url, chain=chain,
                                         label=cell.label)
         out.status = "done"
         out.run_id = int(summary.run_id)
@@ -227,14 +233,20 @@ def run_sweep(
     address: str | None = None,
     num_cpus: int = 2,
     on_outcome: OnOutcome | None = None,
+    chain: str = "none",
 ) -> SweepReport:
     """Run every cell of the grid × seeds; return the outcomes in plan order.
 
     ``parallel=True`` runs cells as Ray tasks (local Ray with ``num_cpus`` CPUs, or the
     cluster at ``address``), ``False`` one after the other in this process. ``on_outcome``
     is called as each cell completes with (outcome, completed, total). ``resume`` skips cells
-    whose label is already *done* in the store at ``db_url``.
+    whose label is already *done* in the store at ``db_url``. ``chain`` is "none" or
+    "anvil" (one local chain per cell); a shared JSON-RPC URL is refused: parallel cells
+    would send from the same operator account and race for its nonces.
     """
+    if chain not in SWEEP_CHAINS:
+        raise UserError(f"must be one of {', '.join(SWEEP_CHAINS)}, got {chain!r} (a shared chain "
+                        "would have parallel cells race for the operator's nonces)", where="--chain")
     scenario = str(scenario)
     seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
     if not seed_list:
@@ -268,14 +280,14 @@ def run_sweep(
 
         with ray_session(address=address, num_cpus=num_cpus) as info:
             workers = info.num_cpus
-            for cell, outcome in _ray_map(scenario, todo, resolved_url, rounds, overrides):
+            for cell, outcome in _ray_map(scenario, todo, resolved_url, rounds, overrides, chain):
                 completed += 1
                 outcomes[cell.index] = outcome
                 if on_outcome:
                     on_outcome(outcome, completed, total)
     else:
         for cell in todo:
-            outcome = run_cell(scenario, cell, resolved_url, rounds, overrides)
+            outcome = run_cell(scenario, cell, resolved_url, rounds, overrides, chain)
             completed += 1
             outcomes[cell.index] = outcome
             if on_outcome:
@@ -287,12 +299,12 @@ def run_sweep(
 
 
 def _ray_map(scenario: str, cells: list[Cell], db_url: str, rounds: int | None,
-             overrides: dict[str, Any] | None) -> Iterable[tuple[Cell, CellOutcome]]:
+             overrides: dict[str, Any] | None, chain: str = "none") -> Iterable[tuple[Cell, CellOutcome]]:
     """Submit one Ray task per cell; yield (cell, outcome) as they complete."""
     import ray
 
     task = ray.remote(num_cpus=1, max_retries=0)(run_cell)
-    pending = {task.remote(scenario, c, db_url, rounds, overrides): c for c in cells}
+    pending = {task.remote(scenario, c, db_url, rounds, overrides, chain): c for c in cells}
     while pending:
         ready, _ = ray.wait(list(pending), num_returns=1)
         for ref in ready:

@@ -22,7 +22,7 @@ from pathlib import Path
 #: Repository root (agents/learning/ray_session.py -> ../../).
 REPO_ROOT = Path(__file__).resolve().parents[2]
 #: Git-ignored scratch folder of Ray, torch and RLlib outputs.
-DATA_DIR = REPO_ROOT / "data"
+DATA_DIR = Path(os.environ.get("EDGEMARKET_DATA", REPO_ROOT / "data"))  # --data-dir sets it
 RAY_TMP = DATA_DIR / "ray"
 #: Ray's Unix socket paths (RAY_TMPDIR + ~65 characters of session/socket names) must fit
 #: in 107 bytes; a checkout deeper than this falls back to a short per-user folder in /tmp.

@@ -41,13 +41,15 @@ def compile_cmd(
 
 @app.command()
 def node(
-    state: Annotated[Path, typer.Option(help="state file (kept across restarts)")] = Path("data/chain/node.json"),
+    state: Annotated[Path | None, typer.Option(help="state file, kept across restarts (default: <data dir>/chain/node.json)")] = None,
     port: Annotated[int, typer.Option(help="TCP port (0 = any free port)")] = 8545,
     state_interval: Annotated[int, typer.Option(help="seconds between state dumps")] = 5,
 ) -> None:
     """Run a local Anvil on 127.0.0.1 until Ctrl-C; its state survives restarts."""
     from ledger.chain.anvil import AnvilError, AnvilProcess
+    from ledger.chain.paths import data_dir
 
+    state = state if state is not None else data_dir("chain") / "node.json"
     proc = AnvilProcess(state_path=state.resolve(), port=port or None, state_interval=state_interval)
     try:
         proc.start()
@@ -67,7 +69,7 @@ def node(
 @app.command()
 def deploy(
     rpc_url: Annotated[str, typer.Option("--rpc-url", help="JSON-RPC endpoint")] = "http://127.0.0.1:8545",
-    out: Annotated[Path, typer.Option(help="where to write the addresses")] = Path("data/chain/deployment.json"),
+    out: Annotated[Path | None, typer.Option(help="where to write the addresses (default: <data dir>/chain/deployment.json)")] = None,
     private_key: Annotated[
         str | None, typer.Option(envvar="EDGEMARKET_OPERATOR_KEY", help="operator key (default: Anvil's first)")
     ] = None,
@@ -97,6 +99,10 @@ def deploy(
             deployer = session.admin_sender.address
     except (ChainError, ValueError) as exc:
         raise UserError(str(exc).splitlines()[0], where=rpc_url) from None
+    if out is None:
+        from ledger.chain.paths import data_dir
+
+        out = data_dir("chain") / "deployment.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     dep.save(out)
     typer.echo(json.dumps(dep.as_dict(), indent=2))

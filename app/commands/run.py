@@ -27,7 +27,11 @@ def print_summary(s: dict[str, Any], out: Console | None = None) -> None:
         head.add_row("efficiency vs optimum", "not computed (scenario market.optimum_every: 0)")
     else:
         head.add_row("efficiency vs optimum", f"{s['efficiency_mean']:.3f} mean, {s['efficiency_final']:.3f} last round")
-    head.add_row("welfare", f"{s['welfare_total']:.2f} of {s['optimal_welfare_total']:.2f} credits optimal")
+        if min(s["efficiency_mean"], s["efficiency_final"]) < 0:
+            from app.ui.labels import NEGATIVE_EFFICIENCY
+
+            head.add_row("", NEGATIVE_EFFICIENCY)
+    head.add_row("welfare", f"{s['welfare_total']:.2f} credits ({s['optimal_welfare_total']:.2f} credits optimal)")
     alloc, delivered = s.get("allocative_efficiency_mean"), s.get("delivered_welfare_total")
     if alloc is not None:  # honest welfare: true values and costs, pool-wide optimum
         head.add_row("allocative efficiency", f"{alloc:.3f} mean (true costs, pool-wide optimum)")
@@ -35,28 +39,32 @@ def print_summary(s: dict[str, Any], out: Console | None = None) -> None:
         head.add_row("delivered welfare", f"{delivered:.2f} credits (SLA-met requests only)")
     head.add_row("trades", f"{s['trades']:,}")
     head.add_row("requests served", f"{s['served']:,} of {s['requests']:,}")
-    head.add_row("SLA rate", f"{s['sla_rate']:.3f}")
+    head.add_row("SLA rate", f"{s['sla_rate']:.3f} (share of requests, 0-1)")
     head.add_row("handovers", f"{s['handovers']:,}")
     head.add_row("wall time", f"{s['wall_s']:.2f} s")
     out.print(head)
 
+    from market.resources import RESOURCE_NAMES, RESOURCE_UNITS
+
+    units = dict(zip(RESOURCE_NAMES, RESOURCE_UNITS, strict=True))
     prices = Table(title="final prices (credits per unit; venues pooled by units traded, "
                          "the same weights for both columns)")
     prices.add_column("resource")
-    prices.add_column("price", justify="right")
-    prices.add_column("equilibrium", justify="right")
+    prices.add_column("unit")
+    prices.add_column("price (credits/unit)", justify="right")
+    prices.add_column("equilibrium (credits/unit)", justify="right")
     for name, p in s["final_prices"].items():
         eq = s["equilibrium_prices"].get(name)
-        prices.add_row(name, "—" if p is None else f"{p:.5g}", "—" if eq is None else f"{eq:.5g}")
+        prices.add_row(name, units.get(name, ""), "—" if p is None else f"{p:.5g}", "—" if eq is None else f"{eq:.5g}")
     for name, p in (s.get("cloud_prices") or {}).items():  # the cloud venue on its own
         eq = (s.get("cloud_equilibrium_prices") or {}).get(name)
         if p is not None or eq is not None:
-            prices.add_row(f"{name} (cloud)", "—" if p is None else f"{p:.5g}",
+            prices.add_row(f"{name} (cloud)", units.get(name, ""), "—" if p is None else f"{p:.5g}",
                            "—" if eq is None else f"{eq:.5g}")
     out.print(prices)
 
     q = Table(title="QoAIS per service class")
-    for col in ("class", "requests", "served", "SLA rate", "QoAIS", "latency ms"):
+    for col in ("class", "requests", "served", "SLA rate (0-1)", "QoAIS (0-1)", "latency (ms)"):
         q.add_column(col, justify="left" if col == "class" else "right")
     for name, c in s["qoais"].items():
         q.add_row(name, f"{c['requests']:,}", f"{c['served']:,}", f"{c['sla_rate']:.3f}",
@@ -90,11 +98,17 @@ def register(cli: typer.Typer) -> None:
         chain: Annotated[str, typer.Option(help="'anvil' (a local chain started here), 'none', or a JSON-RPC URL")] = "anvil",
         rpc_url: Annotated[str | None, typer.Option("--rpc-url", help="settle on this JSON-RPC endpoint instead of a local Anvil")] = None,
         set_: Annotated[list[str] | None, typer.Option("--set", help="scenario override KEY=VALUE, e.g. devices.count=50 (repeatable)")] = None,
-        json_out: Annotated[Path | None, typer.Option("--json", help="also write the summary as JSON to this file ('-' for stdout)")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="print the summary as one JSON document on stdout instead of tables")] = False,
+        json_out: Annotated[Path | None, typer.Option("--summary-out", help="also write the summary as JSON to this file")] = None,
         resume: Annotated[int | None, typer.Option(help="resume the stored run with this id")] = None,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or tables")] = False,
+        data_dir: Annotated[Path | None, typer.Option("--data-dir", help="folder for the store, chain state, logs and artefacts (as `edgemarket --data-dir`)")] = None,
     ) -> None:
         """Simulate a scenario round by round, settle each round on chain and store it."""
+        if data_dir is not None:
+            from app.datadir import apply_data_dir
+
+            apply_data_dir(data_dir)
         from app.runner import run_simulation
 
         overrides = parse_assignments(set_)
@@ -117,10 +131,8 @@ def register(cli: typer.Typer) -> None:
             )
         d = summary.to_dict()
         if json_out is not None:
-            text = json.dumps(d, indent=2)
-            if str(json_out) == "-":
-                typer.echo(text)
-            else:
-                json_out.write_text(text + "\n")
-        if not quiet and str(json_out) != "-":
+            json_out.write_text(json.dumps(d, indent=2) + "\n")
+        if as_json:
+            typer.echo(json.dumps(d, indent=2))
+        elif not quiet:
             print_summary(d)

@@ -66,7 +66,9 @@ def delete(run_id: Annotated[int, typer.Argument(help="run id (see `edgemarket r
     if run is None:
         raise UserError(f"no run with id {run_id}", where="RUN_ID")
     if not yes:
-        typer.confirm(f"delete run {run_id} ({run.scenario}, seed {run.seed}, {run.status})?", abort=True)
+        if not typer.confirm(f"delete run {run_id} ({run.scenario}, seed {run.seed}, {run.status})?"):
+            typer.echo("nothing deleted")  # answering "n" is not an error: exit 0
+            return
     state = _delete(store, run)
     typer.echo(f"deleted run {run_id}" + (f" and its chain state {state}" if state else ""))
 
@@ -108,7 +110,15 @@ def prune(
         typer.echo(f"would delete {what}")
         return
     if not yes:
-        typer.confirm(f"delete {what}?", abort=True)
+        if not typer.confirm(f"delete {what}?"):
+            typer.echo("nothing deleted")
+            return
     for r in doomed:
         _delete(store, r)
     typer.echo(f"deleted {what}")
+
+
+# `runs export` and `runs list --json` live in app/commands/export.py.
+from app.commands.export import register as _register_export  # noqa: E402
+
+_register_export(app)

@@ -2,7 +2,7 @@
 
     edgemarket sweep smart_city --grid devices.count=20,40 --grid market.mechanism=uniform,mcafee \\
         --seeds 2 [--rounds 10] [--set nodes.count=9] [--address ray://host:10001] [--resume] \\
-        [--db URL] [--serial]
+        [--db URL] [--serial] [--chain none|anvil] [--table cells.csv]
 
 Each cell is one ordinary run in the store, labelled ``sweep:<name>:<key=val,...>:seed=S``;
 ``--resume`` skips cells already done. A failing cell is reported and the others go on
@@ -44,8 +44,13 @@ def register(cli: typer.Typer) -> None:
         resume: bool = typer.Option(False, "--resume", help="Skip cells already done in the store (matched by "
                                     "label: give a new --name when --set or --rounds change)."),
         serial: bool = typer.Option(False, "--serial", help="Run the cells one by one, without Ray."),
-        db: str = typer.Option(None, "--db", help="Run store URL (default: data/edgemarket.db)."),
+        db: str = typer.Option(None, "--db", help="Run store URL (default: <data dir>/edgemarket.db)."),
         as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+        chain: str = typer.Option("none", "--chain", help="none, or anvil: each cell settles on an Anvil "
+                                  "of its own (a shared chain is refused: parallel cells would race "
+                                  "for the operator's nonces)."),
+        table: str = typer.Option(None, "--table", help="Also write the tidy table (cell parameters, "
+                                  "metrics with confidence intervals over seeds) to this .csv or .parquet."),
     ) -> None:
         """Run every grid combination × seed (Ray tasks), one stored run per cell."""
         from rich.console import Console
@@ -63,7 +68,10 @@ def register(cli: typer.Typer) -> None:
         _check_scenario(scenario)
         parsed = parse_grid(grid)
         base = parse_assignments(sets)
-        console = Console(stderr=True)
+        from rich.markup import escape
+
+        # Labels hold "sweep:factory:..." - rich would read ":factory:" as an emoji code.
+        console = Console(stderr=True, emoji=False)
         with Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console, disable=as_json) as bar:
             task = bar.add_task("cells", total=None)
@@ -74,21 +82,27 @@ def register(cli: typer.Typer) -> None:
                     return
                 if o.status == "done" and o.summary:
                     eff = o.summary.get("efficiency_mean")
-                    bar.console.print(f"[green]done[/]    {o.label}  run {o.run_id}  "
+                    bar.console.print(f"[green]done[/]    {escape(o.label)}  run {o.run_id}  "
                                       f"efficiency {eff:.3f}  ({o.wall_s:.1f}s)", soft_wrap=True)
                 elif o.status == "skipped":
-                    bar.console.print(f"[dim]skipped[/] {o.label}  (already done)", soft_wrap=True)
+                    bar.console.print(f"[dim]skipped[/] {escape(o.label)}  (already done)", soft_wrap=True)
                 else:
-                    bar.console.print(f"[red]failed[/]  {o.label}: {o.error}", soft_wrap=True)
+                    bar.console.print(f"[red]failed[/]  {escape(o.label)}: {escape(str(o.error))}", soft_wrap=True)
 
             report = run_sweep(scenario, parsed, seeds, db_url=db, rounds=rounds, overrides=base, name=name,
                                resume=resume, parallel=not serial, address=address, num_cpus=cpus,
-                               on_outcome=on_outcome)
+                               on_outcome=on_outcome, chain=chain)
         if as_json:
             typer.echo(json.dumps(report.to_dict(), default=str))
         else:
             typer.echo(f"sweep {report.name}: {report.count('done')} done, {report.count('failed')} failed, "
                        f"{report.count('skipped')} skipped of {len(report.outcomes)} cells in "
                        f"{report.wall_s:.1f}s ({report.mode}, {report.workers:g} workers); store {report.db_url}")
+        if table:
+            from app.sweep_table import write_table
+
+            write_table(report.db_url, report.name, table)
+            if not as_json:
+                typer.echo(f"tidy table: {table}")
         if report.failed:
             raise SystemExit(1)  # some cells failed (typer.Exit is swallowed in non-standalone mode)

@@ -28,6 +28,16 @@ NO_CHAIN_RUN = (
     "(Run page toggle, or `edgemarket run --chain anvil`) to see settlements."
 )
 
+EFFICIENCY_NOTE = (
+    "Efficiency = realised welfare / the optimal welfare of the same round's bids and asks "
+    "(each run against its own optimum; compare runs on delivered welfare). 1 = no welfare "
+    "lost; 0 = as good as no trade; below 0 = the trades destroyed welfare."
+)
+NEGATIVE_EFFICIENCY = (
+    "below 0: the trades destroyed welfare - units went to buyers who value them less than "
+    "their sellers' cost (no trade at all scores 0, the optimum 1)"
+)
+
 
 def price_axis(resource: str) -> str:
     return f"price (credits / {RESOURCE_UNITS.get(resource, 'unit')})"

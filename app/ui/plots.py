@@ -35,9 +35,34 @@ _LAYOUT = {"margin": {"l": 10, "r": 10, "t": 50, "b": 10}, "legend": {"orientati
 
 
 def _fig(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
-    """Title, height, margins and legend of every figure (dict values: valid unvalidated too)."""
-    fig.update_layout(title={"text": title}, height=height, **_LAYOUT)
+    """Title, height, margins and legend of every figure (dict values: valid unvalidated too).
+
+    Axes grow their margins to fit their titles and tick labels (`automargin`): with the
+    tight 10 px margins alone, axis titles of narrow panels were cut ("mean laten...").
+    """
+    # Title anchored by its top inside the figure: a two-line title (with a <sup> note)
+    # otherwise starts above the SVG and its first line is clipped.
+    fig.update_layout(title={"text": title, "automargin": True, "yref": "container", "y": 0.965,
+                             "yanchor": "top"}, height=height, **_LAYOUT)
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(automargin=True)
     return fig
+
+
+def efficiency_range(*values: pd.Series) -> list[float]:
+    """A y range in % for efficiency series: at least 0-105, widened to show every value
+    (a mechanism can destroy welfare: efficiency below 0) with 5 points of headroom."""
+    lo, hi = 0.0, 105.0
+    for v in values:
+        pcts = 100 * pd.to_numeric(v, errors="coerce").dropna()
+        if len(pcts):
+            lo, hi = min(lo, float(pcts.min()) - 5), max(hi, float(pcts.max()) + 5)
+    return [lo, hi]
+
+
+#: Efficiency's axis title: it is measured against the run's *own* optimum (the pages put
+#: labels.EFFICIENCY_NOTE under the chart; a two-line title would be clipped by the SVG).
+EFFICIENCY_AXIS = "efficiency (% of own optimum)"
 
 
 # ------------------------------------------------------------------------------ market
@@ -144,8 +169,9 @@ def efficiency(rounds: pd.DataFrame, title: str = "Welfare against the optimum")
                              line={"color": "#d62728", "width": 1.5}), secondary_y=True)
     fig.update_xaxes(title_text="round")
     fig.update_yaxes(title_text="welfare (credits / round)", secondary_y=False)
-    fig.update_yaxes(title_text="efficiency (% of optimum)", secondary_y=True, range=[0, 105],
-                     tickmode="linear", tick0=0, dtick=20, showgrid=False)
+    lo, hi = efficiency_range(rounds["efficiency"])
+    fig.update_yaxes(title_text=EFFICIENCY_AXIS, secondary_y=True, range=[lo, hi],
+                     tickmode="linear", tick0=0, dtick=20 if hi - lo <= 150 else 50, showgrid=False)
     return _fig(fig, title)
 
 
@@ -171,8 +197,33 @@ def compare_efficiency(a: pd.DataFrame, b: pd.DataFrame, label_a: str, label_b: 
         fig.add_trace(go.Scatter(x=df["round"], y=100 * df["efficiency"], name=label,
                                  line={"dash": dash, "color": color}))
     fig.update_xaxes(title_text="round")
-    fig.update_yaxes(title_text="efficiency (% of optimum)", range=[0, 105])
-    return _fig(fig, "Efficiency, side by side", height=360)
+    fig.update_yaxes(title_text=EFFICIENCY_AXIS, range=efficiency_range(a["efficiency"], b["efficiency"]))
+    return _fig(fig, "Efficiency, side by side", height=380)
+
+
+def welfare_column(*frames: pd.DataFrame) -> str:
+    """The welfare to compare runs on: `delivered_welfare` when every frame has it (the
+    welfare of the service actually delivered, added to the store by the market layer),
+    else the clearing's `welfare`. Both are in credits per round, on one absolute scale,
+    unlike efficiency, which divides by each run's own optimum."""
+    return "delivered_welfare" if all("delivered_welfare" in f.columns for f in frames) else "welfare"
+
+
+def compare_welfare(a: pd.DataFrame, b: pd.DataFrame, label_a: str, label_b: str) -> go.Figure:
+    """Two runs' welfare per round (credits), on the same axis, plus their cumulative sums."""
+    col = welfare_column(a, b)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["per round", "cumulative"], horizontal_spacing=0.12)
+    for df, label, dash, color in ((a, label_a, "solid", "#1f77b4"), (b, label_b, "dot", "#d62728")):
+        y = pd.to_numeric(df[col], errors="coerce").fillna(0.0)
+        fig.add_trace(go.Scatter(x=df["round"], y=y, name=label, legendgroup=label,
+                                 line={"dash": dash, "color": color}), row=1, col=1)
+        fig.add_trace(go.Scatter(x=df["round"], y=y.cumsum(), name=label, legendgroup=label, showlegend=False,
+                                 line={"dash": dash, "color": color}), row=1, col=2)
+    what = "delivered welfare" if col == "delivered_welfare" else "welfare"
+    fig.update_xaxes(title_text="round")
+    fig.update_yaxes(title_text=f"{what} (credits / round)", row=1, col=1)
+    fig.update_yaxes(title_text=f"{what} (credits, cumulative)", row=1, col=2)
+    return _fig(fig, f"{what.capitalize()} per round, side by side", height=380)
 
 
 # ------------------------------------------------------------------------------- QoAIS
@@ -189,7 +240,7 @@ def qoais_radar(profile: pd.DataFrame) -> go.Figure:
     fig.update_layout(polar={"radialaxis": {"range": [0, 1], "tickformat": ".1f", "angle": 90,
                                             "tickfont": {"size": 10}},
                              "domain": {"x": [0.1, 0.9], "y": [0.05, 0.95]}})
-    _fig(fig, "QoAIS per service class (six dimensions, 1 = best)", height=480)
+    _fig(fig, "QoAIS per service class (1 = best)", height=480)
     fig.update_layout(margin={"l": 70, "r": 70})   # room for the angular labels
     return fig
 
@@ -212,18 +263,22 @@ def qoais_distributions(series: pd.DataFrame) -> go.Figure:
     """Box plots per service class of the per-round latency (mean, ms), reliability and accuracy."""
     panels = (("latency_ms_mean", "mean latency (ms, log)"), ("latency_ms_p95", "p95 latency (ms, log)"),
               ("reliability", "reliability (0-1)"), ("accuracy", "accuracy (0-1)"))
-    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[p[1] for p in panels], horizontal_spacing=0.07)
+    # 2 x 2, not 1 x 4: a quarter of a page is too narrow for the panel titles and axes.
+    fig = make_subplots(rows=2, cols=2, subplot_titles=[p[1] for p in panels], horizontal_spacing=0.12,
+                        vertical_spacing=0.16)
     classes = sorted(series["service_class"].unique())
     for j, (col, label) in enumerate(panels):
+        row, c = divmod(j, 2)
         for i, cls in enumerate(classes):
             d = series.loc[series["service_class"] == cls, col]
             fig.add_trace(go.Box(y=d, name=str(cls), marker_color=PALETTE[i % len(PALETTE)],
                                  legendgroup=str(cls), showlegend=j == 0, boxmean=True),
-                          row=1, col=j + 1)
+                          row=row + 1, col=c + 1)
         # latencies of different classes span decades: log scale
-        fig.update_yaxes(title_text=label, type="log" if col.startswith("latency") else "linear", row=1, col=j + 1)
-        fig.update_xaxes(showticklabels=False, row=1, col=j + 1)
-    return _fig(fig, "Distributions over rounds, per service class", height=440)
+        fig.update_yaxes(title_text=label.split(" (")[1].rstrip(")") if "(" in label else label,
+                         type="log" if col.startswith("latency") else "linear", row=row + 1, col=c + 1)
+        fig.update_xaxes(showticklabels=False, row=row + 1, col=c + 1)
+    return _fig(fig, "Distributions over rounds, per service class", height=640)
 
 
 # ------------------------------------------------------------------------------ agents

@@ -20,6 +20,8 @@ OVERRIDE_KEYS: dict[str, str] = {
     "mechanism": "market.mechanism",
     "device_strategy": "devices.strategy",
     "node_strategy": "nodes.strategy",
+    "snapshot_every": "snapshot_every",      # the Agents page's map density
+    "snapshot_devices": "snapshot_devices",
 }
 # strategies are {name, params} mappings: a changed name is sent as {"name": new} (defaults)
 STRATEGY_FIELDS = ("device_strategy", "node_strategy")
@@ -56,7 +58,9 @@ class FormDefaults:
     mechanism: str = "uniform"
     device_strategy: str = ""
     node_strategy: str = ""
-    seed: int = 1
+    seed: int = 0  # as the CLI's `edgemarket run --seed`
+    snapshot_every: int = 10
+    snapshot_devices: int = 200
     raw: dict[str, Any] = field(default_factory=dict)
 
 

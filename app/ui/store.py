@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import streamlit as st
 from sqlalchemy import Engine
 
-from ledger.store import DEFAULT_DB_URL, open_engine
+from ledger.store import default_db_url, open_engine
 from ledger.store import queries as q
 
 RUN_KEY = "run_id"
@@ -34,7 +34,7 @@ def db_url(argv: list[str] | None = None) -> str:
             return args[i + 1]
         if arg.startswith("--db="):
             return arg.split("=", 1)[1]
-    return os.environ.get("EDGEMARKET_DB") or DEFAULT_DB_URL
+    return os.environ.get("EDGEMARKET_DB") or default_db_url()
 
 
 @st.cache_resource(show_spinner=False)

@@ -31,8 +31,12 @@ load = run_query("node_load", run, rnd)
 n_dev, step = snap.attrs.get("n_devices", 0), snap.attrs.get("step", 1)
 infra = snap[~snap["kind"].isin(sorted(DEVICE_KINDS))]
 sites = infra[infra["x_m"].notna()]          # the cloud has no position: not an edge site
+scen = info.get("scenario_json") or {}
+n_total = int((scen.get("devices") or {}).get("count") or n_dev)
+every = int(scen.get("snapshot_every") or 0)
 cols = st.columns(4)
-cols[0].metric("Devices", f"{n_dev:,}")
+# The run's device count, not the snapshot's sample (snapshots record `snapshot_devices`).
+cols[0].metric("Devices", f"{n_total:,}", help=f"{n_dev:,} of them recorded in this snapshot")
 cols[1].metric("Edge nodes", f"{len(sites):,}")
 cols[2].metric("Mean node utilization", fmt(sites["utilization"].mean() if len(sites) else None, "{:.2f}"),
                help="Share of capacity sold this round, averaged over the nodes (0-1)")
@@ -42,8 +46,12 @@ cols[3].metric("Handovers (run)", f"{int(rs['handovers'].sum()):,}")
 tab_map, tab_anim, tab_load = st.tabs(["Map", "Animation", "Load and handovers"])
 with tab_map:
     st.plotly_chart(plots.agent_map(snap, rnd), width="stretch", key="agent_map")
-    if step > 1:
-        st.caption(f"Showing every {step}th device ({len(snap) - len(infra):,} of {n_dev:,}); all edge nodes.")
+    shown = len(snap) - len(infra)
+    st.caption(f"Showing {shown:,} of the run's {n_total:,} devices: snapshots record {n_dev:,} devices "
+               f"every {every} rounds ({len(rounds)} snapshot rounds)"
+               + (f", and the map draws every {step}th of those" if step > 1 else "")
+               + ". Set *Snapshot every* and *Devices per snapshot* on the **Run** page (or "
+               "`--set snapshot_every=K --set snapshot_devices=N`) for a denser map.")
     st.caption("Devices are coloured by the node they are attached to (grey lines: attachments); "
                "nodes by utilization (0 = idle, 1 = full).")
 with tab_anim:

@@ -75,7 +75,8 @@ def efficiency_tab(run: RunRef) -> None:
     rounds = run_query("round_series", run)
     st.plotly_chart(plots.efficiency(rounds), width="stretch", key="efficiency")
     st.caption("Efficiency = realised welfare / optimal welfare of the same round's orders "
-               "(the optimum is the welfare-maximising allocation, computed per round).")
+               "(the optimum is the welfare-maximising allocation, computed per round). "
+               "The axis widens to show values below 0: there the trades destroyed welfare.")
     honest = rounds.dropna(subset=["allocative_efficiency"]) \
         if "allocative_efficiency" in rounds else rounds.iloc[:0]
     if len(honest):
@@ -122,8 +123,12 @@ def compare_tab(run: RunRef, info: dict) -> None:
     st.dataframe(table, width="stretch")
     st.plotly_chart(plots.compare_prices(run_query("price_series", run), run_query("price_series", other), la, lb),
                     width="stretch", key="compare_prices")
-    st.plotly_chart(plots.compare_efficiency(run_query("round_series", run), run_query("round_series", other),
-                                             la, lb), width="stretch", key="compare_efficiency")
+    # Compare on welfare (credits, one scale), not efficiency: each run's efficiency is
+    # measured against its own optimum, so two runs can both show ~100 % with very
+    # different welfare.
+    st.plotly_chart(plots.compare_welfare(run_query("round_series", run), run_query("round_series", other),
+                                          la, lb), width="stretch", key="compare_welfare")
+    st.caption(labels.EFFICIENCY_NOTE)
 
 
 def _summary_row(ov: dict) -> dict[str, str]:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import streamlit as st
 
 from app.errors import UserError
-from app.ui import plots
+from app.ui import labels, plots
+from app.ui.clone import CLONE_KEY, clone_values
 from app.ui.data import run_query, runs_table
 from app.ui.page import entry_guard, fmt, pct, run_caption
 from app.ui.run_form import (
@@ -36,6 +37,13 @@ def run_form() -> None:
     scenario = st.selectbox("Scenario", names, key="form_scenario",
                             index=names.index("smart_city") if "smart_city" in names else 0)
     d = defaults_for(scenario)
+    clone = st.session_state.get(CLONE_KEY)
+    if clone and clone.get("scenario") == scenario:  # "Clone this run" filled the form
+        for k in ("devices", "nodes", "rounds", "seed", "mechanism", "device_strategy", "node_strategy",
+                  "snapshot_every", "snapshot_devices"):
+            if clone.get(k) not in (None, ""):
+                setattr(d, k, type(getattr(d, k))(clone[k]))
+        st.info(f"Form filled from run #{clone['run_id']}: submit it unchanged to run it again.")
     with st.form("run_form"):
         c1, c2, c3, c4 = st.columns(4)
         devices = c1.number_input("Devices", min_value=1, max_value=100_000, value=d.devices, step=10)
@@ -51,6 +59,14 @@ def run_form() -> None:
         node_strategy = c3.selectbox("Node pricing strategy", node_opts, index=node_i)
         chain = c4.toggle("Settle on a local chain (Anvil)", value=False,
                           help="Starts a local Anvil for the run and settles every round on chain.")
+        c1, c2, _, _ = st.columns(4)
+        snapshot_every = c1.number_input(
+            "Snapshot every (rounds)", min_value=0, max_value=10_000, value=d.snapshot_every, step=1,
+            help="Rounds between agent snapshots for the Agents page's map (0: none).")
+        snapshot_devices = c2.number_input(
+            "Devices per snapshot", min_value=0, max_value=100_000, value=d.snapshot_devices, step=50,
+            help="Devices recorded in each snapshot (a fixed random sample; set it to the device "
+                 "count to map every device).")
         advanced = st.text_area(
             "Advanced overrides", key="form_advanced", height=80,
             placeholder="one `field.path = value` per line, e.g.\nmarket.params.k = 0.5\nsnapshot_every = 5",
@@ -58,9 +74,14 @@ def run_form() -> None:
         submitted = st.form_submit_button("Run", type="primary")
     if not submitted:
         return
+    # Overrides are what differs from the file; a cloned run's strategies count as changed.
+    if clone and clone.get("scenario") == scenario:
+        d = defaults_for(scenario)
     try:
         overrides = build_overrides(d, {"devices": int(devices), "nodes": int(nodes), "mechanism": mechanism,
-                                        "device_strategy": device_strategy, "node_strategy": node_strategy},
+                                        "device_strategy": device_strategy, "node_strategy": node_strategy,
+                                        "snapshot_every": int(snapshot_every),
+                                        "snapshot_devices": int(snapshot_devices)},
                                     advanced)
     except ValueError as exc:
         st.error(str(exc))
@@ -81,9 +102,19 @@ def run_form() -> None:
         bar.empty()
         st.info(f"Cannot run yet: {exc}. Pick a stored run in the sidebar, or use `edgemarket run`.")
         return
+    st.session_state.pop(CLONE_KEY, None)
     st.session_state["last_summary"] = summary.to_dict() if hasattr(summary, "to_dict") else {}
     select_run(summary.run_id)
     st.rerun()
+
+
+def _clone(info: dict) -> None:
+    """Button callback (runs before the next draw, so it may set the form's widget state)."""
+    values = clone_values(info, scenario_names())
+    values["run_id"] = info["id"]
+    st.session_state[CLONE_KEY] = values
+    st.session_state["form_scenario"] = values["scenario"]
+    st.session_state["form_advanced"] = values["advanced"]
 
 
 def stored_runs() -> None:
@@ -119,6 +150,8 @@ def overview() -> None:
     if not ov["rounds"]:
         st.info("This run has no stored rounds yet.")
         return
+    st.button("Clone this run", key="clone_run", on_click=_clone, args=(info,),
+              help="Fill the form above with this run's scenario, parameters and seed.")
     cols = st.columns(5)
     cols[0].metric("Rounds", f"{ov['rounds']:,}")
     cols[1].metric("Trades", f"{ov['trades']:,}")
@@ -127,6 +160,7 @@ def overview() -> None:
     cols[4].metric("Welfare (credits)", fmt(ov["welfare"], "{:,.0f}"), help="Total realised welfare over the run")
     st.plotly_chart(plots.price_trajectories(run_query("price_series", run)), width="stretch", key="run_prices")
     st.plotly_chart(plots.efficiency(run_query("round_series", run)), width="stretch", key="run_efficiency")
+    st.caption(labels.EFFICIENCY_NOTE)
 
 
 entry_guard()

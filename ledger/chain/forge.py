@@ -28,6 +28,9 @@ def forge_env() -> dict[str, str]:
     return {
         **os.environ,
         "HOME": str(data_dir("forge", "home")),
+        # foundry.toml's out/cache_path are relative to the checkout; follow the data folder.
+        "FOUNDRY_OUT": str(data_dir("forge", "out")),
+        "FOUNDRY_CACHE_PATH": str(data_dir("forge", "cache")),
         "FOUNDRY_OFFLINE": "true",
         "FOUNDRY_DISABLE_NIGHTLY_WARNING": "1",
         "NO_COLOR": "1",

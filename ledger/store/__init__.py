@@ -4,7 +4,7 @@ SQLite by default (`data/edgemarket.db`); any SQLAlchemy URL works. The schema i
 by Alembic migrations in `ledger/store/migrations`, applied on open.
 """
 
-from ledger.store.database import DEFAULT_DB_URL, StoreError, open_engine
+from ledger.store.database import DEFAULT_DB_URL, StoreError, default_db_url, open_engine
 from ledger.store.models import (
     AgentAccount,
     Base,
@@ -35,5 +35,6 @@ __all__ = [
     "StoreError",
     "TradeRow",
     "TrainingPoint",
+    "default_db_url",
     "open_engine",
 ]

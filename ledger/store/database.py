@@ -21,6 +21,12 @@ DEFAULT_DB_URL = f"sqlite:///{DATA_DIR / 'edgemarket.db'}"
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
+def default_db_url() -> str:
+    """The default store, read when a store is opened (so `--data-dir` set later counts)."""
+    root = Path(os.environ.get("EDGEMARKET_DATA", PROJECT_ROOT / "data"))
+    return f"sqlite:///{root / 'edgemarket.db'}"
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     # WAL lets the app read while a run writes, and lets sweep workers queue their writes;
     # busy_timeout makes concurrent writers wait instead of failing with "database is locked".
@@ -46,7 +52,7 @@ class StoreError(ValueError):
 
 def open_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
     """Create an engine for `url` (default: the project's SQLite file) and migrate it to head."""
-    url = url or DEFAULT_DB_URL
+    url = url or default_db_url()
     try:
         return _open(url, migrate)
     except (ArgumentError, NoSuchModuleError) as exc:

@@ -38,7 +38,7 @@ def test_large_snapshots_are_sampled(app_at, tmp_path):
     devices = next(t for t in chart(at, "Devices and edge nodes at round 1")["data"]
                    if str(t["name"]).startswith("devices"))
     assert len(devices["x"]) <= 5000
-    assert "Showing every 3th device" in texts(at, "caption")
+    assert "the map draws every 3th of those" in texts(at, "caption")
 
 
 def test_a_real_run_on_the_map(app_at, app_db):

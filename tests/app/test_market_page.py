@@ -71,7 +71,7 @@ def test_two_mechanisms_side_by_side(app_at, app_db):
     assert at.selectbox(key="compare_with").value == app_db.mcafee   # same scenario, other mechanism
     names = set(trace_names(chart(at, "Clearing prices, side by side")))
     assert any("uniform" in n for n in names) and any("mcafee" in n for n in names)
-    assert len(trace_names(chart(at, "Efficiency, side by side"))) == 2
+    assert len(trace_names(chart(at, "elfare per round, side by side"))) == 4  # per round + cumulative
     table = at.dataframe[-1].value
     assert len(table.columns) == 2 and "efficiency" in table.index
 

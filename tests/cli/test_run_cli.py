@@ -28,7 +28,7 @@ def db(tmp_path: Path) -> str:
 def test_run_json_summary_is_reproducible_and_listed(db: str, tmp_path: Path) -> None:
     out_a, out_b = tmp_path / "a.json", tmp_path / "b.json"
     for out in (out_a, out_b):
-        r = edgemarket("run", "--rounds", "4", "--seed", "5", "--chain", "none", "--db", db, "--json", str(out), *SMALL)
+        r = edgemarket("run", "--rounds", "4", "--seed", "5", "--chain", "none", "--db", db, "--summary-out", str(out), *SMALL)
         assert r.returncode == 0, r.stderr
         assert "final prices" in r.stdout and "QoAIS per service class" in r.stdout
     a, b = json.loads(out_a.read_text()), json.loads(out_b.read_text())
@@ -77,7 +77,7 @@ def test_runs_prune_keeps_the_newest_and_removes_chain_state(db: str) -> None:
 
 
 def test_json_to_stdout(db: str) -> None:
-    r = edgemarket("run", "--rounds", "2", "--chain", "none", "--db", db, "--json", "-", *SMALL)
+    r = edgemarket("run", "--rounds", "2", "--chain", "none", "--db", db, "--json", *SMALL)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["rounds"] == 2
 
@@ -127,7 +127,7 @@ def test_every_command_has_help() -> None:
 def test_a_user_strategy_plugs_in_by_name(db: str) -> None:
     env = {**os.environ, "EDGEMARKET_PLUGINS": "undercut_plugin",
            "PYTHONPATH": str(Path(__file__).parent / "plugins")}
-    args = ["run", "--rounds", "3", "--chain", "none", "--db", db, "--json", "-", *SMALL,
+    args = ["run", "--rounds", "3", "--chain", "none", "--db", db, "--json", *SMALL,
             "--set", "nodes.strategy.name=undercut", "--set", "nodes.strategy.params.discount=0.1"]
     r = subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=ROOT, capture_output=True, text=True,
                        env=env, timeout=300)
