@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from app.errors import UserError
+from ledger import faults
 from ledger.store import RunStore
 
 Progress = Callable[[int, int], None]
@@ -177,6 +178,21 @@ def _scenario_name(scenario: Any, obj: Any) -> str:
     return getattr(obj, "name", "scenario")
 
 
+def resume_point(store: RunStore, run_id: int, chain: str) -> int:
+    """How many stored rounds a resumed run keeps (it replays the seed past them).
+
+    Stored rounds are kept up to the first one without a settlement in the outbox: that
+    round and the ones after it are dropped and recomputed, so none is left unsettled.
+    """
+    numbers = store.round_numbers(run_id)
+    keep = len(numbers)
+    if chain != "none":
+        have = {s.round for s in store.settlements(run_id)}
+        keep = next((i for i, n in enumerate(numbers) if n not in have), keep)
+    store.truncate_after(run_id, numbers[keep - 1] if keep else -1)
+    return keep
+
+
 def run_simulation(
     scenario: Any = "smart_city",
     *,
@@ -212,9 +228,7 @@ def run_simulation(
         scen = Scenario.model_validate(run.scenario_json)
         name, seed, n_rounds, chain = run.scenario, run.seed, run.rounds_planned, run.chain
         run_id = resume_run_id
-        start = store.rounds_stored(run_id)
-        last = store.last_round(run_id)
-        store.truncate_after(run_id, -1 if last is None else last)
+        start = resume_point(store, run_id, chain)
         store.mark_status(run_id, "running")
     else:
         scen = _load(scenario, overrides)
@@ -242,7 +256,7 @@ def run_simulation(
                 settler = RunSettler.open(chain, store, run_id, participants(model, n_rounds))
             except (ChainError, OSError) as exc:
                 raise UserError(f"cannot settle on {chain!r}: {exc} (the run is stored as failed; "
-                                f"`edgemarket run --resume {run_id}` retries)", where="--chain") from None
+                                f"`edgemarket run --resume {run_id} --db {store.url}` retries)", where="--chain") from None
         agg = _Aggregate()
         for r in range(n_rounds):
             t_round = time.perf_counter()
@@ -252,14 +266,17 @@ def run_simulation(
             agg.add(rr, eq_arr)
             if r < start:  # replaying a resumed run: already stored (and settled or pending)
                 continue
+            # The outbox row goes first: a stored round always has its settlement recorded.
+            batch = settler.prepare(rr) if settler is not None else None
             store.record_round(run_id, rr, eq_prices=eq_arr,
                                wall_ms=(time.perf_counter() - t_round) * 1e3)
-            if settler is not None:
-                settler.settle(rr)
+            faults.point("before_send", r, before=store.flush)
+            if batch is not None:
+                settler.send(batch)
             if progress is not None:
                 progress(r + 1, n_rounds)
         store.flush()
-        chain_info = settler.finish() if settler is not None else {}
+        chain_info = settler.finish(store.round_numbers(run_id)) if settler is not None else {}
         wall = time.perf_counter() - t0
         summary = agg.summary(run_id, name, seed, scen.market.mechanism, wall, RESOURCE_NAMES)
         summary.chain = chain_info
@@ -267,6 +284,8 @@ def run_simulation(
         return summary
     except BaseException as exc:
         # Keep what was stored; the run stays resumable ("interrupted"/"failed").
+        if isinstance(exc, KeyboardInterrupt):
+            exc.run_id, exc.db_url = run_id, store.url  # type: ignore[attr-defined]  # for the CLI hint
         try:
             store.flush()
         finally:

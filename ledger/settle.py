@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ledger import faults
 from ledger.chain.anvil import AnvilProcess
 from ledger.chain.deploy import Deployment
 from ledger.chain.encoding import RoundBatch
@@ -147,6 +148,10 @@ class RunSettler:
                 (aid, kind, session.address(aid), to_base(b))
                 for aid, kind, b in zip(ids, participants["kind"], budgets, strict=True)
             ])
+            if anvil is not None:
+                # Dump the funded chain before the run points at it: a kill between recording
+                # the deployment and the first dump would leave a run whose chain has no code.
+                anvil.dump_state()
             store.set_chain_info(run_id, {
                 "deployment": dep.as_dict(), "from_block": from_block, "target": target,
                 "state_file": str(anvil.state_path) if anvil else None, "stake_base": to_base(stakes),
@@ -154,7 +159,7 @@ class RunSettler:
                 "claim_rewards": bool(participants.get("claim_rewards", False)),
             })
             self = cls(store, run_id, session, anvil, from_block=from_block)
-            self._persist()
+            faults.point("after_deploy")
             return self
         except BaseException:
             session.close()
@@ -190,6 +195,16 @@ class RunSettler:
     # ------------------------------------------------------------------ settling
     def settle(self, rr: Any) -> None:
         """Record the round as pending, send it, and confirm the previous one (pipelined)."""
+        batch = self.prepare(rr)
+        if batch is not None:
+            self.send(batch)
+
+    def prepare(self, rr: Any) -> RoundBatch | None:
+        """Write the round's settlement to the outbox as *pending*; the batch to send.
+
+        Called before the round's rows are stored, so no stored round can lack its outbox
+        row. None when the round is already confirmed with this very content (a replay).
+        """
         existing = {s.round: s for s in self.store.settlements(self.run_id)}
         prior = existing.get(int(rr.round))
         net, fee = with_incentive_fee(rr.net_credits, float(rr.clearing.platform_surplus), self.fee_rate)
@@ -201,18 +216,22 @@ class RunSettler:
         if prior is not None and prior.status == "confirmed":
             if prior.payload != payload:
                 raise ChainError(f"round {rr.round} of run {self.run_id} was settled with other content")
-            return
+            return None
+        if prior is not None and prior.payload == payload:
+            return batch  # pending from before a crash: same content, the row stays
         self.store.add_pending_settlement(
             self.run_id, int(rr.round), payload, n_trades=batch.trade_count,
             netted_base=sum(v for v in batch.deltas_by_agent.values() if v > 0),
         )
-        self._send(batch)
+        return batch
 
-    def _send(self, batch: RoundBatch) -> None:
+    def send(self, batch: RoundBatch) -> None:
+        """Send a prepared round and confirm the one before it (pipelined)."""
         for attempt in range(RESTART_TRIES + 1):
             try:
                 self._confirm_inflight()
                 self._inflight.append(self.session.submit_batch(batch))
+                faults.point("after_send", batch.round)
                 return
             except (OSError, ChainError) as exc:
                 if not self._is_down(exc) or attempt == RESTART_TRIES:
@@ -303,13 +322,25 @@ class RunSettler:
                       for k in s.payload.get("contributors", [])})
         if not ids:
             return 0
-        return sum(self.session.claim_rewards(ids).values())
+        half = len(ids) // 2  # two claim batches, so a crash test can die between them
+        paid = sum(self.session.claim_rewards(ids[:half]).values()) if half else 0
+        faults.point("claims")
+        return paid + sum(self.session.claim_rewards(ids[half:]).values())
 
     def reconcile(self) -> ReconcileReport:
         return reconcile(self.expected_balances(), self.session, from_block=self.from_block)
 
-    def finish(self) -> dict[str, Any]:
-        """Confirm what is in flight, reconcile, and report totals for the summary."""
+    def unsettled(self, rounds: list[int]) -> list[int]:
+        """The rounds among `rounds` without a confirmed settlement in the store."""
+        done = {s.round for s in self.store.settlements(self.run_id, "confirmed")}
+        return [r for r in rounds if r not in done]
+
+    def finish(self, rounds: list[int] | None = None) -> dict[str, Any]:
+        """Confirm what is in flight, reconcile, and report totals for the summary.
+
+        With `rounds` (the stored round numbers), a round without a confirmed settlement
+        fails the run: it is never marked done with a round missing on chain.
+        """
         for attempt in range(RESTART_TRIES + 1):
             try:
                 self._confirm_inflight()
@@ -318,6 +349,8 @@ class RunSettler:
                 if not self._is_down(exc) or attempt == RESTART_TRIES:
                     raise
                 self._recover(attempt + 1, exc)
+        if rounds is not None and (missing := self.unsettled(rounds)):
+            raise ChainError(f"rounds {missing[:10]} of run {self.run_id} are not settled on chain")
         paid = self._pay_rewards()
         self._persist()
         report = self.reconcile()

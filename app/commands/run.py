@@ -100,10 +100,19 @@ def register(cli: typer.Typer) -> None:
             def tick(done: int, total: int) -> None:
                 progress.update(task, completed=done, total=total)
 
-            summary = run_simulation(
-                scenario, overrides=overrides, seed=seed, rounds=rounds, db_url=db, chain=target,
-                progress=tick, resume_run_id=resume,
-            )
+            try:
+                summary = run_simulation(
+                    scenario, overrides=overrides, seed=seed, rounds=rounds, db_url=db, chain=target,
+                    progress=tick, resume_run_id=resume,
+                )
+            except KeyboardInterrupt as exc:
+                rid = getattr(exc, "run_id", None)
+                if rid is None:
+                    typer.echo("interrupted", err=True)
+                else:
+                    typer.echo(f"interrupted: resume with edgemarket run --resume {rid} "
+                               f"--db {getattr(exc, 'db_url', db)}", err=True)
+                raise typer.Exit(130) from None
         d = summary.to_dict()
         if json_out is not None:
             text = json.dumps(d, indent=2)
