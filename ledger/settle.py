@@ -328,7 +328,16 @@ class RunSettler:
         return paid + sum(self.session.claim_rewards(ids[half:]).values())
 
     def reconcile(self) -> ReconcileReport:
-        return reconcile(self.expected_balances(), self.session, from_block=self.from_block)
+        """Chain balances vs the ones recomputed from the stored trades (:mod:`ledger.audit`)."""
+        from ledger.audit import expected_balances
+
+        return reconcile(expected_balances(self.store, self.run_id), self.session, from_block=self.from_block)
+
+    def audit_rounds(self) -> list[str]:
+        """Per-round disagreements between store, outbox and chain (see :mod:`ledger.audit`)."""
+        from ledger.audit import audit_rounds
+
+        return audit_rounds(self.store, self.run_id, self.session, from_block=self.from_block)
 
     def unsettled(self, rounds: list[int]) -> list[int]:
         """The rounds among `rounds` without a confirmed settlement in the store."""
