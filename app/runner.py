@@ -178,6 +178,18 @@ def _scenario_name(scenario: Any, obj: Any) -> str:
     return getattr(obj, "name", "scenario")
 
 
+def _lock_run(store: RunStore, run_id: int) -> Any:
+    """Become the one writer of run `run_id`, or refuse (exit 2) while another process is."""
+    from ledger.store.locks import run_lock
+
+    lock = run_lock(store.engine.url.render_as_string(hide_password=False), run_id)
+    if not lock.acquire():
+        pid = lock.holder()
+        raise UserError(f"run {run_id} is being written by another process{f' (pid {pid})' if pid else ''}; "
+                        "wait for it to finish or stop it", where="--resume")
+    return lock
+
+
 def resume_point(store: RunStore, run_id: int, chain: str) -> int:
     """How many stored rounds a resumed run keeps (it replays the seed past them).
 
@@ -223,6 +235,11 @@ def run_simulation(
             raise UserError(f"no run with id {resume_run_id} in {store.url}", where="--resume")
         if run.status == "done":
             raise UserError(f"run {resume_run_id} already finished", where="--resume")
+        lock = _lock_run(store, resume_run_id)
+        run = store.get_run(resume_run_id)  # as the lock holder left it
+        if run is None or run.status == "done":
+            lock.release()
+            raise UserError(f"run {resume_run_id} already finished", where="--resume")
         from agents.scenario import Scenario
 
         scen = Scenario.model_validate(run.scenario_json)
@@ -240,6 +257,7 @@ def run_simulation(
             name, scen.model_dump(mode="json"), seed, mechanism=scen.market.mechanism,
             rounds_planned=n_rounds, chain=chain, label=label,
         )
+        lock = _lock_run(store, run_id)
         start = 0
 
     if own_store and scen.devices.count >= PROCESS_WRITER_DEVICES:
@@ -290,10 +308,13 @@ def run_simulation(
             store.flush()
         finally:
             status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+            # One line, bounded: a driver error can carry kilobytes of SQL.
+            msg = (str(exc).strip().splitlines() or [""])[0]
             store.finish_run(run_id, status=status, wall_s=time.perf_counter() - t0,
-                             error=f"{type(exc).__name__}: {exc}")
+                             error=f"{type(exc).__name__}: {msg[:500]}")
         raise
     finally:
+        lock.release()
         if settler is not None:
             settler.close()
         if own_store:

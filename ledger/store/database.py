@@ -69,8 +69,12 @@ def _open(url: str, migrate: bool) -> Engine:
 
 def upgrade(engine: Engine) -> None:
     """Apply every pending migration to the database behind `engine`."""
-    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as conn:
+    from ledger.store.locks import migration_lock
+
+    url = engine.url.render_as_string(hide_password=False)
+    cfg = alembic_config(url)
+    # Two processes opening a fresh store would both create alembic_version: one at a time.
+    with migration_lock(url), engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 
