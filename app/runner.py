@@ -217,16 +217,26 @@ def run_simulation(
     progress: Progress | None = None,
     label: str = "",
     resume_run_id: int | None = None,
+    key_file: str | None = None,
 ) -> RunSummary:
     """Simulate `scenario` for `rounds` rounds, store every round and settle it when `chain` is set.
 
-    `chain` is "none", "anvil" (a local Anvil started and stopped here) or a JSON-RPC URL.
+    `chain` is "none", "anvil" (a local Anvil started and stopped here) or a JSON-RPC URL;
+    a URL needs an operator key (`key_file` or EDGEMARKET_OPERATOR_KEY, see
+    :mod:`ledger.chain.operator_key`), checked before anything is stored.
     With `resume_run_id`, the stored run's scenario and seed are replayed up to its last
     stored round and the run continues from there.
     """
     from agents.model import EdgeMarketModel
+    from ledger.chain.operator_key import OperatorKeyError, check_target, resolve
     from market.resources import RESOURCE_NAMES
 
+    if resume_run_id is None:
+        try:  # a bad --chain or a missing key: refused before a run row exists
+            check_target(chain)
+            operator_key = resolve(chain, key_file)
+        except OperatorKeyError as exc:
+            raise UserError(str(exc)) from None
     own_store = store is None
     store = store or RunStore(db_url)
     if resume_run_id is not None:
@@ -244,6 +254,11 @@ def run_simulation(
 
         scen = Scenario.model_validate(run.scenario_json)
         name, seed, n_rounds, chain = run.scenario, run.seed, run.rounds_planned, run.chain
+        try:
+            operator_key = resolve(chain, key_file)
+        except OperatorKeyError as exc:
+            lock.release()
+            raise UserError(str(exc)) from None
         run_id = resume_run_id
         start = resume_point(store, run_id, chain)
         store.mark_status(run_id, "running")
@@ -271,7 +286,8 @@ def run_simulation(
             from ledger.settle import RunSettler
 
             try:
-                settler = RunSettler.open(chain, store, run_id, participants(model, n_rounds))
+                settler = RunSettler.open(chain, store, run_id, participants(model, n_rounds),
+                                          private_key=operator_key)
             except (ChainError, OSError) as exc:
                 raise UserError(f"cannot settle on {chain!r}: {exc} (the run is stored as failed; "
                                 f"`edgemarket run --resume {run_id} --db {store.url}` retries)", where="--chain") from None

@@ -118,7 +118,8 @@ class RunSettler:
 
     # ------------------------------------------------------------------ opening
     @classmethod
-    def open(cls, target: str, store: RunStore, run_id: int, participants: dict[str, Any]) -> RunSettler:
+    def open(cls, target: str, store: RunStore, run_id: int, participants: dict[str, Any],
+             *, private_key: str | None = None) -> RunSettler:
         """Start (or reach) the chain for a run: deploy and fund on first use, else attach and catch up."""
         run = store.get_run(run_id)
         info = dict(run.chain_info or {}) if run is not None else {}
@@ -130,7 +131,7 @@ class RunSettler:
             anvil.start()
             session = ChainSession(anvil=anvil)
         else:
-            session = ChainSession(rpc_url=target)
+            session = ChainSession(rpc_url=target, private_key=private_key)
         try:
             if info.get("deployment"):
                 session.attach(Deployment.from_dict(info["deployment"]))

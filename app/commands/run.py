@@ -81,6 +81,7 @@ def register(cli: typer.Typer) -> None:
         set_: Annotated[list[str] | None, typer.Option("--set", help="scenario override KEY=VALUE, e.g. devices.count=50 (repeatable)")] = None,
         json_out: Annotated[Path | None, typer.Option("--json", help="also write the summary as JSON to this file ('-' for stdout)")] = None,
         resume: Annotated[int | None, typer.Option(help="resume the stored run with this id")] = None,
+        key_file: Annotated[Path | None, typer.Option("--key-file", help="operator private key (hex) for --chain URL / --rpc-url (or env EDGEMARKET_OPERATOR_KEY)")] = None,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or tables")] = False,
     ) -> None:
         """Simulate a scenario round by round, settle each round on chain and store it."""
@@ -104,6 +105,7 @@ def register(cli: typer.Typer) -> None:
                 summary = run_simulation(
                     scenario, overrides=overrides, seed=seed, rounds=rounds, db_url=db, chain=target,
                     progress=tick, resume_run_id=resume,
+                    key_file=None if key_file is None else str(key_file),
                 )
             except KeyboardInterrupt as exc:
                 rid = getattr(exc, "run_id", None)
