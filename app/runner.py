@@ -166,10 +166,18 @@ def _load(scenario: Any, overrides: dict[str, Any] | None) -> Any:
         if overrides:
             raise UserError("overrides need a scenario name or path, not a Scenario object")
         return scenario
+    from app.input_checks import check_scenario_numbers
+
     try:
-        return load_scenario(scenario, overrides or None)
+        scen = load_scenario(scenario, overrides or None)
     except ScenarioError as exc:
         raise UserError(str(exc)) from None
+    except UnicodeDecodeError:
+        raise UserError("not a text (UTF-8) YAML file", where=f"scenario {scenario}") from None
+    except OSError as exc:
+        raise UserError(f"cannot read: {exc.strerror or exc}", where=f"scenario {scenario}") from None
+    check_scenario_numbers(scen.model_dump(mode="json"))
+    return scen
 
 
 def _scenario_name(scenario: Any, obj: Any) -> str:
@@ -232,11 +240,15 @@ def run_simulation(
     from market.resources import RESOURCE_NAMES
 
     if resume_run_id is None:
+        from app.input_checks import check_seed
+
+        check_seed(seed)
         try:  # a bad --chain or a missing key: refused before a run row exists
             check_target(chain)
             operator_key = resolve(chain, key_file)
         except OperatorKeyError as exc:
             raise UserError(str(exc)) from None
+        scen = _load(scenario, overrides)  # a bad scenario: refused before the store is opened
     own_store = store is None
     store = store or RunStore(db_url)
     if resume_run_id is not None:
@@ -263,7 +275,6 @@ def run_simulation(
         start = resume_point(store, run_id, chain)
         store.mark_status(run_id, "running")
     else:
-        scen = _load(scenario, overrides)
         name = _scenario_name(scenario, scen)
         n_rounds = int(rounds if rounds is not None else scen.rounds)
         if n_rounds < 1:
@@ -289,8 +300,16 @@ def run_simulation(
                 settler = RunSettler.open(chain, store, run_id, participants(model, n_rounds),
                                           private_key=operator_key)
             except (ChainError, OSError) as exc:
-                raise UserError(f"cannot settle on {chain!r}: {exc} (the run is stored as failed; "
-                                f"`edgemarket run --resume {run_id} --db {store.url}` retries)", where="--chain") from None
+                from ledger.chain.errors import ContractRevert
+                from ledger.chain.rpc import ReplyLost
+
+                # Only a chain that did not answer may answer later: then, and only then, resuming helps.
+                transient = (isinstance(exc, OSError | ReplyLost) or "connection" in str(exc).lower()) \
+                    and not isinstance(exc, ContractRevert)
+                hint = (f"; `edgemarket run --resume {run_id} --db {store.url}` retries" if transient else "")
+                first = (str(exc).strip().splitlines() or [""])[0]
+                raise UserError(f"cannot settle on {chain!r}: {first} (the run is stored as failed{hint})",
+                                where="--chain") from None
         agg = _Aggregate()
         for r in range(n_rounds):
             t_round = time.perf_counter()

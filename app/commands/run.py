@@ -85,8 +85,10 @@ def register(cli: typer.Typer) -> None:
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or tables")] = False,
     ) -> None:
         """Simulate a scenario round by round, settle each round on chain and store it."""
+        from app.input_checks import check_output_path
         from app.runner import run_simulation
 
+        check_output_path(json_out)
         overrides = parse_assignments(set_)
         if mechanism:
             overrides["market.mechanism"] = mechanism
