@@ -84,7 +84,9 @@ def test_first_session_command(index: int, line: str, session_dir: Path) -> None
     if line.startswith("source "):
         out = subprocess.run(["bash", "-c", f"{line} && command -v edgemarket"], cwd=ROOT, env=env,
                              capture_output=True, text=True, timeout=60)
-        assert out.returncode == 0 and out.stdout.strip() == str(ROOT / ".venv" / "bin" / "edgemarket")
+        # The activate script names the venv's real folder (.venv may be a link to it).
+        found = Path(out.stdout.strip())
+        assert out.returncode == 0 and found.resolve() == (ROOT / ".venv" / "bin" / "edgemarket").resolve()
         return
     script = f"source {ROOT}/.venv/bin/activate && cd {session_dir} && {line}"
     if line == "edgemarket app":
