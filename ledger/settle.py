@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from ledger import faults
-from ledger.chain.anvil import AnvilProcess
+from ledger.chain.anvil import AnvilError, AnvilProcess
 from ledger.chain.deploy import Deployment
 from ledger.chain.encoding import RoundBatch
 from ledger.chain.errors import ChainError
@@ -85,6 +85,40 @@ def with_incentive_fee(net_credits: dict[int, float], surplus: float, rate: floa
     return out, surplus + fees
 
 
+def _good_copy(anvil: AnvilProcess) -> Any:
+    return anvil.state_path.with_name(anvil.state_path.name + ".good")  # type: ignore[union-attr]
+
+
+def _dump(anvil: AnvilProcess) -> None:
+    """Dump the chain (atomically) and keep a copy that only this code writes.
+
+    Anvil also writes the state file itself when it stops; killed during that write (a
+    SIGTERM dump that outlasts its timeout on a loaded machine), the file is left cut short
+    and the next start has no contracts. The copy is always a complete dump.
+    """
+    import os
+    import shutil
+
+    anvil.dump_state()
+    good = _good_copy(anvil)
+    tmp = good.with_name(good.name + ".tmp")
+    shutil.copyfile(anvil.state_path, tmp)  # type: ignore[arg-type]
+    os.replace(tmp, good)
+
+
+def _restore_good_state(anvil: AnvilProcess) -> bool:
+    """Restart `anvil` from the last complete dump; False when there is none."""
+    import shutil
+
+    good = _good_copy(anvil)
+    if not good.exists():
+        return False
+    anvil.kill()  # no exit dump over the file we are about to restore
+    shutil.copyfile(good, anvil.state_path)  # type: ignore[arg-type]
+    anvil.start()
+    return True
+
+
 def _say(msg: str) -> None:
     print(f"[chain] {msg}", file=sys.stderr, flush=True)
 
@@ -128,13 +162,32 @@ class RunSettler:
             # One chain per run; the name is unique across stores (run ids are per store).
             state = info.get("state_file") or f"runs/run-{run_id}-{uuid.uuid4().hex[:8]}.state.json"
             anvil = AnvilProcess(state_path=state, dump_on_parent_death=False)
-            anvil.start()
+            try:
+                anvil.start()
+            except AnvilError:
+                if not info.get("deployment") or not _restore_good_state(anvil):
+                    raise
+                _say(f"{anvil.state_path} is unreadable (a dump cut short); restarted from the "
+                     "last complete dump, re-sending what it lacks")
             session = ChainSession(anvil=anvil)
         else:
             session = ChainSession(rpc_url=target, private_key=private_key)
         try:
             if info.get("deployment"):
-                session.attach(Deployment.from_dict(info["deployment"]))
+                try:
+                    session.attach(Deployment.from_dict(info["deployment"]))
+                except ChainError:
+                    if anvil is None or not _restore_good_state(anvil):
+                        raise
+                    _say(f"{anvil.state_path} lacks the run's contracts (a dump cut short); "
+                         "restarted from the last complete dump, re-sending what it lacks")
+                    session.rpc.close()
+                    from ledger.chain.rpc import RpcClient
+
+                    session.rpc = RpcClient(anvil.rpc_url)
+                    session.sender.rpc = session.rpc
+                    session.sender.resync_nonce()
+                    session.attach(Deployment.from_dict(info["deployment"]))
                 self = cls(store, run_id, session, anvil, from_block=int(info.get("from_block", 0)))
                 self.catch_up()
                 return self
@@ -152,7 +205,7 @@ class RunSettler:
             if anvil is not None:
                 # Dump the funded chain before the run points at it: a kill between recording
                 # the deployment and the first dump would leave a run whose chain has no code.
-                anvil.dump_state()
+                _dump(anvil)
             store.set_chain_info(run_id, {
                 "deployment": dep.as_dict(), "from_block": from_block, "target": target,
                 "state_file": str(anvil.state_path) if anvil else None, "stake_base": to_base(stakes),
@@ -255,7 +308,7 @@ class RunSettler:
 
     def _persist(self) -> None:
         if self.anvil is not None:
-            self.anvil.dump_state()
+            _dump(self.anvil)
         self._since_dump = 0
 
     # ------------------------------------------------------------------ faults

@@ -94,6 +94,7 @@ def _delete(store: Any, run: Any) -> str | None:
     store.delete_run(run.id)
     if state:
         Path(state).unlink(missing_ok=True)
+        Path(state + ".good").unlink(missing_ok=True)  # the settler's last complete dump
     return state
 
 
