@@ -741,7 +741,8 @@ class EdgeMarketModel(mesa.Model):
         dev.budget_credits = (dev.budget_credits - dev.spent_credits + broker_income
                               + sc.devices.budget_refill_credits_per_round)
         tx_j = sc.devices.tx_power_w * req.task_rate_hz * self.round_s * tx_s * got.served
-        used = np.bincount(req.device, weights=tx_j, minlength=n)
+        # astype: a weighted bincount of an empty round (no requests) comes back as int64.
+        used = np.bincount(req.device, weights=tx_j, minlength=n).astype(float)
         used += sc.devices.j_per_gflop * dev.sold[:, 2]
         dev.battery_j = np.maximum(dev.battery_j - used, 0.0)
         work_unit = np.array(sc.market.work_unit.as_list())

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from app.errors import UserError
+from ledger import faults
 from ledger.store import RunStore
 
 Progress = Callable[[int, int], None]
@@ -196,16 +197,51 @@ def _load(scenario: Any, overrides: dict[str, Any] | None) -> Any:
         if overrides:
             raise UserError("overrides need a scenario name or path, not a Scenario object")
         return scenario
+    from app.input_checks import check_scenario_numbers
+
     try:
-        return load_scenario(scenario, overrides or None)
+        scen = load_scenario(scenario, overrides or None)
     except ScenarioError as exc:
         raise UserError(str(exc)) from None
+    except UnicodeDecodeError:
+        raise UserError("not a text (UTF-8) YAML file", where=f"scenario {scenario}") from None
+    except OSError as exc:
+        raise UserError(f"cannot read: {exc.strerror or exc}", where=f"scenario {scenario}") from None
+    check_scenario_numbers(scen.model_dump(mode="json"))
+    return scen
 
 
 def _scenario_name(scenario: Any, obj: Any) -> str:
     if isinstance(scenario, str):
         return scenario
     return getattr(obj, "name", "scenario")
+
+
+def _lock_run(store: RunStore, run_id: int) -> Any:
+    """Become the one writer of run `run_id`, or refuse (exit 2) while another process is."""
+    from ledger.store.locks import run_lock
+
+    lock = run_lock(store.engine.url.render_as_string(hide_password=False), run_id)
+    if not lock.acquire():
+        pid = lock.holder()
+        raise UserError(f"run {run_id} is being written by another process{f' (pid {pid})' if pid else ''}; "
+                        "wait for it to finish or stop it", where="--resume")
+    return lock
+
+
+def resume_point(store: RunStore, run_id: int, chain: str) -> int:
+    """How many stored rounds a resumed run keeps (it replays the seed past them).
+
+    Stored rounds are kept up to the first one without a settlement in the outbox: that
+    round and the ones after it are dropped and recomputed, so none is left unsettled.
+    """
+    numbers = store.round_numbers(run_id)
+    keep = len(numbers)
+    if chain != "none":
+        have = {s.round for s in store.settlements(run_id)}
+        keep = next((i for i, n in enumerate(numbers) if n not in have), keep)
+    store.truncate_after(run_id, numbers[keep - 1] if keep else -1)
+    return keep
 
 
 def run_simulation(
@@ -220,16 +256,30 @@ def run_simulation(
     progress: Progress | None = None,
     label: str = "",
     resume_run_id: int | None = None,
+    key_file: str | None = None,
 ) -> RunSummary:
     """Simulate `scenario` for `rounds` rounds, store every round and settle it when `chain` is set.
 
-    `chain` is "none", "anvil" (a local Anvil started and stopped here) or a JSON-RPC URL.
+    `chain` is "none", "anvil" (a local Anvil started and stopped here) or a JSON-RPC URL;
+    a URL needs an operator key (`key_file` or EDGEMARKET_OPERATOR_KEY, see
+    :mod:`ledger.chain.operator_key`), checked before anything is stored.
     With `resume_run_id`, the stored run's scenario and seed are replayed up to its last
     stored round and the run continues from there.
     """
     from agents.model import EdgeMarketModel
+    from ledger.chain.operator_key import OperatorKeyError, check_target, resolve
     from market.resources import RESOURCE_NAMES
 
+    if resume_run_id is None:
+        from app.input_checks import check_seed
+
+        check_seed(seed)
+        try:  # a bad --chain or a missing key: refused before a run row exists
+            check_target(chain)
+            operator_key = resolve(chain, key_file)
+        except OperatorKeyError as exc:
+            raise UserError(str(exc)) from None
+        scen = _load(scenario, overrides)  # a bad scenario: refused before the store is opened
     own_store = store is None
     store = store or RunStore(db_url)
     if resume_run_id is not None:
@@ -238,17 +288,24 @@ def run_simulation(
             raise UserError(f"no run with id {resume_run_id} in {store.url}", where="--resume")
         if run.status == "done":
             raise UserError(f"run {resume_run_id} already finished", where="--resume")
+        lock = _lock_run(store, resume_run_id)
+        run = store.get_run(resume_run_id)  # as the lock holder left it
+        if run is None or run.status == "done":
+            lock.release()
+            raise UserError(f"run {resume_run_id} already finished", where="--resume")
         from agents.scenario import Scenario
 
         scen = Scenario.model_validate(run.scenario_json)
         name, seed, n_rounds, chain = run.scenario, run.seed, run.rounds_planned, run.chain
+        try:
+            operator_key = resolve(chain, key_file)
+        except OperatorKeyError as exc:
+            lock.release()
+            raise UserError(str(exc)) from None
         run_id = resume_run_id
-        start = store.rounds_stored(run_id)
-        last = store.last_round(run_id)
-        store.truncate_after(run_id, -1 if last is None else last)
+        start = resume_point(store, run_id, chain)
         store.mark_status(run_id, "running")
     else:
-        scen = _load(scenario, overrides)
         name = _scenario_name(scenario, scen)
         n_rounds = int(rounds if rounds is not None else scen.rounds)
         if n_rounds < 1:
@@ -257,6 +314,7 @@ def run_simulation(
             name, scen.model_dump(mode="json"), seed, mechanism=scen.market.mechanism,
             rounds_planned=n_rounds, chain=chain, label=label,
         )
+        lock = _lock_run(store, run_id)
         start = 0
 
     if own_store and scen.devices.count >= PROCESS_WRITER_DEVICES:
@@ -270,10 +328,19 @@ def run_simulation(
             from ledger.settle import RunSettler
 
             try:
-                settler = RunSettler.open(chain, store, run_id, participants(model, n_rounds))
+                settler = RunSettler.open(chain, store, run_id, participants(model, n_rounds),
+                                          private_key=operator_key)
             except (ChainError, OSError) as exc:
-                raise UserError(f"cannot settle on {chain!r}: {exc} (the run is stored as failed; "
-                                f"`edgemarket run --resume {run_id}` retries)", where="--chain") from None
+                from ledger.chain.errors import ContractRevert
+                from ledger.chain.rpc import ReplyLost
+
+                # Only a chain that did not answer may answer later: then, and only then, resuming helps.
+                transient = (isinstance(exc, OSError | ReplyLost) or "connection" in str(exc).lower()) \
+                    and not isinstance(exc, ContractRevert)
+                hint = (f"; `edgemarket run --resume {run_id} --db {store.url}` retries" if transient else "")
+                first = (str(exc).strip().splitlines() or [""])[0]
+                raise UserError(f"cannot settle on {chain!r}: {first} (the run is stored as failed{hint})",
+                                where="--chain") from None
         agg = _Aggregate()
         for r in range(n_rounds):
             t_round = time.perf_counter()
@@ -283,14 +350,17 @@ def run_simulation(
             agg.add(rr, eq_arr)
             if r < start:  # replaying a resumed run: already stored (and settled or pending)
                 continue
+            # The outbox row goes first: a stored round always has its settlement recorded.
+            batch = settler.prepare(rr) if settler is not None else None
             store.record_round(run_id, rr, eq_prices=eq_arr,
                                wall_ms=(time.perf_counter() - t_round) * 1e3)
-            if settler is not None:
-                settler.settle(rr)
+            faults.point("before_send", r, before=store.flush)
+            if batch is not None:
+                settler.send(batch)
             if progress is not None:
                 progress(r + 1, n_rounds)
         store.flush()
-        chain_info = settler.finish() if settler is not None else {}
+        chain_info = settler.finish(store.round_numbers(run_id)) if settler is not None else {}
         wall = time.perf_counter() - t0
         summary = agg.summary(run_id, name, seed, scen.market.mechanism, wall, RESOURCE_NAMES)
         summary.chain = chain_info
@@ -298,14 +368,19 @@ def run_simulation(
         return summary
     except BaseException as exc:
         # Keep what was stored; the run stays resumable ("interrupted"/"failed").
+        if isinstance(exc, KeyboardInterrupt):
+            exc.run_id, exc.db_url = run_id, store.url  # type: ignore[attr-defined]  # for the CLI hint
         try:
             store.flush()
         finally:
             status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+            # One line, bounded: a driver error can carry kilobytes of SQL.
+            msg = (str(exc).strip().splitlines() or [""])[0]
             store.finish_run(run_id, status=status, wall_s=time.perf_counter() - t0,
-                             error=f"{type(exc).__name__}: {exc}")
+                             error=f"{type(exc).__name__}: {msg[:500]}")
         raise
     finally:
+        lock.release()
         if settler is not None:
             settler.close()
         if own_store:

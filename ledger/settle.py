@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from ledger.chain.anvil import AnvilProcess
+from ledger import faults
+from ledger.chain.anvil import AnvilError, AnvilProcess
 from ledger.chain.deploy import Deployment
 from ledger.chain.encoding import RoundBatch
 from ledger.chain.errors import ChainError
@@ -84,6 +85,40 @@ def with_incentive_fee(net_credits: dict[int, float], surplus: float, rate: floa
     return out, surplus + fees
 
 
+def _good_copy(anvil: AnvilProcess) -> Any:
+    return anvil.state_path.with_name(anvil.state_path.name + ".good")  # type: ignore[union-attr]
+
+
+def _dump(anvil: AnvilProcess) -> None:
+    """Dump the chain (atomically) and keep a copy that only this code writes.
+
+    Anvil also writes the state file itself when it stops; killed during that write (a
+    SIGTERM dump that outlasts its timeout on a loaded machine), the file is left cut short
+    and the next start has no contracts. The copy is always a complete dump.
+    """
+    import os
+    import shutil
+
+    anvil.dump_state()
+    good = _good_copy(anvil)
+    tmp = good.with_name(good.name + ".tmp")
+    shutil.copyfile(anvil.state_path, tmp)  # type: ignore[arg-type]
+    os.replace(tmp, good)
+
+
+def _restore_good_state(anvil: AnvilProcess) -> bool:
+    """Restart `anvil` from the last complete dump; False when there is none."""
+    import shutil
+
+    good = _good_copy(anvil)
+    if not good.exists():
+        return False
+    anvil.kill()  # no exit dump over the file we are about to restore
+    shutil.copyfile(good, anvil.state_path)  # type: ignore[arg-type]
+    anvil.start()
+    return True
+
+
 def _say(msg: str) -> None:
     print(f"[chain] {msg}", file=sys.stderr, flush=True)
 
@@ -117,7 +152,8 @@ class RunSettler:
 
     # ------------------------------------------------------------------ opening
     @classmethod
-    def open(cls, target: str, store: RunStore, run_id: int, participants: dict[str, Any]) -> RunSettler:
+    def open(cls, target: str, store: RunStore, run_id: int, participants: dict[str, Any],
+             *, private_key: str | None = None) -> RunSettler:
         """Start (or reach) the chain for a run: deploy and fund on first use, else attach and catch up."""
         run = store.get_run(run_id)
         info = dict(run.chain_info or {}) if run is not None else {}
@@ -126,13 +162,32 @@ class RunSettler:
             # One chain per run; the name is unique across stores (run ids are per store).
             state = info.get("state_file") or f"runs/run-{run_id}-{uuid.uuid4().hex[:8]}.state.json"
             anvil = AnvilProcess(state_path=state, dump_on_parent_death=False)
-            anvil.start()
+            try:
+                anvil.start()
+            except AnvilError:
+                if not info.get("deployment") or not _restore_good_state(anvil):
+                    raise
+                _say(f"{anvil.state_path} is unreadable (a dump cut short); restarted from the "
+                     "last complete dump, re-sending what it lacks")
             session = ChainSession(anvil=anvil)
         else:
-            session = ChainSession(rpc_url=target)
+            session = ChainSession(rpc_url=target, private_key=private_key)
         try:
             if info.get("deployment"):
-                session.attach(Deployment.from_dict(info["deployment"]))
+                try:
+                    session.attach(Deployment.from_dict(info["deployment"]))
+                except ChainError:
+                    if anvil is None or not _restore_good_state(anvil):
+                        raise
+                    _say(f"{anvil.state_path} lacks the run's contracts (a dump cut short); "
+                         "restarted from the last complete dump, re-sending what it lacks")
+                    session.rpc.close()
+                    from ledger.chain.rpc import RpcClient
+
+                    session.rpc = RpcClient(anvil.rpc_url)
+                    session.sender.rpc = session.rpc
+                    session.sender.resync_nonce()
+                    session.attach(Deployment.from_dict(info["deployment"]))
                 self = cls(store, run_id, session, anvil, from_block=int(info.get("from_block", 0)))
                 self.catch_up()
                 return self
@@ -147,6 +202,10 @@ class RunSettler:
                 (aid, kind, session.address(aid), to_base(b))
                 for aid, kind, b in zip(ids, participants["kind"], budgets, strict=True)
             ])
+            if anvil is not None:
+                # Dump the funded chain before the run points at it: a kill between recording
+                # the deployment and the first dump would leave a run whose chain has no code.
+                _dump(anvil)
             store.set_chain_info(run_id, {
                 "deployment": dep.as_dict(), "from_block": from_block, "target": target,
                 "state_file": str(anvil.state_path) if anvil else None, "stake_base": to_base(stakes),
@@ -154,7 +213,7 @@ class RunSettler:
                 "claim_rewards": bool(participants.get("claim_rewards", False)),
             })
             self = cls(store, run_id, session, anvil, from_block=from_block)
-            self._persist()
+            faults.point("after_deploy")
             return self
         except BaseException:
             session.close()
@@ -190,6 +249,16 @@ class RunSettler:
     # ------------------------------------------------------------------ settling
     def settle(self, rr: Any) -> None:
         """Record the round as pending, send it, and confirm the previous one (pipelined)."""
+        batch = self.prepare(rr)
+        if batch is not None:
+            self.send(batch)
+
+    def prepare(self, rr: Any) -> RoundBatch | None:
+        """Write the round's settlement to the outbox as *pending*; the batch to send.
+
+        Called before the round's rows are stored, so no stored round can lack its outbox
+        row. None when the round is already confirmed with this very content (a replay).
+        """
         existing = {s.round: s for s in self.store.settlements(self.run_id)}
         prior = existing.get(int(rr.round))
         net, fee = with_incentive_fee(rr.net_credits, float(rr.clearing.platform_surplus), self.fee_rate)
@@ -201,18 +270,22 @@ class RunSettler:
         if prior is not None and prior.status == "confirmed":
             if prior.payload != payload:
                 raise ChainError(f"round {rr.round} of run {self.run_id} was settled with other content")
-            return
+            return None
+        if prior is not None and prior.payload == payload:
+            return batch  # pending from before a crash: same content, the row stays
         self.store.add_pending_settlement(
             self.run_id, int(rr.round), payload, n_trades=batch.trade_count,
             netted_base=sum(v for v in batch.deltas_by_agent.values() if v > 0),
         )
-        self._send(batch)
+        return batch
 
-    def _send(self, batch: RoundBatch) -> None:
+    def send(self, batch: RoundBatch) -> None:
+        """Send a prepared round and confirm the one before it (pipelined)."""
         for attempt in range(RESTART_TRIES + 1):
             try:
                 self._confirm_inflight()
                 self._inflight.append(self.session.submit_batch(batch))
+                faults.point("after_send", batch.round)
                 return
             except (OSError, ChainError) as exc:
                 if not self._is_down(exc) or attempt == RESTART_TRIES:
@@ -235,7 +308,7 @@ class RunSettler:
 
     def _persist(self) -> None:
         if self.anvil is not None:
-            self.anvil.dump_state()
+            _dump(self.anvil)
         self._since_dump = 0
 
     # ------------------------------------------------------------------ faults
@@ -309,13 +382,34 @@ class RunSettler:
                       for k in s.payload.get("contributors", [])})
         if not ids:
             return 0
-        return sum(self.session.claim_rewards(ids).values())
+        half = len(ids) // 2  # two claim batches, so a crash test can die between them
+        paid = sum(self.session.claim_rewards(ids[:half]).values()) if half else 0
+        faults.point("claims")
+        return paid + sum(self.session.claim_rewards(ids[half:]).values())
 
     def reconcile(self) -> ReconcileReport:
-        return reconcile(self.expected_balances(), self.session, from_block=self.from_block)
+        """Chain balances vs the ones recomputed from the stored trades (:mod:`ledger.audit`)."""
+        from ledger.audit import expected_balances
 
-    def finish(self) -> dict[str, Any]:
-        """Confirm what is in flight, reconcile, and report totals for the summary."""
+        return reconcile(expected_balances(self.store, self.run_id), self.session, from_block=self.from_block)
+
+    def audit_rounds(self) -> list[str]:
+        """Per-round disagreements between store, outbox and chain (see :mod:`ledger.audit`)."""
+        from ledger.audit import audit_rounds
+
+        return audit_rounds(self.store, self.run_id, self.session, from_block=self.from_block)
+
+    def unsettled(self, rounds: list[int]) -> list[int]:
+        """The rounds among `rounds` without a confirmed settlement in the store."""
+        done = {s.round for s in self.store.settlements(self.run_id, "confirmed")}
+        return [r for r in rounds if r not in done]
+
+    def finish(self, rounds: list[int] | None = None) -> dict[str, Any]:
+        """Confirm what is in flight, reconcile, and report totals for the summary.
+
+        With `rounds` (the stored round numbers), a round without a confirmed settlement
+        fails the run: it is never marked done with a round missing on chain.
+        """
         for attempt in range(RESTART_TRIES + 1):
             try:
                 self._confirm_inflight()
@@ -324,6 +418,8 @@ class RunSettler:
                 if not self._is_down(exc) or attempt == RESTART_TRIES:
                     raise
                 self._recover(attempt + 1, exc)
+        if rounds is not None and (missing := self.unsettled(rounds)):
+            raise ChainError(f"rounds {missing[:10]} of run {self.run_id} are not settled on chain")
         paid = self._pay_rewards()
         self._persist()
         report = self.reconcile()

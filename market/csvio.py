@@ -165,6 +165,9 @@ def read_table(
     return Table(str(path), dict(zip(names, cols, strict=True)), len(lines), lines)
 
 
+MAX_VALUE = 1e12  # quantities, prices, values, capacities, costs
+
+
 def numbers(table: Table, column: str, *, positive: bool = False) -> FloatArray:
     """A column as finite floats >= 0 (> 0 with ``positive``), else the first bad row."""
     values = table.columns[column]
@@ -180,7 +183,8 @@ def numbers(table: Table, column: str, *, positive: bool = False) -> FloatArray:
                     f"not a number: {shown!r}", path=table.path, row=table.row(i), column=column
                 ) from None
         raise  # pragma: no cover - numpy and float() disagree
-    bad = ~np.isfinite(arr) | (arr <= 0 if positive else arr < 0)
+    # Above MAX_VALUE, products (quantity x price, welfare) overflow to inf downstream.
+    bad = ~np.isfinite(arr) | (arr <= 0 if positive else arr < 0) | (np.abs(arr) > MAX_VALUE)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         x = float(arr[i])
@@ -188,6 +192,8 @@ def numbers(table: Table, column: str, *, positive: bool = False) -> FloatArray:
             why = "is NaN"
         elif math.isinf(x):
             why = "is infinite"
+        elif abs(x) > MAX_VALUE:
+            why = f"is {values[i].strip()}, above the limit {MAX_VALUE:g}"
         else:
             why = f"is {values[i].strip()}, must be {'> 0' if positive else '>= 0'}"
         raise OrderFileError(why, path=table.path, row=table.row(i), column=column)

@@ -210,7 +210,9 @@ def reconcile(
 ) -> None:
     """Compare a run's store with its chain's balances and events, to the base unit.
 
-    Exit status 0 when they agree, 1 with a readable diff when they don't.
+    Balances are recomputed from the stored trades, fees and attested violations; each
+    stored round is checked on chain (settled once, trade count, Merkle root, fee).
+    Exit status 0 when they agree, 1 with a readable diff naming what doesn't.
     """
     from ledger.settle import RunSettler
     from ledger.store import RunStore
@@ -223,10 +225,13 @@ def reconcile(
     try:
         pending = store.settlements(run_id, "pending")
         report = settler.reconcile()
+        problems = settler.audit_rounds()
     finally:
         settler.close()
     typer.echo(str(report) if report.ok else report.diff())
+    for line in problems:
+        typer.echo(line)
     if pending:
         typer.echo(f"{len(pending)} round(s) still pending in the outbox: "
-                   f"`edgemarket run --resume {run_id}` settles them")
-    raise typer.Exit(0 if report.ok and not pending else 1)
+                   f"`edgemarket run --resume {run_id} --db {store.url}` settles them")
+    raise typer.Exit(0 if report.ok and not pending and not problems else 1)

@@ -101,6 +101,7 @@ def register(cli: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="print the summary as one JSON document on stdout instead of tables")] = False,
         json_out: Annotated[Path | None, typer.Option("--summary-out", help="also write the summary as JSON to this file")] = None,
         resume: Annotated[int | None, typer.Option(help="resume the stored run with this id")] = None,
+        key_file: Annotated[Path | None, typer.Option("--key-file", help="operator private key (hex) for --chain URL / --rpc-url (or env EDGEMARKET_OPERATOR_KEY)")] = None,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or tables")] = False,
         data_dir: Annotated[Path | None, typer.Option("--data-dir", help="folder for the store, chain state, logs and artefacts (as `edgemarket --data-dir`)")] = None,
     ) -> None:
@@ -109,8 +110,10 @@ def register(cli: typer.Typer) -> None:
             from app.datadir import apply_data_dir
 
             apply_data_dir(data_dir)
+        from app.input_checks import check_output_path
         from app.runner import run_simulation
 
+        check_output_path(json_out)
         overrides = parse_assignments(set_)
         if mechanism:
             overrides["market.mechanism"] = mechanism
@@ -125,10 +128,20 @@ def register(cli: typer.Typer) -> None:
             def tick(done: int, total: int) -> None:
                 progress.update(task, completed=done, total=total)
 
-            summary = run_simulation(
-                scenario, overrides=overrides, seed=seed, rounds=rounds, db_url=db, chain=target,
-                progress=tick, resume_run_id=resume,
-            )
+            try:
+                summary = run_simulation(
+                    scenario, overrides=overrides, seed=seed, rounds=rounds, db_url=db, chain=target,
+                    progress=tick, resume_run_id=resume,
+                    key_file=None if key_file is None else str(key_file),
+                )
+            except KeyboardInterrupt as exc:
+                rid = getattr(exc, "run_id", None)
+                if rid is None:
+                    typer.echo("interrupted", err=True)
+                else:
+                    typer.echo(f"interrupted: resume with edgemarket run --resume {rid} "
+                               f"--db {getattr(exc, 'db_url', db)}", err=True)
+                raise typer.Exit(130) from None
         d = summary.to_dict()
         if json_out is not None:
             json_out.write_text(json.dumps(d, indent=2) + "\n")

@@ -16,18 +16,32 @@ app = typer.Typer(no_args_is_help=True)
 
 RUN_STATUSES = ("done", "failed", "interrupted", "running")
 
+def _existing_store(db: str | None) -> Any:
+    """The store at `db` for reading, or None when its SQLite file does not exist (a
+    read-only command never creates a store)."""
+    from ledger.store import DEFAULT_DB_URL, RunStore
+    from ledger.store.database import sqlite_path
+
+    path = sqlite_path(db or DEFAULT_DB_URL)
+    if path is not None and not path.exists():
+        return None
+    return RunStore(db)
+
+
 DbOption = Annotated[str | None, typer.Option(help="SQLAlchemy URL of the run store (default: data/edgemarket.db)")]
 
 
 @app.command("list")
 def list_runs(db: DbOption = None, limit: Annotated[int, typer.Option(help="newest N runs")] = 50) -> None:
     """List stored runs, newest first."""
-    from ledger.store import RunStore
-
+    store = _existing_store(db)
+    if store is None:
+        typer.echo(f"no runs: no store at {db or 'data/edgemarket.db'}")
+        return
     t = Table()
     for col in ("id", "scenario", "seed", "mechanism", "rounds", "status", "chain", "created", "wall s", "label"):
         t.add_column(col)
-    for r in RunStore(db).list_runs(limit):
+    for r in store.list_runs(limit):
         t.add_row(str(r.id), r.scenario, str(r.seed), r.mechanism, f"{r.rounds_done}/{r.rounds_planned}",
                   r.status, r.chain, r.created_at.strftime("%Y-%m-%d %H:%M:%S"), f"{r.wall_s:.2f}", r.label)
     Console().print(t)
@@ -38,9 +52,11 @@ def show(run_id: Annotated[int, typer.Argument(help="run id (see `edgemarket run
          as_json: Annotated[bool, typer.Option("--json", help="print the stored summary as JSON")] = False) -> None:
     """Show a stored run's summary."""
     from app.commands.run import print_summary
-    from ledger.store import RunStore
 
-    run = RunStore(db).get_run(run_id)
+    store = _existing_store(db)
+    if store is None:
+        raise UserError(f"no store at {db or 'data/edgemarket.db'}", where="--db")
+    run = store.get_run(run_id)
     if run is None:
         raise UserError(f"no run with id {run_id}", where="RUN_ID")
     if as_json:
@@ -50,7 +66,8 @@ def show(run_id: Annotated[int, typer.Argument(help="run id (see `edgemarket run
         Console().print(f"run {run.id} ({run.scenario}, seed {run.seed}) is {run.status}: "
                         f"{run.rounds_done}/{run.rounds_planned} rounds stored"
                         + (f"; error: {run.error}" if run.error else "")
-                        + (f"; resume with `edgemarket run --resume {run.id}`" if run.status != "done" else ""))
+                        + (f"; resume with `edgemarket run --resume {run.id} --db {store.url}`"
+                           if run.status != "done" else ""))
         return
     print_summary(run.summary)
 
@@ -79,6 +96,7 @@ def _delete(store: Any, run: Any) -> str | None:
     store.delete_run(run.id)
     if state:
         Path(state).unlink(missing_ok=True)
+        Path(state + ".good").unlink(missing_ok=True)  # the settler's last complete dump
     return state
 
 

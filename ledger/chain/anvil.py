@@ -264,12 +264,26 @@ class AnvilProcess:
                 raise AnvilError(f"anvil exited early: {self._log_tail()}")
             try:
                 rpc_call(self.rpc_url, "eth_chainId", timeout=1.0)
-                return
+                # The answer must come from this anvil: on a busy machine another process can
+                # take the free port first, and a fresh foreign chain would answer instead.
+                if self._listening():
+                    return
+                time.sleep(0.02)
             except (OSError, urllib.error.URLError, AnvilError):
                 time.sleep(0.02)
         raise AnvilError(
             f"anvil did not answer within {self.startup_timeout} s: {self._log_tail()}"
         )
+
+    def _listening(self) -> bool:
+        """Whether this process is alive and its log says it bound our port."""
+        if self._proc is None or self._proc.poll() is not None:
+            raise AnvilError(f"anvil exited early: {self._log_tail()}")
+        try:
+            log = self._log_path.read_bytes() if self._log_path else b""
+        except OSError:
+            return False
+        return f"Listening on {self.host}:{self.port}".encode() in log
 
     def _log_tail(self, n: int = 800) -> str:
         try:

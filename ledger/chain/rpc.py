@@ -17,6 +17,14 @@ from urllib.parse import urlsplit
 
 from ledger.chain.errors import ChainError, RpcError
 
+# Requests that change the chain: a lost reply leaves unknown whether they were applied, so
+# they are never posted twice here (the sender checks what landed; see ledger.chain.tx).
+NOT_RETRIED = frozenset({"eth_sendRawTransaction", "eth_sendTransaction"})
+
+
+class ReplyLost(ChainError):
+    """A request that changes the chain was sent, but its reply never came back."""
+
 
 class RpcClient:
     """JSON-RPC over HTTP(S) with a persistent connection (one per thread).
@@ -53,13 +61,17 @@ class RpcClient:
             self._local.conn = conn
         return conn
 
-    def _post(self, payload: Any) -> Any:
+    def _post(self, payload: Any, *, retry: bool = True) -> Any:
+        """POST once more after a dropped keep-alive connection, unless `retry` is False:
+        then a failure after the request went out raises :class:`ReplyLost`."""
         body = json.dumps(payload, separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json", "Connection": "keep-alive"}
         for attempt in range(2):
             conn = self._conn()
+            sent = False
             try:
                 conn.request("POST", self._path, body, headers)
+                sent = True
                 resp = conn.getresponse()
                 raw = resp.read()
                 if resp.status != 200:
@@ -67,6 +79,8 @@ class RpcClient:
                 return json.loads(raw)
             except (http.client.HTTPException, ConnectionError, OSError) as exc:
                 self.close()
+                if sent and not retry:
+                    raise ReplyLost(f"no reply from {self.url} to a transaction send: {exc}") from exc
                 if attempt == 1:
                     raise ChainError(f"RPC connection to {self.url} failed: {exc}") from exc
         raise AssertionError("unreachable")
@@ -74,7 +88,8 @@ class RpcClient:
     def call(self, method: str, *params: Any) -> Any:
         """One request; raises :class:`RpcError` on an error reply."""
         reply = self._post(
-            {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)}
+            {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)},
+            retry=method not in NOT_RETRIED,
         )
         if "error" in reply:
             err = reply["error"]
@@ -96,7 +111,7 @@ class RpcClient:
             {"jsonrpc": "2.0", "id": i, "method": m, "params": p}
             for i, (m, p) in zip(ids, requests, strict=True)
         ]
-        replies = self._post(payload)
+        replies = self._post(payload, retry=not any(m in NOT_RETRIED for m, _ in requests))
         if isinstance(replies, dict):  # the whole batch was rejected
             err = replies.get("error", {})
             raise RpcError(

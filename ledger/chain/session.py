@@ -544,6 +544,12 @@ class ChainSession:
                 f"(root {args['tradesRoot'].hex()[:12]}... vs {b.trades_root.hex()[:12]}..., "
                 f"{len(args['deltas'])} vs {len(b.deltas)} accounts, fee {args['fee']} vs {b.fee})"
             )
+        differs = self._sent_differs(b, ev)
+        if differs:
+            raise SettlementConflict(
+                f"round {b.run_id}/{b.round} is already settled with different content "
+                f"({', '.join(differs)} differ)"
+            )
         receipt = self.rpc.call("eth_getTransactionReceipt", ev.tx_hash)
         return SettlementReceipt(
             run_id=b.run_id,
@@ -560,6 +566,27 @@ class ChainSession:
             indices=dict(b.index_by_agent),
             already_settled=True,
         )
+
+    def _sent_differs(self, b: RoundBatch, ev: ChainEvent) -> list[str]:
+        """Fields of ``b`` that differ from the batch that settled the round: prices from its
+        event; contributions and violations from the settling transaction's own input."""
+        from eth_abi import decode as abi_decode
+
+        out = []
+        if [int(p) for p in ev.args["prices"]] != [int(p) for p in b.prices]:
+            out.append("prices")
+        tx = self.rpc.call("eth_getTransactionByHash", ev.tx_hash)
+        fn = self.contracts["MarketSettlement"].fn("settleRound")
+        data = bytes.fromhex(str(tx["input"])[2:]) if tx else b""
+        if data[:4] != fn.selector:
+            return [*out, "contributions", "violations"]  # not a plain settleRound call: unknown
+        (sent,) = abi_decode(list(fn.inputs), data[4:])
+        if [int(c) for c in sent[7]] != [int(c) for c in b.contributions]:
+            out.append("contributions")
+        norm = [(str(n).lower(), str(u).lower(), int(a)) for n, u, a in sent[8]]
+        if norm != [(n.lower(), u.lower(), int(a)) for n, u, a in b.violations]:
+            out.append("violations")
+        return out
 
     @staticmethod
     def _round_key(run_id: int, round_: int) -> bytes:

@@ -21,7 +21,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 
 from ledger.chain.errors import ChainError, ContractRevert, ErrorDecoder, RpcError
-from ledger.chain.rpc import RpcClient
+from ledger.chain.rpc import ReplyLost, RpcClient
 
 GWEI = 10**9
 
@@ -127,11 +127,33 @@ class Sender:
             "0x"
         ), "0x" + signed.raw_transaction.hex().removeprefix("0x")
 
+    def known(self, tx_hashes: Sequence[str]) -> list[bool]:
+        """Whether the node knows each transaction (mined or in its pool)."""
+        found = self.rpc.batch([("eth_getTransactionByHash", [h]) for h in tx_hashes])
+        return [r is not None and not isinstance(r, RpcError) for r in found]
+
+    def _push(self, signed: list[tuple[str, str, int, TxRequest]]) -> list[Any]:
+        """Send signed transactions; after a lost reply, ask which landed instead of guessing.
+
+        The ones the node does not know are sent again as the very same signed bytes (same
+        nonce, same hash), so nothing can be applied twice.
+        """
+        try:
+            return self.rpc.batch([("eth_sendRawTransaction", [raw]) for _, raw, _, _ in signed])
+        except ReplyLost:
+            landed = self.known([h for h, _, _, _ in signed])
+        missing = [s for s, ok in zip(signed, landed, strict=True) if not ok]
+        again = iter(self.rpc.batch([("eth_sendRawTransaction", [raw]) for _, raw, _, _ in missing])
+                     if missing else [])
+        return [h if ok else next(again) for (h, _, _, _), ok in zip(signed, landed, strict=True)]
+
     def send(self, requests: Sequence[TxRequest]) -> list[SentTx]:
         """Sign ``requests`` with consecutive nonces and send them in one batch.
 
-        If the node refuses every transaction for a stale nonce (another process used the key,
-        or the chain was reverted), the nonce is re-read and the batch re-signed once.
+        A refused transaction whose hash the node knows anyway (its first send landed, the
+        reply was lost) counts as sent. If the node refuses every transaction for a stale
+        nonce and knows none of them (another process used the key, or the chain was
+        reverted), the nonce is re-read and the batch re-signed once.
         """
         for attempt in range(2):
             signed: list[tuple[str, str, int, TxRequest]] = []
@@ -139,10 +161,13 @@ class Sender:
                 tx_hash, raw = self.sign(req, self.nonce)
                 signed.append((tx_hash, raw, self.nonce, req))
                 self.nonce += 1
-            results = self.rpc.batch([("eth_sendRawTransaction", [raw]) for _, raw, _, _ in signed])
+            results = self._push(signed)
             failures = [
                 (s, r) for s, r in zip(signed, results, strict=True) if isinstance(r, RpcError)
             ]
+            if failures:
+                landed = self.known([s[0] for s, _ in failures])
+                failures = [f for f, ok in zip(failures, landed, strict=True) if not ok]
             if not failures:
                 return [SentTx(h, n, r) for h, _, n, r in signed]
             self.resync_nonce()

@@ -61,10 +61,40 @@ def open_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
         raise StoreError(f"--db {url!r}: cannot open the store ({exc.orig})") from None
 
 
-def _open(url: str, migrate: bool) -> Engine:
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a SQLite URL (None for another database or an in-memory one)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        return Path(parsed.database)
+    return None
+
+
+def _check_sqlite_file(url: str, path: Path) -> None:
+    """Refuse, naming --db, a path that cannot be a SQLite store (before anything is written)."""
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            raise StoreError(f"--db {url!r}: {parent} is a file, not a folder")
+    if path.is_dir():
+        raise StoreError(f"--db {url!r}: {path} is a folder, not a SQLite file")
+    if path.exists() and path.stat().st_size > 0:
+        try:
+            with path.open("rb") as f:
+                head = f.read(16)
+        except OSError as exc:
+            raise StoreError(f"--db {url!r}: cannot read {path} ({exc.strerror})") from None
+        if head != SQLITE_MAGIC:
+            raise StoreError(f"--db {url!r}: {path} is not a SQLite file")
+
+
+def _open(url: str, migrate: bool) -> Engine:
+    parsed = make_url(url)
+    path = sqlite_path(url)
+    if path is not None:
+        _check_sqlite_file(url, path)
+        path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -75,8 +105,12 @@ def _open(url: str, migrate: bool) -> Engine:
 
 def upgrade(engine: Engine) -> None:
     """Apply every pending migration to the database behind `engine`."""
-    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as conn:
+    from ledger.store.locks import migration_lock
+
+    url = engine.url.render_as_string(hide_password=False)
+    cfg = alembic_config(url)
+    # Two processes opening a fresh store would both create alembic_version: one at a time.
+    with migration_lock(url), engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 

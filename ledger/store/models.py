@@ -109,6 +109,7 @@ class TradeRow(Base):
     resource: Mapped[int] = mapped_column(Integer)
     quantity: Mapped[float] = mapped_column(Float)
     price: Mapped[float] = mapped_column(Float)
+    seller_price: Mapped[float | None] = mapped_column(Float, nullable=True)  # None: = price (0005)
 
 
 class OrderCurveRow(Base):

@@ -22,6 +22,7 @@ import numpy as np
 from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from ledger import faults
 from ledger.store.database import open_engine
 from ledger.store.models import (
     RESOURCE_SUFFIXES,
@@ -89,7 +90,8 @@ _COLUMNS = {
         "handovers", "wall_ms",
         "allocative_efficiency", "allocative_welfare", "delivered_welfare", "pool_optimum",
     ),
-    "trades": ("run_id", "round", "idx", "buyer", "seller", "resource", "quantity", "price"),
+    "trades": ("run_id", "round", "idx", "buyer", "seller", "resource", "quantity", "price",
+               "seller_price"),
     "qoais": ("run_id", "round", "service_class", *QOAIS_FIELDS),
     "snapshots": ("run_id", "round", "agent_id", "kind", "x_m", "y_m", "attached", "utilization"),
     "order_curves": ("run_id", "round", "resource", "side", "step", "quantity", "price"),
@@ -147,6 +149,8 @@ def write_pending(engine: Engine, pending: dict[str, list[Any]]) -> None:
         for rid in {r[0] for r in pending.get("rounds", [])}:
             stored = select(func.count()).select_from(RoundRow).where(RoundRow.run_id == rid).scalar_subquery()
             c.execute(update(Run).where(Run.id == rid).values(rounds_done=stored))
+        for rnd in sorted({r[1] for r in pending.get("rounds", [])}):
+            faults.point("flush", rnd)  # crash tests: die with this transaction open
 
 
 class ThreadWriter:
@@ -323,6 +327,13 @@ class RunStore:
             r = c.execute(select(func.max(RoundRow.round)).where(RoundRow.run_id == run_id)).scalar()
         return None if r is None else int(r)
 
+    def round_numbers(self, run_id: int) -> list[int]:
+        """The numbers of a run's stored rounds, in order."""
+        self.flush()
+        with self.engine.connect() as c:
+            q = select(RoundRow.round).where(RoundRow.run_id == run_id).order_by(RoundRow.round)
+            return [int(r) for r in c.execute(q).scalars()]
+
     def truncate_after(self, run_id: int, last_round: int) -> None:
         """Drop rows of rounds after `last_round` (a resumed run recomputes them)."""
         with self.engine.begin() as c:
@@ -357,7 +368,8 @@ class RunStore:
         if n:
             # Kept as arrays: the writer (thread or process) turns them into rows.
             self._buffer("trades", [_Columns(n, (run_id, int(rr.round), None, t.buyer, t.seller,
-                                                 t.resource, t.quantity, t.price))])
+                                                 t.resource, t.quantity, t.price,
+                                                 getattr(t, "seller_price", t.price)))])
         self._buffer("qoais", [
             (run_id, int(rr.round), q.service_class, *(float(getattr(q, f)) for f in QOAIS_FIELDS))
             for q in qs
