@@ -23,7 +23,6 @@ import pytest
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
-NEEDS_CONTRACTS = "edgemarket run factory --rounds 30 --mechanism mcafee --seed 7"
 
 
 def first_session() -> list[str]:
@@ -63,10 +62,7 @@ def _port_free(port: int) -> bool:
 def _cases() -> list[object]:
     out = []
     for i, line in enumerate(first_session()):
-        marks = [pytest.mark.xfail(strict=False, reason="needs contracts branch (NotRegistered)")] \
-            if line == NEEDS_CONTRACTS else []
-        out.append(pytest.param(i, line, id=f"{i}-{line.split()[0]}-{line.split()[1] if len(line.split()) > 1 else ''}",
-                                marks=marks))
+        out.append(pytest.param(i, line, id=f"{i}-{line.split()[0]}-{line.split()[1] if len(line.split()) > 1 else ''}"))
     return out
 
 
