@@ -37,7 +37,9 @@ from agents.device import Device
 from agents.edge_node import EdgeNode
 from agents.marketplace import Clearing, OrderArrays, clear_venues, merge_results
 from agents.mobility import Mobility
-from agents.qoais import aggregate, dimension_scores, sla_met
+from agents import qoais_inputs as qi
+from agents.fl.service import FLService
+from agents.qoais import aggregate, dimension_scores, indicator_scores, sla_met
 from agents.results import AgentSnapshot, RoundResult
 from agents.scenario import NodesConfig, Scenario, load_scenario
 from agents.state import DeviceTable, NodeTable
@@ -130,6 +132,15 @@ class EdgeMarketModel(mesa.Model):
         # Sample of devices for snapshots, fixed for the run.
         self.snapshot_rows = np.sort(rng.permutation(n)[: sc.snapshot_devices])
         self.last_link: LinkState | None = None
+        # QoAIS inputs beyond execution: real FL for the learning classes, per-seller
+        # security/automation attributes, link changes across rounds (own random streams).
+        self.fl = FLService(sc.fl, self.classes.names, n, seed)
+        self.seller_attrs = qi.seller_attributes(
+            sc.seller_qoais, self.nodes.uid, self.devices.uid,
+            None if self.cloud_agent is None else self.cloud_agent.unique_id,
+            self.sellers.kind.size, seed)
+        self.link_memory = qi.LinkMemory(n)
+        self.last_indicators = np.zeros((0, 29))
 
     # --- construction ------------------------------------------------------------------
 
@@ -387,11 +398,20 @@ class EdgeMarketModel(mesa.Model):
         lv = self._link_view(req, link)
         measured, tx_s = ex.measure(req, got, lv, self.round_s)
         measured.stage_budget_s = stage_budget
+        fl_out = self.fl.measure(req.cls, req.device, req.learning_lu, got.units, got.rate_mbps,
+                                 req.data_mbit, req.work_gflop, self.round_s)
+        link_out = {k: np.full(n_req, np.nan) for k in ("rate_change", "log_ber_change")}
+        srv = np.flatnonzero(got.served)
+        for k, v in self.link_memory.update(req.device[srv], got.rate_mbps[srv], lv.ber[srv]).items():
+            link_out[k][srv] = v
+        qi.fill_measured(measured, n_req, [fl_out, qi.per_request(trades, n_req, self.seller_attrs),
+                                           link_out], sc.fl.min_accuracy)
         sla_all = sla_met(measured) & got.served
         self._node_sla(got.provider, got.served, sla_all)
         served_rows = np.flatnonzero(got.served)
         m_served = _take_measured(measured, served_rows)
-        dims = dimension_scores(m_served)
+        self.last_indicators = indicator_scores(m_served)
+        dims = dimension_scores(m_served, self.last_indicators)
         qoais = aggregate(self.classes.names, self.classes.weights, req.cls, got.served,
                           sla_all, m_served, dims)
         deadline = got.served & (measured.latency_ms <= req.latency_budget_ms)
@@ -419,7 +439,9 @@ class EdgeMarketModel(mesa.Model):
             n_markets=edge.venues.size + cloud.venues.size,
             info={"served_at_cloud": int(served_cloud.sum()),
                   "equilibrium_prices": clearing.info["equilibrium_prices"],
-                  "bundling": sc.market.bundling, "scope": sc.market.scope},
+                  "bundling": sc.market.bundling, "scope": sc.market.scope,
+                  "qoais_indicators": qi.class_means(self.classes.names, m_served.cls,
+                                                     self.last_indicators)},
         )
         self.history.append(rr)
         if self.history_limit is not None and len(self.history) > self.history_limit:
