@@ -798,6 +798,7 @@ def _shift_asks(trades: Trades, offset: int) -> Trades:
 
 
 def _take_measured(m: Any, rows: IntArray) -> Any:
-    """The Measured rows at ``rows``."""
+    """The Measured rows at ``rows`` (optional measures left empty stay empty)."""
+    n = m.cls.size
     return dataclasses.replace(m, **{f.name: getattr(m, f.name)[rows]
-                                     for f in dataclasses.fields(m)})
+                                     for f in dataclasses.fields(m) if getattr(m, f.name).size == n})
