@@ -29,16 +29,16 @@ from numpy.typing import NDArray
 from scipy.special import ndtri
 
 from agents import execution as ex
+from agents import qoais_inputs as qi
 from agents.bundles import design_comm_only, design_joint, stage_latency_s
 from agents.channel import Channel, LinkState
 from agents.cloud import Cloud
 from agents.curves import OrderCurves, order_curves
 from agents.device import Device
 from agents.edge_node import EdgeNode
+from agents.fl.service import FLService
 from agents.marketplace import Clearing, OrderArrays, clear_venues, merge_results
 from agents.mobility import Mobility
-from agents import qoais_inputs as qi
-from agents.fl.service import FLService
 from agents.qoais import aggregate, dimension_scores, indicator_scores, sla_met
 from agents.results import AgentSnapshot, RoundResult
 from agents.scenario import NodesConfig, Scenario, load_scenario

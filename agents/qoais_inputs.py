@@ -117,10 +117,10 @@ def fill_measured(m: object, n: int, parts: list[dict[str, FloatArray]],
     fl = parts[0].get("is_fl") if parts else None
     if fl is not None and fl.size == n and "fl_accuracy" in parts[0]:
         rows = fl > 0
-        acc = getattr(m, "accuracy").copy()
+        acc = m.accuracy.copy()
         acc[rows] = parts[0]["fl_accuracy"][rows]
         m.accuracy = acc  # type: ignore[attr-defined]
-        need = getattr(m, "min_accuracy").copy()
+        need = m.min_accuracy.copy()
         need[rows] = fl_min_accuracy
         m.min_accuracy = need  # type: ignore[attr-defined]
 

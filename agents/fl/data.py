@@ -57,7 +57,7 @@ def train_test_split(y: IntArray, test_share: float, rng: np.random.Generator) -
     test = []
     for c in np.unique(y):
         idx = rng.permutation(np.flatnonzero(y == c))
-        test.append(idx[: int(round(test_share * idx.size))])
+        test.append(idx[: round(test_share * idx.size)])
     te = np.sort(np.concatenate(test))
     tr = np.setdiff1d(np.arange(y.size), te)
     return tr, te

@@ -103,7 +103,7 @@ def test_dirichlet_shares_have_dirichlet_moments():
 
 
 def test_split_is_a_partition_in_the_drawn_proportions():
-    x, y = digits()
+    _x, y = digits()
     rng = np.random.default_rng(5)
     shares = dirichlet_shares(4, 0.3, rng)
     parts = split_by_shares(y, shares, rng)
