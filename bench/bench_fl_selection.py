@@ -24,15 +24,19 @@ random time to target, ``ratio`` = baseline / ours (units, not seconds: simulate
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import os
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")  # before numpy: single-threaded BLAS on a shared machine
+
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import parser, report  # noqa: E402
-
 import numpy as np  # noqa: E402
+from _common import parser, report  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from agents.fl.data import make_federation  # noqa: E402
