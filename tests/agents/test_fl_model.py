@@ -135,3 +135,22 @@ def test_bad_fl_settings_name_the_field():
         load_scenario("smart_city", {"fl.selection": "best"})
     with pytest.raises(ScenarioError, match="fl"):
         load_scenario("smart_city", {"fl.alpha": -1})
+
+
+def test_docs_list_all_29_indicators_in_order():
+    """docs/qoais.md has one numbered row per indicator, in INDICATORS order, at most 4 N/A."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "qoais.md").read_text()
+    rows = [r.split("|") for r in text.splitlines() if r.startswith("| ") and r.split("|")[1].strip().isdigit()]
+    assert [int(r[1]) for r in rows] == list(range(1, 30))
+    assert [r[2].strip() for r in rows] == [i[0] for i in INDICATORS]
+    na = [r[3].strip() for r in rows if "**N/A**" in r[4]]
+    assert len(na) <= 4 and na == list(NOT_MEASURED)
+
+
+@pytest.mark.parametrize("name", ["factory", "metro"])
+def test_scenarios_set_their_own_fl_and_seller_blocks(name):
+    sc = load_scenario(name)
+    assert sc.fl.alpha != load_scenario("smart_city").fl.alpha
+    assert sc.seller_qoais != load_scenario("smart_city").seller_qoais
