@@ -417,9 +417,11 @@ class EdgeMarketModel(mesa.Model):
         deadline = got.served & (measured.latency_ms <= req.latency_budget_ms)
         # 8. Settle.
         contributions = self._settle(req, trades, got, tx_s)
+        # Only staked edge nodes can be slashed on chain (a cloud or broker provider would
+        # revert the settlement batch with NotRegistered).
+        missed = got.served & ~sla_all & (self.sellers.kind[np.maximum(got.provider, 0)] == ex.KIND_NODE)
         violations = [(int(p), int(dev.uid[d]), float(c)) for p, d, c in zip(
-            got.provider[got.served & ~sla_all], req.device[got.served & ~sla_all],
-            got.payment[got.served & ~sla_all], strict=True)]
+            got.provider[missed], req.device[missed], got.payment[missed], strict=True)]
         # 9. Learn.
         self._observe_markets(edge, trades)
         for strat, idx in self.node_strategies:

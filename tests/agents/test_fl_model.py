@@ -154,3 +154,16 @@ def test_scenarios_set_their_own_fl_and_seller_blocks(name):
     sc = load_scenario(name)
     assert sc.fl.alpha != load_scenario("smart_city").fl.alpha
     assert sc.seller_qoais != load_scenario("smart_city").seller_qoais
+
+
+def test_violations_name_only_edge_nodes(run):
+    """Settlement slashes staked edge nodes only: a violation naming the cloud or a broker
+    would revert the whole on-chain batch (learning requests missing their accuracy at the
+    cloud made this happen)."""
+    from agents import execution as ex
+
+    model, _, results = run
+    assert any(rr.violations for rr in results)
+    for rr in results:
+        for provider, _, _ in rr.violations:
+            assert model.sellers.kind[provider] == ex.KIND_NODE
