@@ -30,6 +30,9 @@ class FLService:
         rng = np.random.default_rng([self.seed, 0xF1])
         # Jobs start staggered: a device is somewhere in its current job at round 0.
         self.job_round = rng.integers(0, cfg.job_rounds, n_devices).astype(np.int64)
+        if self.active and n_devices:
+            # Train (or fetch from the cache) now: a setup cost of the run, not of a round.
+            fl_table(cfg, self.seed)
 
     @property
     def active(self) -> bool:
