@@ -1,12 +1,13 @@
 """QoAIS, the quality of AI service, measured per served request and aggregated per class.
 
-Source 004 (§5.2, Table 3) names six dimensions and their indicators; the measurable
-definitions, units and normalizations below are ours (docs/qoais.md lists the formulas).
-Every indicator is normalized to [0, 1] (1 = best); a dimension is the mean of its
-indicators; a request's overall score is the weighted mean of its six dimensions with its
-class's weights. A request meets its SLA when its latency is within budget, and its
-reliability, accuracy and provider privacy level meet the class requirements; unserved
-requests never do.
+Source 004 (§5.2, Table 3) names six dimensions and 29 indicators; the measurable
+definitions, units and normalizations below are ours (docs/qoais.md lists them with the
+simulation state each comes from). Every indicator is normalized to [0, 1] (1 = best), or
+NaN where it does not apply (FL-only indicators for inference requests; interpretability,
+which is not measured); a dimension is the mean of its applicable indicators; a request's
+overall score is the weighted mean of its six dimensions with its class's weights. A
+request meets its SLA when its latency is within budget, and its reliability, accuracy and
+provider privacy level meet the class requirements; unserved requests never do.
 """
 
 from __future__ import annotations
