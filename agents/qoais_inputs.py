@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 
+from agents.qoais import Measured
 from market.orders import Trades
 
 FloatArray = NDArray[np.float64]
@@ -44,7 +45,8 @@ class SellerQoAISConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     spread: float = Field(0.15, ge=0, le=1)
-    nodes: KindAttributes = Field(default_factory=KindAttributes)
+    nodes: KindAttributes = Field(default_factory=lambda: KindAttributes(
+        confidentiality=0.9, privacy=0.9, authenticity=0.9, traceability=0.85, automation=0.8))
     cloud: KindAttributes = Field(default_factory=lambda: KindAttributes(
         confidentiality=0.95, privacy=0.85, authenticity=0.95, traceability=0.95, automation=0.95))
     brokers: KindAttributes = Field(default_factory=lambda: KindAttributes(
@@ -103,7 +105,7 @@ class LinkMemory:
                 "log_ber_change": np.abs(lb - prev_b)}
 
 
-def fill_measured(m: object, n: int, parts: list[dict[str, FloatArray]],
+def fill_measured(m: Measured, n: int, parts: list[dict[str, FloatArray]],
                   fl_min_accuracy: float) -> None:
     """Copy the optional measures in ``parts`` onto Measured ``m`` (all rows (n,)).
 
@@ -119,10 +121,10 @@ def fill_measured(m: object, n: int, parts: list[dict[str, FloatArray]],
         rows = fl > 0
         acc = m.accuracy.copy()
         acc[rows] = parts[0]["fl_accuracy"][rows]
-        m.accuracy = acc  # type: ignore[attr-defined]
+        m.accuracy = acc
         need = m.min_accuracy.copy()
         need[rows] = fl_min_accuracy
-        m.min_accuracy = need  # type: ignore[attr-defined]
+        m.min_accuracy = need
 
 
 def class_means(names: list[str], cls: IntArray, ind: FloatArray) -> dict[str, list[float | None]]:

@@ -12,10 +12,13 @@ averages the participants' local models weighted by their sample counts.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
-FloatArray = NDArray[np.float64]
+#: float32 (training) or float64 (tests, metrics) arrays.
+FloatArray = NDArray[np.floating[Any]]
 IntArray = NDArray[np.int64]
 
 
@@ -46,7 +49,7 @@ def loss_and_grad(w: FloatArray, x: FloatArray, y: IntArray, mask: FloatArray,
 
 
 def local_train(w0: FloatArray, x: FloatArray, y: IntArray, mask: FloatArray,
-                epochs: IntArray | int, lr: float, l2: float = 0.0) -> FloatArray:
+                epochs: IntArray | int, lr: float | np.floating[Any], l2: float = 0.0) -> FloatArray:
     """Each client's model after ``epochs`` full-batch GD steps from ``w0`` (broadcast).
 
     ``epochs`` may differ per client (shape of the leading axes); a client stops updating

@@ -14,6 +14,8 @@ All strategies pick ``p`` clients (per federation) out of K without replacement:
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -32,7 +34,7 @@ def _top(keys: FloatArray, p: IntArray) -> BoolArray:
     return rank < p[:, None]
 
 
-def select(strategy: str, p: IntArray, n: FloatArray, loss: FloatArray, t: FloatArray,
+def select(strategy: str, p: IntArray, n: FloatArray, loss: NDArray[np.floating[Any]], t: FloatArray,
            rng: np.random.Generator, beta: float = 1.0) -> BoolArray:
     """(F, K) participant mask: row f picks p[f] clients.
 

@@ -12,6 +12,7 @@ participant (stragglers).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -62,7 +63,7 @@ def train(fed: Federation, epochs: IntArray, participants: IntArray, strategy: s
     epochs = np.asarray(epochs, dtype=np.int64)
     participants = np.asarray(participants, dtype=np.int64)
     f, k, d = epochs.size, fed.k, fed.x.shape[-1]
-    g = np.zeros((f, d, N_CLASSES))
+    g: NDArray[Any] = np.zeros((f, d, N_CLASSES))
     cu = compute_units(fed, epochs)
     mu = 1.0 / fed.link
     t_exp = cu + mu[None, :]
@@ -71,7 +72,7 @@ def train(fed: Federation, epochs: IntArray, participants: IntArray, strategy: s
     # float32 for the training itself: half the memory traffic; the metrics do not need more.
     x, y, mask = fed.x[None].astype(np.float32), fed.y[None], fed.mask[None].astype(np.float32)
     g = g.astype(np.float32)
-    out = {name: [] for name in ("selected", "round_time", "test_acc", "train_acc", "train_loss",
+    out: dict[str, list[NDArray[Any]]] = {name: [] for name in ("selected", "round_time", "test_acc", "train_acc", "train_loss",
                                  "client_acc", "noisy_acc", "ece", "update_error", "label_hist")}
     hist_k = np.stack([np.bincount(fed.y[i][fed.mask[i] > 0], minlength=N_CLASSES)
                        for i in range(k)]).astype(np.float64)  # (K, C)
