@@ -399,7 +399,7 @@ class EdgeMarketModel(mesa.Model):
         measured, tx_s = ex.measure(req, got, lv, self.round_s)
         measured.stage_budget_s = stage_budget
         fl_out = self.fl.measure(req.cls, req.device, req.learning_lu, got.units, got.rate_mbps,
-                                 req.data_mbit, req.work_gflop, self.round_s)
+                                 req.data_mbit, req.work_gflop, self.round_s, req.task_rate_hz)
         link_out = {k: np.full(n_req, np.nan) for k in ("rate_change", "log_ber_change")}
         srv = np.flatnonzero(got.served)
         for k, v in self.link_memory.update(req.device[srv], got.rate_mbps[srv], lv.ber[srv]).items():

@@ -40,8 +40,12 @@ class FLService:
 
     def measure(self, cls: IntArray, device: IntArray, learning_lu: FloatArray,
                 units: FloatArray, rate_mbps: FloatArray, data_mbit: FloatArray,
-                work_gflop: FloatArray, round_s: float) -> dict[str, FloatArray]:
+                work_gflop: FloatArray, round_s: float,
+                task_rate_hz: FloatArray | None = None) -> dict[str, FloatArray]:
         """Per request (n,): FL measures (NaN for non-learning requests) and ``is_fl``.
+
+        ``accuracy_trials``: how many predictions an accuracy figure rests on -- the 360
+        held-out digits for a learning request, the round's tasks (rate x round) otherwise.
 
         ``units`` (n, 4) received per resource. A learning request that got no learning
         units trains nothing this round: it is not advanced and keeps NaN measures
@@ -51,6 +55,8 @@ class FLService:
         is_fl = self.learning_class[cls] & (units[:, 3] > 0) if n else np.zeros(0, bool)
         rows = np.flatnonzero(is_fl)
         out: dict[str, FloatArray] = {"is_fl": is_fl.astype(np.float64)}
+        if task_rate_hz is not None:
+            out["accuracy_trials"] = np.maximum(task_rate_hz * round_s, 1.0)
         if not rows.size:
             return out
         t = fl_table(self.cfg, self.seed)
@@ -69,7 +75,7 @@ class FLService:
             col = np.full(n, np.nan)
             col[rows] = v
             out[k] = col
-        trials = np.full(n, np.nan)
+        trials = out.get("accuracy_trials", np.full(n, np.nan)).copy()
         trials[rows] = t.fed.y_test.size
         out["accuracy_trials"] = trials
         return out

@@ -167,3 +167,14 @@ def test_violations_name_only_edge_nodes(run):
     for rr in results:
         for provider, _, _ in rr.violations:
             assert model.sellers.kind[provider] == ex.KIND_NODE
+
+
+@pytest.mark.parametrize(("p", "n"), [(0.9, 360), (0.5, 10), (1.0, 30), (0.0, 5)])
+def test_accuracy_bound_is_the_wilson_lower_root(p, n):
+    """The Wilson bound is the smaller root q of (p - q)^2 = z^2 q (1 - q) / n (solved here
+    with np.roots, independently of the closed form in agents.qoais)."""
+    from agents.qoais import wilson_lower
+
+    z2 = 1.96 ** 2
+    roots = np.roots([1 + z2 / n, -(2 * p + z2 / n), p * p]).real
+    assert wilson_lower(np.array([p]), np.array([float(n)]))[0] == pytest.approx(roots.min(), abs=1e-12)
