@@ -155,7 +155,7 @@ def measure(req: Requests, got: Received, link: LinkView,
                              / link.delay_prob.sum(axis=1), link.delay_ms[:, 0])
     queue_ms = 1000 * tandem_mean_s(t1, t2, f)
     latency_ms = link_mean + got.transport_ms + queue_ms + (1 - hit) * req.cache_miss_penalty_ms
-    ho, continuity = link.handover, None
+    ho, continuity = link.handover, np.zeros(0)
     if ho is not None:
         # Handed-over sessions: a mixture over the extra delays of their round's tasks.
         rows = np.flatnonzero(ho.prob[:, 0] < 1)

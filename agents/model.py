@@ -28,12 +28,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from agents import execution as ex
+from agents import qoais_inputs as qi
 from agents.bundles import design_comm_only, design_joint, queue_eps, stage_latency_s
 from agents.channel import Channel, LinkState
 from agents.cloud import Cloud
 from agents.curves import OrderCurves, order_curves
 from agents.device import Device
 from agents.edge_node import EdgeNode
+from agents.fl.service import FLService
 from agents.handover import HandoverCost, handover_cost
 from agents.honest_welfare import measure_round
 from agents.latency import atom_quantile
@@ -41,7 +43,7 @@ from agents.link_adaptation import effective_spectral_eff
 from agents.marketplace import Clearing, OrderArrays, clear_venues, merge_results
 from agents.marketplace_prices import round_prices
 from agents.mobility import Mobility
-from agents.qoais import aggregate, dimension_scores, sla_met
+from agents.qoais import aggregate, dimension_scores, indicator_scores, sla_met
 from agents.results import AgentSnapshot, RoundResult
 from agents.scenario import NodesConfig, Scenario, load_scenario
 from agents.sessions import SessionBook, session_rounds
@@ -141,6 +143,15 @@ class EdgeMarketModel(mesa.Model):
                                              self.classes.columns["latency_budget_ms"], self.round_s)
         self.sessions = SessionBook(n, m)
         self._held = np.zeros((m, N_RESOURCES))
+        # QoAIS inputs beyond execution: real FL for the learning classes, per-seller
+        # security/automation attributes, link changes across rounds (own random streams).
+        self.fl = FLService(sc.fl, self.classes.names, n, seed)
+        self.seller_attrs = qi.seller_attributes(
+            sc.seller_qoais, self.nodes.uid, self.devices.uid,
+            None if self.cloud_agent is None else self.cloud_agent.unique_id,
+            self.sellers.kind.size, seed)
+        self.link_memory = qi.LinkMemory(n)
+        self.last_indicators = np.zeros((0, 29))
 
     # --- construction ------------------------------------------------------------------
 
@@ -403,11 +414,20 @@ class EdgeMarketModel(mesa.Model):
         lv = self._link_view(req, link)
         measured, tx_s = ex.measure(req, got, lv, self.round_s)
         measured.stage_budget_s = stage_budget
+        fl_out = self.fl.measure(req.cls, req.device, req.learning_lu, got.units, got.rate_mbps,
+                                 req.data_mbit, req.work_gflop, self.round_s, req.task_rate_hz)
+        link_out = {k: np.full(n_req, np.nan) for k in ("rate_change", "log_ber_change")}
+        srv = np.flatnonzero(got.served)
+        for k, v in self.link_memory.update(req.device[srv], got.rate_mbps[srv], lv.ber[srv]).items():
+            link_out[k][srv] = v
+        qi.fill_measured(measured, n_req, [fl_out, qi.per_request(trades, n_req, self.seller_attrs),
+                                           link_out], sc.fl.min_accuracy)
         sla_all = sla_met(measured) & got.served
         self._node_sla(got.provider, got.served, sla_all)
         served_rows = np.flatnonzero(got.served)
         m_served = _take_measured(measured, served_rows)
-        dims = dimension_scores(m_served)
+        self.last_indicators = indicator_scores(m_served)
+        dims = dimension_scores(m_served, self.last_indicators)
         qoais = aggregate(self.classes.names, self.classes.weights, req.cls, got.served,
                           sla_all, m_served, dims)
         deadline = got.served & (measured.latency_ms <= req.latency_budget_ms)
@@ -418,9 +438,11 @@ class EdgeMarketModel(mesa.Model):
         dev.spent_credits += held_pay
         dev.budget_credits -= held_pay
         self.channel.observe_load(self._airtime_load(req, trades, tx_s))
+        # Every violation is attested; one by a provider without stake (the cloud, a broker,
+        # an exited node) is compensated from what is staked, i.e. nothing (MarketSettlement).
+        missed = got.served & ~sla_all
         violations = [(int(p), int(dev.uid[d]), float(c)) for p, d, c in zip(
-            got.provider[got.served & ~sla_all], req.device[got.served & ~sla_all],
-            got.payment[got.served & ~sla_all], strict=True)]
+            got.provider[missed], req.device[missed], got.payment[missed], strict=True)]
         # 9. Learn.
         self._observe_markets(edge, trades)
         for strat, idx in self.node_strategies:
@@ -446,7 +468,9 @@ class EdgeMarketModel(mesa.Model):
                   **round_prices(edge, cloud),
                   "broker_trades": int(np.count_nonzero(
                       self.sellers.kind[trades.seller] == ex.KIND_DEVICE)),
-                  "bundling": sc.market.bundling, "scope": sc.market.scope},
+                  "bundling": sc.market.bundling, "scope": sc.market.scope,
+                  "qoais_indicators": qi.class_means(self.classes.names, m_served.cls,
+                                                     self.last_indicators)},
         )
         self.history.append(rr)
         if self.history_limit is not None and len(self.history) > self.history_limit:
@@ -854,7 +878,7 @@ def _concat_trades(a: Trades, b: Trades) -> Trades:
 
 
 def _take_measured(m: Any, rows: IntArray) -> Any:
-    """The Measured rows at ``rows``."""
+    """The Measured rows at ``rows`` (optional measures left empty stay empty)."""
+    n = m.cls.size
     return dataclasses.replace(m, **{f.name: getattr(m, f.name)[rows]
-                                     for f in dataclasses.fields(m)
-                                     if getattr(m, f.name) is not None})
+                                     for f in dataclasses.fields(m) if getattr(m, f.name).size == n})

@@ -1,17 +1,18 @@
 """QoAIS, the quality of AI service, measured per served request and aggregated per class.
 
-Source 004 (§5.2, Table 3) names six dimensions and their indicators; the measurable
-definitions, units and normalizations below are ours (docs/qoais.md lists the formulas).
-Every indicator is normalized to [0, 1] (1 = best); a dimension is the mean of its
-indicators; a request's overall score is the weighted mean of its six dimensions with its
-class's weights. A request meets its SLA when its latency is within budget, and its
-reliability, accuracy and provider privacy level meet the class requirements; unserved
-requests never do.
+Source 004 (§5.2, Table 3) names six dimensions and 29 indicators; the measurable
+definitions, units and normalizations below are ours (docs/qoais.md lists them with the
+simulation state each comes from). Every indicator is normalized to [0, 1] (1 = best), or
+NaN where it does not apply (FL-only indicators for inference requests; interpretability,
+which is not measured); a dimension is the mean of its applicable indicators; a request's
+overall score is the weighted mean of its six dimensions with its class's weights. A
+request meets its SLA when its latency is within budget, and its reliability, accuracy and
+provider privacy level meet the class requirements; unserved requests never do.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -24,35 +25,61 @@ BoolArray = NDArray[np.bool_]
 #: ms; the latency of a task that can never complete (a stage got no resources).
 TIMEOUT_MS = 60_000.0
 
+def _empty() -> FloatArray:
+    return np.zeros(0)
+
+
 DIMENSIONS: tuple[str, ...] = (
     "performance", "connection", "data", "computation", "security", "orchestration",
 )
 
-#: (dimension, indicator, unit of the raw measure, normalization) -- rendered in docs/qoais.md.
+#: The 29 indicators of 004 Table 3: (dimension, indicator, raw unit, normalization to [0, 1]).
+#: Rendered in docs/qoais.md with the state each is computed from. "FL" = learning-class
+#: requests only (NaN for the others: the inference classes train nothing); "N/A" = not
+#: measured (see the docs for the reason).
 INDICATORS: tuple[tuple[str, str, str, str], ...] = (
-    ("performance", "accuracy", "fraction", "accuracy itself"),
-    ("performance", "performance bound", "fraction", "min(1, accuracy / min_accuracy)"),
-    ("performance", "robustness", "fraction", "1 - packet error rate (tasks on clean input)"),
+    ("performance", "accuracy bound", "fraction", "min(1, Wilson 95 % lower bound / min_accuracy)"),
+    ("performance", "training time", "ms", "FL: clip(1 - FedAvg round time / B)"),
+    ("performance", "generalization", "fraction", "FL: 1 - clip(train acc - held-out acc)"),
+    ("performance", "reusability", "fraction", "FL: mean accuracy on every client's local held-out data"),
+    ("performance", "robustness", "fraction", "FL: noisy-input acc / clean acc; others 1 - PER"),
+    ("performance", "interpretability", "-", "N/A"),
+    ("performance", "loss/objective consistency", "fraction", "FL: 1 - expected calibration error"),
+    ("performance", "fairness", "-", "FL: Jain's index of the clients' accuracies"),
     ("connection", "bandwidth", "Mbps", "min(1, rate / (D / stage budget))"),
-    ("connection", "link delay", "ms", "clip(1 - link_delay / budget, 0, 1)"),
-    ("connection", "jitter", "ms", "clip(1 - jitter / (0.1 budget), 0, 1)"),
-    ("connection", "bit error rate", "-", "clip(-log10(BER) / 9, 0, 1)"),
-    ("connection", "reliability", "probability", "P(latency <= budget) x (1 - residual loss)"),
-    ("data", "completeness", "fraction", "1 - residual loss after HARQ"),
-    ("data", "availability", "fraction", "min(1, cache bought / cache needed)"),
-    ("data", "preparation time", "ms", "h + (1 - h) clip(1 - miss penalty / budget, 0, 1), h = cache hit ratio"),
-    ("computation", "duration", "ms", "clip(1 - compute stage latency / budget, 0, 1)"),
+    ("connection", "bandwidth jitter", "fraction", "1 - |rate - last rate| / max(rate, last rate)"),
+    ("connection", "link delay", "ms", "clip(1 - link_delay / B)"),
+    ("connection", "link delay jitter", "ms", "clip(1 - jitter / (0.1 B))"),
+    ("connection", "bit error rate", "-", "clip(-log10(BER) / 9)"),
+    ("connection", "bit error rate jitter", "decades", "clip(1 - |log10 BER - last log10 BER| / 3)"),
+    ("connection", "reliability", "probability", "P(latency <= B) x (1 - residual loss)"),
+    ("data", "feature redundancy", "fraction", "FL: 1 - share of constant or duplicate (|r| > 0.95) pixels"),
+    ("data", "completeness", "fraction", "(1 - residual loss) x (1 - missing-pixel share)"),
+    ("data", "data accuracy", "fraction", "FL: 1 - flipped-label share; others 1 - PER"),
+    ("data", "preparation time", "ms", "FL: clip(1 - cleaning time / B); others cache hit/miss"),
+    ("data", "sample space balance", "fraction", "FL: label entropy / log 10"),
+    ("data", "sample distribution dynamics", "fraction", "FL: 1 - TV(label histogram, last round's)"),
+    ("computation", "computing accuracy", "fraction", "FL: 1 / (1 + |partial - full update| / |full update|)"),
+    ("computation", "duration", "ms", "clip(1 - compute stage latency / B)"),
     ("computation", "efficiency", "fraction", "min(1, stream work / compute bought)"),
-    ("security", "privacy level", "level 0-3", "min(1, (provider level + 1) / (required + 1))"),
-    ("security", "confidentiality", "fraction", "1 - 0.5 x share of units from broker devices"),
-    ("orchestration", "autonomy", "level 0-2", "1 - (required - delivered) / 2"),
-    ("orchestration", "continuity", "-", "1 - interrupted share - detoured share / 2 of the round's tasks (agents.handover); without it, 1 or 0.5 if handed over"),
+    ("security", "confidentiality", "fraction", "weakest seller's encryption share x (1 - 0.5 broker share)"),
+    ("security", "privacy level", "level 0-3", "min(1, (level + 1) / (required + 1)) x weakest privacy protection"),
+    ("security", "authenticity", "fraction", "weakest seller's attested-data share"),
+    ("security", "traceability", "fraction", "weakest seller's audit-log coverage"),
+    ("orchestration", "autonomy", "level 0-2", "1 - max(0, required / 2 - payment-weighted automation)"),
 )
+INDICATOR_NAMES: tuple[str, ...] = tuple(i[1] for i in INDICATORS)
+#: Indicators the model cannot measure (documented in docs/qoais.md).
+NOT_MEASURED: tuple[str, ...] = ("interpretability",)
 
 
 @dataclass
 class Measured:
-    """Per served request raw measures (all (n,)), as produced by agents.execution."""
+    """Per served request raw measures (all (n,)), as produced by agents.execution.
+
+    The fields after ``handed_over`` are filled by agents.qoais_inputs (FL outcomes, seller
+    attributes, round-to-round link changes); left empty they count as not measured (NaN).
+    """
 
     cls: NDArray[np.int64]
     latency_ms: FloatArray
@@ -80,49 +107,129 @@ class Measured:
     autonomy_required: FloatArray
     autonomy_delivered: FloatArray
     handed_over: BoolArray
-    continuity: FloatArray | None = None  # 1 − q_i − q_m/2 (agents.handover); None: old rule
+    # -- optional (NaN = not applicable / not measured) --
+    accuracy_trials: FloatArray = field(default_factory=_empty)  # n behind the accuracy
+    rate_change: FloatArray = field(default_factory=_empty)  # |Δrate| / max(rate, last)
+    log_ber_change: FloatArray = field(default_factory=_empty)  # |Δ log10 BER|
+    fl_train_ms: FloatArray = field(default_factory=_empty)
+    fl_gen_gap: FloatArray = field(default_factory=_empty)
+    fl_reuse: FloatArray = field(default_factory=_empty)
+    fl_robust: FloatArray = field(default_factory=_empty)
+    fl_ece: FloatArray = field(default_factory=_empty)
+    fl_jain: FloatArray = field(default_factory=_empty)
+    fl_update_error: FloatArray = field(default_factory=_empty)
+    fl_redundancy: FloatArray = field(default_factory=_empty)
+    fl_missing: FloatArray = field(default_factory=_empty)
+    fl_label_noise: FloatArray = field(default_factory=_empty)
+    fl_prep_ms: FloatArray = field(default_factory=_empty)
+    fl_balance: FloatArray = field(default_factory=_empty)
+    fl_drift: FloatArray = field(default_factory=_empty)
+    seller_confidentiality: FloatArray = field(default_factory=_empty)
+    seller_privacy: FloatArray = field(default_factory=_empty)
+    seller_authenticity: FloatArray = field(default_factory=_empty)
+    seller_traceability: FloatArray = field(default_factory=_empty)
+    seller_automation: FloatArray = field(default_factory=_empty)
+    # 1 − q_i − q_m/2 of the round's tasks (agents.handover); empty without a handover
+    # model. Not one of Table 3's indicators: handover enters reliability and link delay.
+    continuity: FloatArray = field(default_factory=_empty)
 
 
 def _clip01(x: FloatArray) -> FloatArray:
     return np.clip(np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
 
 
-def dimension_scores(m: Measured) -> FloatArray:
-    """(n, 6) dimension scores in [0, 1], columns in DIMENSIONS order."""
+def _opt(x: FloatArray, n: int) -> FloatArray:
+    """An optional measure: NaN where absent (an unfilled field is all NaN)."""
+    return x if x.size == n else np.full(n, np.nan)
+
+
+def _clip_keep_nan(x: FloatArray) -> FloatArray:
+    """Clip to [0, 1] keeping NaN (not applicable); +inf -> 1, -inf -> 0."""
+    return np.where(np.isnan(x), np.nan, np.clip(np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0))
+
+
+def wilson_lower(p: FloatArray, n: FloatArray, z: float = 1.96) -> FloatArray:
+    """Lower end of the Wilson score interval of a proportion p measured on n trials."""
+    n = np.maximum(n, 1.0)
+    centre = p + z * z / (2 * n)
+    half = z * np.sqrt(np.maximum(p * (1 - p), 0.0) / n + z * z / (4 * n * n))
+    return (centre - half) / (1 + z * z / n)
+
+
+def indicator_scores(m: Measured) -> FloatArray:
+    """(n, 29) indicator scores in [0, 1], columns in INDICATORS order; NaN = not applicable."""
+    n = m.cls.size
     budget = m.latency_budget_ms
+    o = {name: _opt(getattr(m, name), n) for name in (
+        "accuracy_trials", "rate_change", "log_ber_change", "fl_train_ms", "fl_gen_gap",
+        "fl_reuse", "fl_robust", "fl_ece", "fl_jain", "fl_update_error", "fl_redundancy",
+        "fl_missing", "fl_label_noise", "fl_prep_ms", "fl_balance", "fl_drift",
+        "seller_confidentiality", "seller_privacy", "seller_authenticity",
+        "seller_traceability", "seller_automation")}
+    fl = ~np.isnan(o["fl_train_ms"])
+    nan = np.full(n, np.nan)
+    ones = np.ones(n)
+    c = _clip_keep_nan
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        perf = np.column_stack([
-            _clip01(m.accuracy),
-            _clip01(np.where(m.min_accuracy > 0, m.accuracy / m.min_accuracy, 1.0)),
-            _clip01(1 - m.per),
-        ])
+        trials = np.where(np.isnan(o["accuracy_trials"]), 1.0, o["accuracy_trials"])
+        lower = wilson_lower(_clip01(m.accuracy), trials)
         need = m.data_mbit / np.maximum(m.stage_budget_s, 1e-9)
-        conn = np.column_stack([
+        sec = lambda a: np.where(np.isnan(a), 1.0, a)  # noqa: E731 -- no attribute: no discount
+        hit = m.cache_hit_ratio
+        cache_prep = hit + (1 - hit) * _clip01(1 - m.cache_miss_penalty_ms / budget)
+        cols = [
+            # performance
+            _clip01(np.where(m.min_accuracy > 0, lower / m.min_accuracy, 1.0)),
+            c(1 - o["fl_train_ms"] / budget),
+            c(1 - np.clip(o["fl_gen_gap"], 0.0, None)),
+            c(o["fl_reuse"]),
+            np.where(fl, c(o["fl_robust"]), _clip01(1 - m.per)),
+            nan,
+            c(1 - o["fl_ece"]),
+            c(o["fl_jain"]),
+            # connection
             _clip01(np.where(need > 0, m.rate_mbps / need, 1.0)),
+            c(1 - o["rate_change"]),
             _clip01(1 - m.link_delay_ms / budget),
             _clip01(1 - m.jitter_ms / (0.1 * budget)),
             _clip01(-np.log10(np.maximum(m.ber, 1e-12)) / 9.0),
+            c(1 - o["log_ber_change"] / 3.0),
             _clip01(m.reliability),
-        ])
-        data = np.column_stack([
-            _clip01(1 - m.residual_loss),
-            _clip01(m.cache_share),
-            m.cache_hit_ratio
-            + (1 - m.cache_hit_ratio) * _clip01(1 - m.cache_miss_penalty_ms / budget),
-        ])
-        comp = np.column_stack([
+            # data
+            c(1 - o["fl_redundancy"]),
+            _clip01((1 - m.residual_loss) * (1 - np.nan_to_num(o["fl_missing"], nan=0.0))),
+            np.where(fl, c(1 - o["fl_label_noise"]), _clip01(1 - m.per)),
+            np.where(fl, c(1 - o["fl_prep_ms"] / budget), cache_prep),
+            c(o["fl_balance"]),
+            c(1 - o["fl_drift"]),
+            # computation
+            c(1 / (1 + o["fl_update_error"])),
             _clip01(1 - m.compute_latency_ms / budget),
             _clip01(m.compute_efficiency),
-        ])
-        sec = np.column_stack([
-            _clip01((m.provider_security + 1) / (m.privacy_level + 1)),
-            _clip01(1 - 0.5 * m.broker_share),
-        ])
-        orch = np.column_stack([
-            _clip01(1 - (m.autonomy_required - m.autonomy_delivered) / 2.0),
-            np.where(m.handed_over, 0.5, 1.0) if m.continuity is None else _clip01(m.continuity),
-        ])
-    return np.column_stack([d.mean(axis=1) for d in (perf, conn, data, comp, sec, orch)])
+            # security
+            _clip01(sec(o["seller_confidentiality"]) * (1 - 0.5 * m.broker_share)),
+            _clip01((m.provider_security + 1) / (m.privacy_level + 1)) * _clip01(sec(o["seller_privacy"])),
+            _clip01(sec(o["seller_authenticity"]) * ones),
+            _clip01(sec(o["seller_traceability"]) * ones),
+            # orchestration
+            _clip01(1 - np.maximum(0.0, m.autonomy_required / 2.0 - np.where(
+                np.isnan(o["seller_automation"]), m.autonomy_delivered / 2.0, o["seller_automation"]))),
+        ]
+    return np.column_stack(cols) if n else np.zeros((0, len(INDICATORS)))
+
+
+def dimension_scores(m: Measured, ind: FloatArray | None = None) -> FloatArray:
+    """(n, 6) dimension scores in [0, 1], columns in DIMENSIONS order: the mean of the
+    dimension's indicators that apply to the request (NaN ones are left out)."""
+    ind = indicator_scores(m) if ind is None else ind
+    dim_of = np.array([DIMENSIONS.index(i[0]) for i in INDICATORS])
+    out = np.zeros((ind.shape[0], len(DIMENSIONS)))
+    for j in range(len(DIMENSIONS)):
+        block = ind[:, dim_of == j]
+        ok = ~np.isnan(block)
+        out[:, j] = np.where(ok.any(axis=1), np.where(ok, block, 0.0).sum(axis=1)
+                             / np.maximum(ok.sum(axis=1), 1), 0.0)
+    return out
 
 
 def sla_met(m: Measured) -> BoolArray:

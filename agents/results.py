@@ -78,7 +78,8 @@ class RoundResult:
     received (+) or paid (-); it sums to minus ``clearing.platform_surplus``.
     contributions: provider id -> work units delivered (scenario ``market.work_unit``).
     violations: (provider id, buyer id, credits at stake) for each served request that
-    missed its SLA, the provider being the seller of the largest share of its bundle.
+    missed its SLA, the provider being the seller of the largest share of its bundle, when
+    that provider is an edge node (the staked sellers that settlement can slash).
     """
 
     round: int

@@ -17,7 +17,9 @@ from typing import Any, ClassVar, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from agents.fl.config import FLConfig
 from agents.learning.config import LearningConfig
+from agents.qoais_inputs import SellerQoAISConfig
 from agents.service_classes import BUILTIN_SERVICE_CLASSES
 
 #: Folder of the ready scenario files shipped with the repository.
@@ -400,6 +402,12 @@ class Scenario(_Strict):
     learning: LearningConfig = Field(
         default_factory=LearningConfig,
         description="RL envs and training: who learns, action ranges, rewards (docs/learning.md)")
+    fl: FLConfig = Field(
+        default_factory=FLConfig,
+        description="federated training of the learning classes (docs/qoais.md)")
+    seller_qoais: SellerQoAISConfig = Field(
+        default_factory=SellerQoAISConfig,
+        description="per-seller security and automation attributes (docs/qoais.md)")
     snapshot_every: int = Field(10, ge=0, description="rounds between snapshots; 0 = never")
     snapshot_devices: int = Field(200, ge=0, description="devices sampled in a snapshot")
     curves_every: int = Field(

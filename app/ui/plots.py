@@ -462,3 +462,29 @@ def evaluation_bars(summary: pd.DataFrame) -> go.Figure:
 
 def resource_unit(resource: str) -> str:
     return RESOURCE_UNITS.get(resource, "unit")
+
+
+# ----------------------------------------------------------------- QoAIS indicators, FL
+def qoais_indicator_bars(ind: pd.DataFrame, dimension: str, order: list[str]) -> go.Figure:
+    """Grouped bars: each indicator of one QoAIS dimension (x), one bar per service class."""
+    fig = go.Figure()
+    d = ind[ind["dimension"] == dimension]
+    names = [n for n in order if n in set(d["indicator"])]
+    for i, (cls, g) in enumerate(d.groupby("service_class", sort=True)):
+        v = g.set_index("indicator")["value"].reindex(names)
+        fig.add_trace(go.Bar(x=names, y=v, name=str(cls), marker_color=PALETTE[i % len(PALETTE)]))
+    fig.update_yaxes(title_text="score (1 = best)", range=[0, 1.05])
+    fig.update_layout(barmode="group")
+    return _fig(fig, f"{dimension.capitalize()} indicators per service class", height=360)
+
+
+def fl_curves(curves: pd.DataFrame) -> go.Figure:
+    """Held-out accuracy of the FedAvg model against simulated wall time, one line per
+    client-selection strategy (columns strategy, time, accuracy)."""
+    fig = go.Figure()
+    for i, (s, d) in enumerate(curves.groupby("strategy", sort=True)):
+        fig.add_trace(go.Scatter(x=d["time"], y=d["accuracy"], name=str(s), mode="lines",
+                                 line={"color": PALETTE[i % len(PALETTE)]}))
+    fig.update_xaxes(title_text="wall time (nominal client-round units)")
+    fig.update_yaxes(title_text="held-out accuracy", range=[0, 1])
+    return _fig(fig, "Federated learning: accuracy against wall time per client selection")

@@ -1,10 +1,15 @@
 """QoAIS page: the six quality-of-AI-service dimensions per service class (radar), SLA
-satisfaction over rounds, and the distributions of latency, reliability and accuracy."""
+satisfaction over rounds, the distributions of latency, reliability and accuracy, every
+indicator of each dimension, and federated-learning curves per client-selection strategy."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
+from agents.fl.config import FLConfig
+from agents.fl.curves import selection_curves
+from agents.qoais import INDICATOR_NAMES, INDICATORS
 from app.ui import labels, plots
 from app.ui.data import run_query
 from app.ui.page import entry_guard, fmt, pct, require_run, run_caption
@@ -43,3 +48,40 @@ st.dataframe(
 )
 st.caption("Each dimension is a score in [0, 1] (1 = requirement fully met); the dimensions follow "
            "the QoAIS indicator set: performance, connection, data, computation, security, orchestration.")
+
+# --- the 29 indicators of 004 Table 3, per dimension (docs/qoais.md) --------------------
+st.subheader("Indicators per dimension (004 Table 3)")
+indicators = run_query("qoais_indicators", run, window[0], window[1])
+if indicators.empty:
+    st.info("This run stores no per-indicator scores (it was recorded before they existed).")
+else:
+    order = list(INDICATOR_NAMES)
+    tabs = st.tabs([labels.QOAIS_LABELS[d] for d in labels.QOAIS_DIMENSIONS])
+    for tab, dim in zip(tabs, labels.QOAIS_DIMENSIONS, strict=True):
+        with tab:
+            st.plotly_chart(plots.qoais_indicator_bars(indicators, dim, order), width="stretch",
+                            key=f"indicators_{dim}")
+            rows = indicators[indicators["dimension"] == dim]
+            table = rows.pivot(index="indicator", columns="service_class", values="value")
+            table = table.reindex([n for n in order if n in table.index])
+            st.dataframe(table, width="stretch")
+            absent = [i[1] for i in INDICATORS if i[0] == dim and i[1] not in set(rows["indicator"])]
+            if absent:
+                st.caption("Not measured in this run: " + ", ".join(absent)
+                           + " (N/A, or FL-only and no learning request was served).")
+
+# --- federated learning: accuracy against wall time per client-selection strategy -------
+st.subheader("Federated learning: client selection")
+sc_json = (info or {}).get("scenario_json") or {}
+try:
+    fl_cfg = FLConfig(**(sc_json.get("fl") or {}))
+except ValueError:
+    fl_cfg = FLConfig()
+curves = selection_curves(fl_cfg, int((info or {}).get("seed") or 0))
+st.plotly_chart(plots.fl_curves(pd.DataFrame(
+    [{"strategy": s, "time": t, "accuracy": a} for s, (ts, acs) in curves.items()
+     for t, a in zip(ts, acs, strict=True)])), width="stretch", key="fl_curves")
+st.caption(f"The run's federation (Dirichlet alpha = {fl_cfg.alpha}, {fl_cfg.clients} clients, "
+           f"{fl_cfg.participants} per round, {fl_cfg.max_epochs} local epochs), trained with "
+           "each strategy; a round lasts as long as its slowest participant. "
+           "bench/bench_fl_selection.py repeats this over seeds with confidence intervals.")

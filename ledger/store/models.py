@@ -153,6 +153,21 @@ class QoAISRow(Base):
     accuracy: Mapped[float] = mapped_column(Float)
 
 
+class QoAISIndicatorRow(Base):
+    """Mean of one QoAIS indicator (agents.qoais.INDICATORS, score in [0, 1]) over one service
+    class's served requests in one round; indicators not measured for the class have no row."""
+
+    __tablename__ = "qoais_indicators"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    round: Mapped[int] = mapped_column(Integer, primary_key=True)
+    service_class: Mapped[str] = mapped_column(String(60), primary_key=True)
+    indicator: Mapped[str] = mapped_column(String(60), primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(20))
+    value: Mapped[float] = mapped_column(Float)
+
+
 class Snapshot(Base):
     """A sampled agent state: position (m), attached node, utilization in [0, 1]."""
 

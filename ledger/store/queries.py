@@ -626,3 +626,21 @@ def evaluation_prices(bind: Bind, session: str | None = None) -> pd.DataFrame:
             if isinstance(v, int | float) and not isinstance(v, bool)]
     df = pd.DataFrame.from_records(recs, columns=["pricing", "resource", "price"])
     return df.groupby(["pricing", "resource"], as_index=False)["price"].mean() if len(df) else df
+
+
+def qoais_indicators(bind: Bind, run_id: int, first_round: int | None = None,
+                     last_round: int | None = None) -> pd.DataFrame:
+    """Per service class and QoAIS indicator: dimension and mean score over the chosen
+    rounds (rounds where the class had served requests the indicator applies to)."""
+    from ledger.store.models import QoAISIndicatorRow as qi
+
+    where = [qi.run_id == run_id]
+    if first_round is not None:
+        where.append(qi.round >= first_round)
+    if last_round is not None:
+        where.append(qi.round <= last_round)
+    stmt = (select(qi.service_class, qi.dimension, qi.indicator, func.avg(qi.value).label("value"),
+                   func.count().label("rounds"))
+            .where(*where).group_by(qi.service_class, qi.dimension, qi.indicator)
+            .order_by(qi.service_class))
+    return _frame(bind, stmt)

@@ -29,6 +29,7 @@ from ledger.store.models import (
     AgentAccount,
     Evaluation,
     OrderCurveRow,
+    QoAISIndicatorRow,
     QoAISRow,
     RoundRow,
     Run,
@@ -95,9 +96,20 @@ _COLUMNS = {
     "qoais": ("run_id", "round", "service_class", *QOAIS_FIELDS),
     "snapshots": ("run_id", "round", "agent_id", "kind", "x_m", "y_m", "attached", "utilization"),
     "order_curves": ("run_id", "round", "resource", "side", "step", "quantity", "price"),
+    "qoais_indicators": ("run_id", "round", "service_class", "indicator", "dimension", "value"),
 }
+def qoais_indicator_rows(run_id: int, rr: Any) -> list[tuple]:
+    """(run, round, class, indicator, dimension, mean) rows from ``rr.info["qoais_indicators"]``."""
+    from agents.qoais import INDICATORS  # the model's indicator list names the columns
+
+    per_class = (getattr(rr, "info", None) or {}).get("qoais_indicators") or {}
+    return [(run_id, int(rr.round), cls, name, dim, float(v))
+            for cls, values in per_class.items()
+            for (dim, name, _u, _n), v in zip(INDICATORS, values, strict=True) if v is not None]
+
+
 _TABLES = {"rounds": RoundRow, "trades": TradeRow, "qoais": QoAISRow, "snapshots": Snapshot,
-           "order_curves": OrderCurveRow}
+           "order_curves": OrderCurveRow, "qoais_indicators": QoAISIndicatorRow}
 
 
 
@@ -310,7 +322,7 @@ class RunStore:
     def delete_run(self, run_id: int) -> None:
         with self.engine.begin() as c:
             for table in (TradeRow, QoAISRow, Snapshot, OrderCurveRow, Settlement, AgentAccount,
-                          RoundRow):
+                          QoAISIndicatorRow, RoundRow):
                 c.execute(delete(table).where(table.run_id == run_id))
             c.execute(delete(Run).where(Run.id == run_id))
 
@@ -337,7 +349,7 @@ class RunStore:
     def truncate_after(self, run_id: int, last_round: int) -> None:
         """Drop rows of rounds after `last_round` (a resumed run recomputes them)."""
         with self.engine.begin() as c:
-            for table in (TradeRow, QoAISRow, Snapshot, OrderCurveRow, RoundRow):
+            for table in (TradeRow, QoAISRow, Snapshot, OrderCurveRow, QoAISIndicatorRow, RoundRow):
                 c.execute(delete(table).where(table.run_id == run_id, table.round > last_round))
 
     # ---------------------------------------------------------------- rounds
@@ -374,6 +386,7 @@ class RunStore:
             (run_id, int(rr.round), q.service_class, *(float(getattr(q, f)) for f in QOAIS_FIELDS))
             for q in qs
         ])
+        self._buffer("qoais_indicators", qoais_indicator_rows(run_id, rr))
         snap = getattr(rr, "snapshot", None)
         if snap is not None:
             m = len(snap.agent_id)

@@ -3,7 +3,8 @@ distributions of latency, reliability and accuracy."""
 
 from __future__ import annotations
 
-from app_driver import chart, metrics, no_exception, trace_names
+import numpy as np
+from app_driver import chart, metrics, no_exception, trace_names, values
 
 from ledger.store import RunStore
 from ledger.store import queries as q
@@ -33,3 +34,27 @@ def test_radar_window_of_rounds(app_at, app_db):
     at.slider(key="qoais_window").set_value((0, 3)).run()
     no_exception(at)
     assert len(trace_names(chart(at, "QoAIS per service class"))) == 3
+
+
+def test_indicators_of_all_six_dimensions_and_fl_curves(app_at, app_db):
+    """A real run stores per-indicator scores; the page charts every dimension's indicators
+    (one bar per class) and FedAvg accuracy against wall time for the three selections."""
+    from agents.qoais import DIMENSIONS, INDICATORS, NOT_MEASURED
+
+    ind = q.qoais_indicators(RunStore(app_db.url).engine, app_db.uniform)
+    assert set(ind["dimension"]) == set(DIMENSIONS)
+    measured = {i[1] for i in INDICATORS} - set(NOT_MEASURED)
+    assert set(ind["indicator"]) == measured  # the small run has learning and inference requests
+    assert ind["value"].between(0, 1).all()
+    at = app_at(app_db.url, "qoais", app_db.uniform)
+    no_exception(at)
+    for dim in DIMENSIONS:
+        bars = chart(at, f"{dim.capitalize()} indicators per service class")
+        assert {t["type"] for t in bars["data"]} == {"bar"}
+        assert set(bars["data"][0]["x"]) == {i[1] for i in INDICATORS if i[0] == dim} - set(NOT_MEASURED)
+    fl = chart(at, "Federated learning: accuracy against wall time")
+    assert set(trace_names(fl)) == {"random", "fastest", "importance"}
+    for t in fl["data"]:
+        acc, time = values(t["y"]), values(t["x"])
+        assert acc and all(0 <= v <= 1 for v in acc)
+        assert all(d > 0 for d in np.diff(time))  # wall time accumulates
