@@ -35,7 +35,9 @@ setup_npm() {
   # `npm ci` rejects this lockfile (npm drops the other platforms' optional anvil/forge
   # binaries from it); `npm install` honours the locked versions just the same.
   npm install --no-audit --no-fund --loglevel=error
-  echo "$h" > "$STAMPS/npm"
+  # npm rewrites the lockfile (it adds the other platforms' optional entries): stamp what it
+  # left, so the next setup is a no-op.
+  hash_of package-lock.json > "$STAMPS/npm"
 }
 
 setup_contracts() {
