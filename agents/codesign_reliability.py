@@ -21,8 +21,8 @@ The maths, all exact except where stated:
   time distribution", Oper. Res. Lett. 29, 2001, eq. (1) with c = 1): with ``ρ = f·T < 1``,
   ``P(W ≤ t) = (1-ρ)·Σ_{k=0}^{⌊t/T⌋} (f·(kT - t))^k / k! · exp(-f·(kT - t))``.
   The series alternates; it is summed in float64 and is accurate to ~1e-10 while
-  ``f·t ≤ MAX_LOAD_TIME`` (8), which :func:`md1_wait_cdf` checks (here ``f·t ≤ f·deadline``,
-  0.6 for 001's video task).
+  ``f·t ≤ MAX_LOAD_TIME`` (8), which :class:`TaskSpec` checks (here ``f·t ≤ f·deadline``,
+  0.6 for 001's video task); the sum itself is agents.latency's, one implementation.
 - **Tandem of deterministic servers** (Friedman, "Reduction methods for tandem queuing
   systems", Oper. Res. 13(1), 1965): the sojourn through FIFO servers with constant service
   times equals the waiting time of a single queue with the slowest of them plus the sum of
@@ -45,6 +45,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+
+from agents import latency
 
 FloatArray = NDArray[np.float64]
 
@@ -76,38 +78,14 @@ class TaskSpec:
 
 def md1_wait_cdf(t: FloatArray | float, service_s: FloatArray | float,
                  rate_hz: FloatArray | float) -> FloatArray:
-    """``P(W ≤ t)`` for the FIFO M/D/1 waiting time (Erlang's formula, module docstring).
+    """``P(W ≤ t)`` for the FIFO M/D/1 waiting time (Erlang's formula): the model's own
+    :func:`agents.latency.md1_wait_cdf`, with this module's argument order.
 
-    Broadcasts its arguments. 0 where ``t < 0`` or the queue is unstable (``ρ ≥ 1``); 1 where
-    the service time is 0 and ``t ≥ 0``.
+    0 where ``t < 0`` or the queue is unstable (``ρ ≥ 1``); 1 where the service time is 0
+    and ``t ≥ 0``.
     """
-    t_a, T_a, f_a = np.broadcast_arrays(np.asarray(t, np.float64), np.asarray(service_s, np.float64),
-                                        np.asarray(rate_hz, np.float64))
-    if np.any((f_a * np.maximum(t_a, 0.0)) > MAX_LOAD_TIME + 1e-12):
-        raise ValueError(f"rate_hz * t must be <= {MAX_LOAD_TIME} for the M/D/1 series")
-    rho = f_a * T_a
-    ok = (t_a >= 0) & (rho < 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        kmax = np.where(ok & (T_a > 0), np.floor(t_a / np.where(T_a > 0, T_a, 1.0)), 0.0)
-    kmax = np.minimum(kmax, MAX_TERMS)
-    top = int(kmax.max()) if kmax.size else 0
-    # Terms are bounded by L^k/k!·e^L with L the largest f·t: stop once that is negligible.
-    load = float(np.max(f_a * np.maximum(t_a, 0.0), initial=0.0))
-    bound, k_stop = np.exp(load), 0
-    while bound > 1e-25 and k_stop < top:
-        k_stop += 1
-        bound *= load / k_stop
-    top = min(top, k_stop)
-    total = np.zeros(t_a.shape)
-    fact = 1.0
-    for k in range(top + 1):
-        if k:
-            fact *= k
-        u = f_a * (t_a - k * T_a)  # >= 0 where the term is used
-        term = (-u) ** k / fact * np.exp(u)
-        total += np.where(k <= kmax, term, 0.0)
-    out = np.where(ok, np.clip((1 - rho) * total, 0.0, 1.0), 0.0)
-    return np.where((T_a == 0) & (t_a >= 0), 1.0, out)
+    return latency.md1_wait_cdf(np.asarray(t, np.float64), np.asarray(rate_hz, np.float64),
+                                np.asarray(service_s, np.float64))
 
 
 def stage_times(task: TaskSpec, x: FloatArray | float, rate_mbps: FloatArray | float,
