@@ -45,9 +45,13 @@ def list_runs(db: DbOption = None, limit: Annotated[int, typer.Option(min=1, hel
     from rich.markup import escape
     from rich.table import Table
 
-    from ledger.store import RunStore
+    from app.commands.runs import _existing_store
 
-    runs = RunStore(db).list_runs(limit)
+    store = _existing_store(db)  # a read-only command never creates a store
+    if store is None and not as_json:
+        typer.echo(f"no runs: no store at {db or 'the data folder (edgemarket.db)'}")
+        return
+    runs = [] if store is None else store.list_runs(limit)
     if as_json:
         typer.echo(json.dumps([_run_record(r) for r in runs], indent=2))
         return

@@ -113,7 +113,7 @@ def register(cli: typer.Typer) -> None:
         from app.input_checks import check_output_path
         from app.runner import run_simulation
 
-        check_output_path(json_out)
+        check_output_path(json_out, where="--summary-out")
         overrides = parse_assignments(set_)
         if mechanism:
             overrides["market.mechanism"] = mechanism

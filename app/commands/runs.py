@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from app.errors import UserError
 
@@ -19,32 +18,16 @@ RUN_STATUSES = ("done", "failed", "interrupted", "running")
 def _existing_store(db: str | None) -> Any:
     """The store at `db` for reading, or None when its SQLite file does not exist (a
     read-only command never creates a store)."""
-    from ledger.store import DEFAULT_DB_URL, RunStore
+    from ledger.store import RunStore, default_db_url
     from ledger.store.database import sqlite_path
 
-    path = sqlite_path(db or DEFAULT_DB_URL)
+    path = sqlite_path(db or default_db_url())  # read now: --data-dir may have moved it
     if path is not None and not path.exists():
         return None
     return RunStore(db)
 
 
 DbOption = Annotated[str | None, typer.Option(help="SQLAlchemy URL of the run store (default: data/edgemarket.db)")]
-
-
-@app.command("list")
-def list_runs(db: DbOption = None, limit: Annotated[int, typer.Option(help="newest N runs")] = 50) -> None:
-    """List stored runs, newest first."""
-    store = _existing_store(db)
-    if store is None:
-        typer.echo(f"no runs: no store at {db or 'data/edgemarket.db'}")
-        return
-    t = Table()
-    for col in ("id", "scenario", "seed", "mechanism", "rounds", "status", "chain", "created", "wall s", "label"):
-        t.add_column(col)
-    for r in store.list_runs(limit):
-        t.add_row(str(r.id), r.scenario, str(r.seed), r.mechanism, f"{r.rounds_done}/{r.rounds_planned}",
-                  r.status, r.chain, r.created_at.strftime("%Y-%m-%d %H:%M:%S"), f"{r.wall_s:.2f}", r.label)
-    Console().print(t)
 
 
 @app.command("show")

@@ -44,7 +44,7 @@ def _run_and_reconcile(tmp_path: Path, *args: str) -> tuple[dict, str]:
     db = f"sqlite:///{tmp_path / 'runs.db'}"
     summary = tmp_path / "summary.json"
     runner = CliRunner()
-    run = runner.invoke(cli, ["run", *args, "--db", db, "--json", str(summary), "-q"])
+    run = runner.invoke(cli, ["run", *args, "--db", db, "--summary-out", str(summary), "-q"])
     assert run.exit_code == 0, f"run {args} exited {run.exit_code}: {run.output[-2000:]} {run.exception!r}"
     result = json.loads(summary.read_text())
     rec = runner.invoke(cli, ["ledger", "reconcile", str(result["run_id"]), "--db", db])

@@ -30,7 +30,7 @@ CASES = [
     ("db_parent_is_file", [*RUN, "--db", "sqlite:///{d}/notes.txt/runs.db"], "is a file, not a folder"),
     ("yaml_binary", ["run", "{d}/binary.yaml", "--chain", "none", "--quiet"], "not a text (UTF-8) YAML"),
     ("yaml_folder", ["run", "{d}/folder.yaml", "--chain", "none", "--quiet"], "folder.yaml"),
-    ("json_folder_missing", [*RUN, "--json", "{d}/missing/out.json"], "--json"),
+    ("json_folder_missing", [*RUN, "--summary-out", "{d}/missing/out.json"], "--summary-out"),
     ("chain_bad", [*RUN[:-3], "--quiet", "--chain", "ftp://example"], "--chain"),
     ("csv_1e308", ["market", "clear", "--orders", "{d}/orders.csv"], "column 'quantity'"),
     ("runs_show_no_store", ["runs", "show", "1"], "--db"),
