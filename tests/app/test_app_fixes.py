@@ -50,7 +50,9 @@ def test_comparison_is_on_welfare_in_credits(app_at, runs) -> None:
     spec = chart(at, "elfare per round, side by side")
     db = sqlite3.connect(path)
     per_round = [t for t in spec["data"] if t.get("xaxis", "x") == "x"]
-    stored = {rid: [w for (w,) in db.execute("select welfare from rounds where run_id = ? order by round", (rid,))]
+    # Runs are compared on delivered welfare (SLA-met value minus true costs, credits).
+    stored = {rid: [w for (w,) in db.execute(
+        "select delivered_welfare from rounds where run_id = ? order by round", (rid,))]
               for rid in (uniform, mcafee)}
     assert sorted(values(t["y"]) for t in per_round) == sorted(stored.values())
     assert "own optimum" in texts(at, "caption") or "own" in texts(at, "caption")
