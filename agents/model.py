@@ -718,7 +718,7 @@ class EdgeMarketModel(mesa.Model):
         cfg, d = self.scenario.channel, req.device
         att = link.attached[d] >= 0
         # Out of coverage: a wide-area link of air interface delay both ways, no losses.
-        wide = np.zeros_like(link.delay_prob[:1])
+        wide = np.zeros((1, link.delay_prob.shape[1]))  # also with no device at all
         wide[0, 0] = 1.0
         return ex.LinkView(
             link_delay_ms=np.where(att, link.link_delay_ms[d], 2 * cfg.air_interface_ms),

@@ -8,7 +8,7 @@ violations from existing stake, 3 of these 16 pairs died with ``NotRegistered`` 
 violation reverted its round's batch).
 
 The four pairs on the diagonal (each scenario once, each mechanism once) run by default; the
-other twelve are marked ``slow``. The last test runs a run whose nodes stake nothing
+other twelve are marked ``matrix`` (``pytest -m matrix tests/chain/test_run_matrix.py``). The last test runs a run whose nodes stake nothing
 (``settlement.node_stake_credits=0``: no node is ever registered).
 """
 
@@ -35,7 +35,7 @@ def _cases() -> list[object]:
     cases = []
     for i, scenario in enumerate(SCENARIOS):
         for j, mechanism in enumerate(MECHANISMS):
-            marks = () if i % len(MECHANISMS) == j else (pytest.mark.slow,)
+            marks = () if i % len(MECHANISMS) == j else (pytest.mark.slow, pytest.mark.matrix)
             cases.append(pytest.param(scenario, mechanism, marks=marks, id=f"{scenario}-{mechanism}"))
     return cases
 
