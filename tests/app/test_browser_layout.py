@@ -84,7 +84,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield base
 
 
-@pytest.mark.parametrize("width", [1440, 1024])
+@pytest.mark.parametrize("width", [1440, pytest.param(1024, marks=pytest.mark.matrix)])
 def test_every_page_fits_its_containers(app_url: str, width: int) -> None:
     from playwright.sync_api import sync_playwright
 
