@@ -13,8 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from app.cli import main
+from cli_run import run
 
 ROOT = Path(__file__).resolve().parents[2]
 EXE = Path(sys.executable).parent / "edgemarket"
@@ -38,16 +37,6 @@ SELLERS = """agent,resource,capacity,cost
 node1,communication,3,1.0
 node2,computation,400,0.03
 """
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def write(tmp_path: Path, text: str, name: str = "f.csv") -> Path:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_run import run
 
-from app.cli import main
 from market.batch import single_resource_optima
 from market.generate import random_market
 from market.lp import solve_welfare_lp
@@ -26,16 +26,6 @@ ROWS = [  # market, side, resource, agent, quantity, price (markets interleaved)
     ("east", "bid", "caching", "dave", 1, 3.0),
     ("east", "bid", "caching", "erin", 5, 0.5),
 ]
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 SUMS = ("welfare", "optimal_welfare", "efficiency", "buyer_payments", "seller_revenue",
