@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,13 @@ def test_round_missing_on_chain_names_the_round(store: RunStore, tmp_path: Path)
         if done == 2:
             state = store.list_runs(1)[0].chain_info["state_file"]
             proc = next(p for p in list(anvil_mod._RUNNING) if str(p.state_path) == state)
+            # Sending is pipelined: round 2's transactions are sent but may not be mined yet.
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                pool = anvil_mod.rpc_call(proc.rpc_url, "txpool_status")
+                if int(pool["pending"], 16) == 0 and int(pool["queued"], 16) == 0:
+                    break
+                time.sleep(0.05)
             copy.write_bytes(anvil_mod._decode_dump(anvil_mod.rpc_call(proc.rpc_url, "anvil_dumpState")))
 
     rid = _run(store, keep_state_after_round_2)
