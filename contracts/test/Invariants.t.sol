@@ -2,7 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {Fixture} from "./Fixture.sol";
-import {TestBase} from "./Vm.sol";
+import {HandlerBase} from "./HandlerBase.sol";
 import {EdgeCredit} from "../src/EdgeCredit.sol";
 import {MarketSettlement} from "../src/MarketSettlement.sol";
 import {ContributionIncentives} from "../src/ContributionIncentives.sol";
@@ -10,14 +10,8 @@ import {StakeRegistry} from "../src/StakeRegistry.sol";
 
 /// @notice Random sequences of deposits, withdrawals, settlements, replays, claims, slashes and
 /// unauthorized attempts, driven by forge's invariant fuzzer.
-contract SettlementHandler is TestBase {
+contract SettlementHandler is HandlerBase {
     uint256 internal constant N = 6;
-    EdgeCredit internal token;
-    MarketSettlement internal settlement;
-    ContributionIncentives internal incentives;
-    StakeRegistry internal stakes;
-    address internal treasury;
-    address internal operator;
 
     uint256 public ghostMinted;
     uint256 public ghostSettled;
@@ -32,14 +26,7 @@ contract SettlementHandler is TestBase {
         StakeRegistry stakes_,
         address treasury_,
         address operator_
-    ) {
-        token = token_;
-        settlement = settlement_;
-        incentives = incentives_;
-        stakes = stakes_;
-        treasury = treasury_;
-        operator = operator_;
-    }
+    ) HandlerBase(token_, settlement_, incentives_, stakes_, treasury_, operator_) {}
 
     function actor(uint256 i) public pure returns (address) {
         return address(uint160(0x100000 + (i % N)));

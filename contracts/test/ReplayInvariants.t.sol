@@ -2,7 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {Fixture} from "./Fixture.sol";
-import {TestBase} from "./Vm.sol";
+import {HandlerBase} from "./HandlerBase.sol";
 import {RealBatches} from "./fixtures/RealBatches.sol";
 import {EdgeCredit} from "../src/EdgeCredit.sol";
 import {MarketSettlement} from "../src/MarketSettlement.sol";
@@ -13,14 +13,7 @@ import {StakeRegistry} from "../src/StakeRegistry.sol";
 /// order, interleaved at random with extra deposits, node exits, stake withdrawals, claims and
 /// re-sends of rounds already settled. With `fail_on_revert = true` a real batch that fails
 /// to settle fails the run: whatever nodes left meanwhile, no attestation blocks a round.
-contract ReplayHandler is TestBase {
-    EdgeCredit internal token;
-    MarketSettlement internal settlement;
-    ContributionIncentives internal incentives;
-    StakeRegistry internal stakes;
-    address internal treasury;
-    address internal operator;
-
+contract ReplayHandler is HandlerBase {
     address[] internal accounts;
     address[] internal nodes;
 
@@ -42,9 +35,7 @@ contract ReplayHandler is TestBase {
         StakeRegistry stakes_,
         address treasury_,
         address operator_
-    ) {
-        (token, settlement, incentives, stakes) = (token_, settlement_, incentives_, stakes_);
-        (treasury, operator) = (treasury_, operator_);
+    ) HandlerBase(token_, settlement_, incentives_, stakes_, treasury_, operator_) {
         uint256[] memory amounts;
         (accounts, amounts) = RealBatches.funding();
         uint256 total;
