@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from app.commands.market_many import uniform_markets_report
+from app.commands.market_many import uniform_markets_json, uniform_markets_report
 from app.errors import UserError
 from market.batch import single_resource_optima
 from market.csvio import (
@@ -175,6 +175,9 @@ def clear_markets_report(book: OrderFile, mechanism: str,
 
 def _clear_markets(book: OrderFile, mechanism: str, params: dict[str, Any], path: Path,
                    as_json: bool) -> None:
+    if mechanism == "uniform" and as_json:  # the JSON text straight from the flat arrays
+        typer.echo(uniform_markets_json(book, float(params["k"])))
+        return
     if mechanism == "uniform":  # flat arrays, no per-market objects (app.commands.market_many)
         report = uniform_markets_report(book, float(params["k"]))
     else:

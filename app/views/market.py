@@ -77,7 +77,7 @@ VENUE_NOTE = (
     "trade price). Dual: the Walrasian price of the venue's welfare LP on the orders as bid and "
     "asked (what the equilibrium mechanism would charge); true-cost dual: the same LP on true "
     "values and costs. The pooled prices above weight price and dual alike, by units traded "
-    "per venue; the cloud is its own venue. See docs/market.md, \"Prices per venue\"."
+    "per venue; the cloud is its own venue. See docs/internals.md, \"Prices per venue\"."
 )
 
 
