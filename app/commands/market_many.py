@@ -123,7 +123,9 @@ def _texts(a: np.ndarray) -> list[str]:
     u, inv = np.unique(a, return_inverse=True)  # NaNs sort last; each one its own entry
     text = np.asarray(list(map(float.__repr__, u.tolist())), dtype=object)
     text[~np.isfinite(u)] = "null"
-    return text[inv.ravel()].tolist()
+    out = text[inv.ravel()]
+    out[(a == 0) & np.signbit(a)] = "-0.0"  # unique() merges -0.0 into 0.0; repr does not
+    return out.tolist()
 
 
 _TRADE = '{{"buyer": {}, "seller": {}, "quantity": {}, "price": {}, "seller_price": {}}}'.format
