@@ -128,15 +128,6 @@ def _texts(a: np.ndarray) -> list[str]:
     return out.tolist()
 
 
-_TRADE = '{{"buyer": {}, "seller": {}, "quantity": {}, "price": {}, "seller_price": {}}}'.format
-_RES = ('{}: {{"price": {}, "seller_price": {}, "quantity": {}, "unit": {}, "trades": [{}], '
-        '"welfare": {}, "buyer_payments": {}, "seller_revenue": {}, '
-        '"platform_surplus": 0.0}}').format
-_DOC = ('{}: {{"mechanism": "uniform", "params": {{"k": {}}}, "resources": {{{}}}, '
-        '"welfare": {}, "optimal_welfare": {}, "efficiency": {}, "buyer_payments": {}, '
-        '"seller_revenue": {}, "platform_surplus": 0.0}}').format
-
-
 def uniform_markets_json(book: OrderFile, k: float) -> str:
     """``json.dumps(uniform_markets_report(book, k), allow_nan=False)``, character for
     character, without building the dicts: the text of every trade, resource and market
@@ -154,19 +145,24 @@ def uniform_markets_json(book: OrderFile, k: float) -> str:
     order = np.argsort(key, kind="stable")  # by (market, resource), trade order kept
     cut = np.searchsorted(key[order], np.arange(n_v * R + 1))
     t_p = _texts(vc.t_price[order])
-    trades = list(map(_TRADE, lab[vc.t_buyer[order]].tolist(), lab[vc.t_seller[order]].tolist(),
-                      _texts(vc.t_qty[order]), t_p, t_p))
+    # f-strings in comprehensions: ~2x faster than str.format per item
+    trades = [f'{{"buyer": {b}, "seller": {s}, "quantity": {q}, "price": {p}, '
+              f'"seller_price": {p}}}' for b, s, q, p in zip(
+                  lab[vc.t_buyer[order]].tolist(), lab[vc.t_seller[order]].tolist(),
+                  _texts(vc.t_qty[order]), t_p, strict=True)]
     js = np.flatnonzero(f.present.ravel())  # (market, resource) pairs in the report, in order
     r_of = js % R
     a_l, b_l = cut[js].tolist(), cut[js + 1].tolist()
     t_lists = [", ".join(trades[a:b]) for a, b in zip(a_l, b_l, strict=True)]
     first = [t_p[a] if b > a else "null" for a, b in zip(a_l, b_l, strict=True)]
-    pay = obj(_texts(f.pay.ravel()[js]), dtype=object)
-    res_texts = list(map(
-        _RES, obj([json.dumps(n) for n in RESOURCE_NAMES], dtype=object)[r_of].tolist(),
-        _texts(f.prices.ravel()[js]), first, _texts(vc.volume.ravel()[js]),
-        obj([json.dumps(u) for u in RESOURCE_UNITS], dtype=object)[r_of].tolist(), t_lists,
-        _texts(f.welfare_r.ravel()[js]), pay.tolist(), pay.tolist()))
+    res_texts = [
+        f'{n}: {{"price": {p}, "seller_price": {sp}, "quantity": {q}, "unit": {u}, '
+        f'"trades": [{t}], "welfare": {w}, "buyer_payments": {b}, "seller_revenue": {b}, '
+        f'"platform_surplus": 0.0}}' for n, p, sp, q, u, t, w, b in zip(
+            obj([json.dumps(n) for n in RESOURCE_NAMES], dtype=object)[r_of].tolist(),
+            _texts(f.prices.ravel()[js]), first, _texts(vc.volume.ravel()[js]),
+            obj([json.dumps(u) for u in RESOURCE_UNITS], dtype=object)[r_of].tolist(),
+            t_lists, _texts(f.welfare_r.ravel()[js]), _texts(f.pay.ravel()[js]), strict=True)]
     m_cut = np.searchsorted(js // R, np.arange(n_v + 1)).tolist()
     res_docs = [", ".join(res_texts[m_cut[v]:m_cut[v + 1]]) for v in range(n_v)]
     # Python's sum over a row (0 + p0 + p1 + ...), the same additions in the same order
@@ -178,6 +174,9 @@ def uniform_markets_json(book: OrderFile, k: float) -> str:
     eff = [("null" if math.isnan(e) or math.isinf(e) else float.__repr__(e))
            for e in (efficiency_of(x, x) for x in f.welfare.tolist())]
     kt = float.__repr__(float(k))
-    docs = list(map(_DOC, [json.dumps(m) for m in f.ids], [kt] * n_v, res_docs, w_txt, w_txt,
-                    eff, b_tot, b_tot))
+    docs = [f'{m}: {{"mechanism": "uniform", "params": {{"k": {kt}}}, "resources": {{{r}}}, '
+            f'"welfare": {w}, "optimal_welfare": {w}, "efficiency": {e}, '
+            f'"buyer_payments": {b}, "seller_revenue": {b}, "platform_surplus": 0.0}}'
+            for m, r, w, e, b in zip([json.dumps(m) for m in f.ids], res_docs, w_txt, eff, b_tot,
+                                     strict=True)]
     return '{"markets": {' + ", ".join(docs) + "}}"
