@@ -180,3 +180,19 @@ def uniform_markets_json(book: OrderFile, k: float) -> str:
             for m, r, w, e, b in zip([json.dumps(m) for m in f.ids], res_docs, w_txt, eff, b_tot,
                                      strict=True)]
     return '{"markets": {' + ", ".join(docs) + "}}"
+
+
+def uniform_markets_table(book: OrderFile, k: float, shown: int) -> tuple[list[tuple], int, float]:
+    """What the CLI's table of many markets shows, from the flat arrays (no dicts):
+    (rows of the first ``shown`` markets: id, trades, welfare, optimum, efficiency, buyers
+    pay, sellers get; the number of markets; the total welfare, = the total optimum).
+    Each figure is the one of :func:`uniform_markets_report`, summed the same way."""
+    f = _flat(book, k)
+    n_tr = np.diff(np.asarray(f.vc.t_off)).tolist()
+    tot = f.pay[:, 0].copy()
+    for r in range(1, N_RESOURCES):
+        tot = tot + f.pay[:, r]
+    w = f.welfare.tolist()
+    rows = [(mid, n_tr[v], w[v], w[v], _num(efficiency_of(w[v], w[v])), float(tot[v]),
+             float(tot[v])) for v, mid in enumerate(f.ids[:shown])]
+    return rows, len(f.ids), sum(w)

@@ -43,3 +43,16 @@ def test_json_text_is_json_dumps_of_the_report(tmp_path: Path, seed: int, k: flo
     doc = json.loads(got)["markets"]
     assert len(doc) == 300 and any(d["resources"] and not any(
         r["trades"] for r in d["resources"].values()) for d in doc.values())
+
+
+def test_table_rows_are_the_reports_figures(tmp_path: Path) -> None:
+    from app.commands.market_many import uniform_markets_table
+
+    book = _book(tmp_path, 4)
+    docs = uniform_markets_report(book, 0.5)["markets"]
+    rows, n, total = uniform_markets_table(book, 0.5, 40)
+    assert n == len(docs) and total == sum(d["welfare"] for d in docs.values())
+    want = [(mid, sum(len(r["trades"]) for r in d["resources"].values()), d["welfare"],
+             d["optimal_welfare"], d["efficiency"], d["buyer_payments"], d["seller_revenue"])
+            for mid, d in list(docs.items())[:40]]
+    assert rows == want
