@@ -49,6 +49,7 @@ from agents.scenario import NodesConfig, Scenario, load_scenario
 from agents.sessions import SessionBook, session_rounds
 from agents.state import DeviceTable, NodeTable
 from agents.strategies import DeviceStrategy, NodeObservation, NodeStrategy, get_strategy
+from agents.venue_duals import true_cost_duals
 from agents.workloads import ClassTable, Requests, generate
 from market.mechanisms import Mechanism, get_mechanism
 from market.orders import Asks, Bids, Trades
@@ -465,7 +466,8 @@ class EdgeMarketModel(mesa.Model):
             delivered_welfare=honest.delivered_welfare, pool_optimum=honest.optimum,
             info={"served_at_cloud": int(served_cloud.sum()),
                   "equilibrium_prices": clearing.info["equilibrium_prices"],
-                  **round_prices(edge, cloud),
+                  **round_prices(edge, cloud, scope=sc.market.scope,
+                                 true_duals=true_cost_duals(self, req.value_credits)),
                   "broker_trades": int(np.count_nonzero(
                       self.sellers.kind[trades.seller] == ex.KIND_DEVICE)),
                   "bundling": sc.market.bundling, "scope": sc.market.scope,

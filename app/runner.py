@@ -51,6 +51,9 @@ class RunSummary:
     # The cloud venue(s) alone, last round: clearing price and LP dual per resource.
     cloud_prices: dict[str, float | None] = field(default_factory=dict)
     cloud_equilibrium_prices: dict[str, float | None] = field(default_factory=dict)
+    # Last round, each venue (edge cells/zones/pool, then the cloud): clearing price beside
+    # its LP duals (agents.marketplace_prices.venue_summary defines the fields).
+    venue_prices: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -88,6 +91,7 @@ class _Aggregate:
         self.alloc_sum, self.alloc_rounds = 0.0, 0
         self.last_cloud: tuple[Any, Any] = (None, None)
         self.delivered, self.delivered_rounds = 0.0, 0
+        self.last_venues: dict[str, Any] | None = None
 
     def add(self, rr: Any, eq_prices: np.ndarray | None) -> None:
         self.rounds += 1
@@ -116,6 +120,7 @@ class _Aggregate:
         self.last_cloud = (getattr(rr, "info", {}).get("cloud_prices"),
                            getattr(rr, "info", {}).get("cloud_equilibrium"))
         self.last_eq = eq_prices
+        self.last_venues = getattr(rr, "info", {}).get("venue_prices")
         for q in rr.qoais:
             c = self.cls.setdefault(q.service_class, {"n_requests": 0.0, "n_served": 0.0, "sla_met": 0.0,
                                                       "overall_w": 0.0, "latency_w": 0.0, "served_w": 0.0})
@@ -161,7 +166,14 @@ class _Aggregate:
                 n: _clean(p) for n, p in zip(names, self.last_cloud[0], strict=True)},
             cloud_equilibrium_prices={} if self.last_cloud[1] is None else {
                 n: _clean(p) for n, p in zip(names, self.last_cloud[1], strict=True)},
+            venue_prices=_venue_summary(self.last_venues, names),
         )
+
+
+def _venue_summary(vp: dict[str, Any] | None, names: tuple[str, ...]) -> list[dict[str, Any]]:
+    from agents.marketplace_prices import venue_summary  # the model's import, kept lazy
+
+    return venue_summary(vp, names)
 
 
 PROCESS_WRITER_DEVICES = 2000

@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from app.commands.market_many import uniform_markets_report
+from app.commands.market_many import uniform_markets_json, uniform_markets_table
 from app.errors import UserError
 from market.batch import single_resource_optima
 from market.csvio import (
@@ -175,30 +175,36 @@ def clear_markets_report(book: OrderFile, mechanism: str,
 
 def _clear_markets(book: OrderFile, mechanism: str, params: dict[str, Any], path: Path,
                    as_json: bool) -> None:
+    if mechanism == "uniform" and as_json:  # the JSON text straight from the flat arrays
+        typer.echo(uniform_markets_json(book, float(params["k"])))
+        return
+    shown = 50  # a table of 100,000 rows helps nobody: the first ones, then the totals
     if mechanism == "uniform":  # flat arrays, no per-market objects (app.commands.market_many)
-        report = uniform_markets_report(book, float(params["k"]))
+        rows, n_markets, welfare = uniform_markets_table(book, float(params["k"]), shown)
+        optimum = welfare  # the k-DA trades the efficient volume (app.commands.market_many)
     else:
         report = clear_markets_report(book, mechanism, params)
-    if as_json:
-        # One line: json's indenting encoder is pure Python, ~10x slower on 1M trades.
-        typer.echo(json.dumps(report, allow_nan=False))
-        return
-    docs = report["markets"]
-    table = Table(title=f"{mechanism} clearing of {path}: {len(docs):,} markets")
+        if as_json:
+            # One line: json's indenting encoder is pure Python, ~10x slower on 1M trades.
+            typer.echo(json.dumps(report, allow_nan=False))
+            return
+        docs = report["markets"]
+        rows = [(mid, sum(len(r["trades"]) for r in d["resources"].values()), d["welfare"],
+                 d["optimal_welfare"], d["efficiency"], d["buyer_payments"], d["seller_revenue"])
+                for mid, d in list(docs.items())[:shown]]
+        n_markets = len(docs)
+        welfare = sum(d["welfare"] for d in docs.values())
+        optimum = sum(d["optimal_welfare"] for d in docs.values())
+    table = Table(title=f"{mechanism} clearing of {path}: {n_markets:,} markets")
     for col in ("market", "trades", "welfare", "optimal", "efficiency", "buyers pay",
                 "sellers get"):
         table.add_column(col, justify="left" if col == "market" else "right")
-    shown = 50  # a table of 100,000 rows helps nobody: the first ones, then the totals
-    for mid, d in list(docs.items())[:shown]:
-        n = sum(len(r["trades"]) for r in d["resources"].values())
-        table.add_row(mid, str(n), _fmt(d["welfare"]), _fmt(d["optimal_welfare"]),
-                      _fmt(d["efficiency"]), _fmt(d["buyer_payments"]), _fmt(d["seller_revenue"]))
+    for mid, n, *figures in rows:
+        table.add_row(mid, str(n), *(_fmt(x) for x in figures))
     console = _console()
     console.print(table)
-    if len(docs) > shown:
-        console.print(f"... {len(docs) - shown:,} more markets (--json prints all)")
-    welfare = sum(d["welfare"] for d in docs.values())
-    optimum = sum(d["optimal_welfare"] for d in docs.values())
+    if n_markets > shown:
+        console.print(f"... {n_markets - shown:,} more markets (--json prints all)")
     console.print(f"total welfare {welfare:.6g} of {optimum:.6g} optimal")
 
 

@@ -62,6 +62,7 @@ def print_summary(s: dict[str, Any], out: Console | None = None) -> None:
             prices.add_row(f"{name} (cloud)", units.get(name, ""), "—" if p is None else f"{p:.5g}",
                            "—" if eq is None else f"{eq:.5g}")
     out.print(prices)
+    _print_venues(out, s.get("venue_prices") or [], units)
 
     q = Table(title="QoAIS per service class")
     for col in ("class", "requests", "served", "SLA rate (0-1)", "QoAIS (0-1)", "latency (ms)"):
@@ -85,6 +86,33 @@ def print_summary(s: dict[str, Any], out: Console | None = None) -> None:
                 text = str(v)
             t.add_row(k.replace("_", " "), text)
         out.print(t)
+
+
+#: Rows of the per-venue price table the CLI prints (the JSON and the store hold all).
+VENUE_ROWS = 24
+
+
+def _print_venues(out: Console, venues: list[dict[str, Any]], units: dict[str, str]) -> None:
+    """Last round, each venue's clearing price next to its LP duals (definitions:
+    agents/marketplace_prices.py): one row per venue and offered resource."""
+    if not venues:
+        return
+    t = Table(title="prices per venue, last round (credits/unit; dual: LP on the orders as "
+                    "bid and asked; true dual: LP on true values and costs)")
+    for col in ("venue", "resource", "price", "dual", "true dual", "traded", "offered"):
+        t.add_column(col, justify="left" if col in ("venue", "resource") else "right")
+
+    def f(x: float | None) -> str:
+        return "—" if x is None else f"{x:.5g}"
+
+    rows = [(v, r) for v in venues for r in v["supply"]]
+    for v, r in rows[:VENUE_ROWS]:
+        t.add_row(v["name"], r, f(v["price"][r]), f(v["dual"][r]),
+                  f(v["dual_true"][r]), f(v["volume"][r]), f(v["supply"][r]))
+    if len(rows) > VENUE_ROWS:
+        t.caption = (f"{len(rows) - VENUE_ROWS} more rows: `runs show --json`, or the "
+                     "venue_prices table of `runs export`")
+    out.print(t)
 
 
 def register(cli: typer.Typer) -> None:

@@ -69,6 +69,33 @@ def supply_demand_tab(run: RunRef, first: int, last: int) -> None:
         "volume": st.column_config.NumberColumn("volume (units)", format="%.4g"),
         "unmet": st.column_config.NumberColumn("unmet demand (units)", format="%.4g"),
     })
+    venues_table(run, rnd, resource)
+
+
+VENUE_NOTE = (
+    "Each venue's clearing price is the mechanism's uniform price there (= its volume-weighted "
+    "trade price). Dual: the Walrasian price of the venue's welfare LP on the orders as bid and "
+    "asked (what the equilibrium mechanism would charge); true-cost dual: the same LP on true "
+    "values and costs. The pooled prices above weight price and dual alike, by units traded "
+    "per venue; the cloud is its own venue. See docs/internals.md, \"Prices per venue\"."
+)
+
+
+def venues_table(run: RunRef, rnd: int, resource: str) -> None:
+    """The chosen round and resource, venue by venue: price next to its duals."""
+    vp = run_query("venue_prices_at", run, rnd)
+    if vp.empty:
+        return  # runs stored before the store kept venues (migration 0008)
+    st.subheader("Prices per venue")
+    vp = vp[vp["resource"] == resource].drop(columns=["round", "resource"])
+    st.dataframe(vp, hide_index=True, width="stretch", column_config={
+        "price": st.column_config.NumberColumn("clearing price (cr/unit)", format="%.4g"),
+        "dual": st.column_config.NumberColumn("LP dual (cr/unit)", format="%.4g"),
+        "dual_true": st.column_config.NumberColumn("LP dual, true costs (cr/unit)", format="%.4g"),
+        "volume": st.column_config.NumberColumn("traded (units)", format="%.4g"),
+        "supply": st.column_config.NumberColumn("offered (units)", format="%.4g"),
+    })
+    st.caption(VENUE_NOTE)
 
 
 def efficiency_tab(run: RunRef) -> None:

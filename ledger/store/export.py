@@ -17,7 +17,9 @@ table of the run (`RunTables.TABLES` lists them):
 - ``settlements``: the settlement outbox (amounts in credits, payload as JSON text);
 - ``snapshots``: sampled agent states (kind, position in m, attachment, utilization);
 - ``order_curves``: the pooled demand and supply curves, resource and side by name;
-- ``accounts``: every agent known to the run (id, kind, chain address when settled).
+- ``accounts``: every agent known to the run (id, kind, chain address when settled);
+- ``venue_prices``: per round, venue and offered resource, the clearing price beside the LP
+  duals (on the orders as submitted and on true costs), units traded and offered.
 
 ``manifest`` is a dict: the scenario resolved with every default and its content hash,
 seed, mechanism, package versions, the git commit, the chain id and contract addresses.
@@ -49,6 +51,7 @@ from ledger.store.models import (
     TradeRow,
 )
 from ledger.store.queries import QOAIS_DIMENSIONS, RESOURCES, _frame, price_series, run_info
+from ledger.store.venue_rows import venue_price_frame
 from ledger.units import BASE_UNITS_PER_CREDIT
 
 FORMATS = ("parquet", "csv")
@@ -82,7 +85,7 @@ class RunTables:
     """Every table of one run as a pandas DataFrame, plus its manifest (see the module doc)."""
 
     TABLES = ("rounds", "prices", "trades", "requests", "settlements", "snapshots",
-              "order_curves", "accounts")
+              "order_curves", "accounts", "venue_prices")
 
     run_id: int
     manifest: dict[str, Any]
@@ -95,6 +98,8 @@ class RunTables:
     order_curves: pd.DataFrame
     accounts: pd.DataFrame
     extra: dict[str, Any] = field(default_factory=dict)
+    # Per round, venue and resource: clearing price beside the LP duals (ledger/store/venue_rows.py).
+    venue_prices: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The DataFrames by table name."""
@@ -297,7 +302,7 @@ def load_run(db_url: str | Engine | None, run_id: int) -> RunTables:
             prices=price_series(engine, run_id), trades=_trades(engine, run_id, kinds),
             requests=_requests(engine, run_id), settlements=_settlements(engine, run_id),
             snapshots=_snapshots(engine, run_id), order_curves=_order_curves(engine, run_id),
-            accounts=kinds,
+            accounts=kinds, venue_prices=venue_price_frame(engine, run_id),
         )
     finally:
         if own:

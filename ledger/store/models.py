@@ -247,3 +247,28 @@ class Evaluation(Base):
     qoais: Mapped[float] = mapped_column(Float)
     sla_rate: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class VenuePriceRow(Base):
+    """One venue's market for one resource in one round (agents/marketplace_prices.py):
+    ``price``: the venue's clearing price (the mechanism's uniform buyer price, equal to the
+    venue's volume-weighted trade price; NULL: the resource did not trade there); ``dual``:
+    the LP dual of the venue's welfare LP on the orders as submitted; ``dual_true``: the LP
+    dual on true values and costs (NULL: optimum skipped); ``volume`` units traded,
+    ``supply`` units offered. Rows only for resources offered in the venue (supply > 0).
+    ``kind``: edge / pool / cloud; ``venue``: its id (cloud < 0), ``name`` e.g. ``cell 3``."""
+
+    __tablename__ = "venue_prices"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    round: Mapped[int] = mapped_column(Integer, primary_key=True)
+    venue: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resource: Mapped[str] = mapped_column(String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(10))
+    price: Mapped[float | None] = mapped_column(Float, nullable=True)
+    volume: Mapped[float] = mapped_column(Float)
+    supply: Mapped[float] = mapped_column(Float)
+    dual: Mapped[float | None] = mapped_column(Float, nullable=True)
+    dual_true: Mapped[float | None] = mapped_column(Float, nullable=True)

@@ -644,3 +644,11 @@ def qoais_indicators(bind: Bind, run_id: int, first_round: int | None = None,
             .where(*where).group_by(qi.service_class, qi.dimension, qi.indicator)
             .order_by(qi.service_class))
     return _frame(bind, stmt)
+
+
+def venue_prices_at(bind: Bind, run_id: int, rnd: int) -> pd.DataFrame:
+    """Per venue and offered resource at one round: clearing price beside the LP duals,
+    volume and supply (ledger/store/venue_rows.py; empty for runs stored before 0008)."""
+    from ledger.store.venue_rows import venue_price_frame
+
+    return venue_price_frame(bind, run_id, rnd)

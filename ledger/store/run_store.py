@@ -37,7 +37,9 @@ from ledger.store.models import (
     Snapshot,
     TradeRow,
     TrainingPoint,
+    VenuePriceRow,
 )
+from ledger.store.venue_rows import VENUE_PRICE_COLUMNS, venue_price_rows
 
 QOAIS_FIELDS = (
     "n_requests", "n_served", "sla_rate", "performance", "connection", "data", "computation",
@@ -97,6 +99,7 @@ _COLUMNS = {
     "snapshots": ("run_id", "round", "agent_id", "kind", "x_m", "y_m", "attached", "utilization"),
     "order_curves": ("run_id", "round", "resource", "side", "step", "quantity", "price"),
     "qoais_indicators": ("run_id", "round", "service_class", "indicator", "dimension", "value"),
+    "venue_prices": VENUE_PRICE_COLUMNS,
 }
 def qoais_indicator_rows(run_id: int, rr: Any) -> list[tuple]:
     """(run, round, class, indicator, dimension, mean) rows from ``rr.info["qoais_indicators"]``."""
@@ -109,7 +112,8 @@ def qoais_indicator_rows(run_id: int, rr: Any) -> list[tuple]:
 
 
 _TABLES = {"rounds": RoundRow, "trades": TradeRow, "qoais": QoAISRow, "snapshots": Snapshot,
-           "order_curves": OrderCurveRow, "qoais_indicators": QoAISIndicatorRow}
+           "order_curves": OrderCurveRow, "qoais_indicators": QoAISIndicatorRow,
+           "venue_prices": VenuePriceRow}
 
 
 
@@ -322,7 +326,7 @@ class RunStore:
     def delete_run(self, run_id: int) -> None:
         with self.engine.begin() as c:
             for table in (TradeRow, QoAISRow, Snapshot, OrderCurveRow, Settlement, AgentAccount,
-                          QoAISIndicatorRow, RoundRow):
+                          QoAISIndicatorRow, VenuePriceRow, RoundRow):
                 c.execute(delete(table).where(table.run_id == run_id))
             c.execute(delete(Run).where(Run.id == run_id))
 
@@ -349,7 +353,8 @@ class RunStore:
     def truncate_after(self, run_id: int, last_round: int) -> None:
         """Drop rows of rounds after `last_round` (a resumed run recomputes them)."""
         with self.engine.begin() as c:
-            for table in (TradeRow, QoAISRow, Snapshot, OrderCurveRow, QoAISIndicatorRow, RoundRow):
+            for table in (TradeRow, QoAISRow, Snapshot, OrderCurveRow, QoAISIndicatorRow,
+                          VenuePriceRow, RoundRow):
                 c.execute(delete(table).where(table.run_id == run_id, table.round > last_round))
 
     # ---------------------------------------------------------------- rounds
@@ -387,6 +392,7 @@ class RunStore:
             for q in qs
         ])
         self._buffer("qoais_indicators", qoais_indicator_rows(run_id, rr))
+        self._buffer("venue_prices", venue_price_rows(run_id, rr))
         snap = getattr(rr, "snapshot", None)
         if snap is not None:
             m = len(snap.agent_id)

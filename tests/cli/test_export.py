@@ -47,7 +47,8 @@ def test_export_parquet_tables_agree_with_the_store(store: tuple[str, Path], tmp
     out = tmp_path / "run1"
     r = edgemarket("runs", "export", "1", "--db", url, "--out", str(out))
     assert r.returncode == 0, r.stderr
-    names = {"rounds", "prices", "trades", "requests", "settlements", "snapshots", "order_curves", "accounts"}
+    names = {"rounds", "prices", "trades", "requests", "settlements", "snapshots", "order_curves", "accounts",
+             "venue_prices"}
     assert {p.name for p in out.iterdir()} == {f"{n}.parquet" for n in names} | {"manifest.json"}
     t = {n: pd.read_parquet(out / f"{n}.parquet", engine="pyarrow") for n in names}
 
@@ -70,6 +71,10 @@ def test_export_parquet_tables_agree_with_the_store(store: tuple[str, Path], tmp
     vol = t["trades"].groupby("resource")["quantity"].sum()
     for res in vol.index:
         assert vol[res] == pytest.approx(t["rounds"][f"volume_{res}"].sum(), rel=1e-9)
+    # Every venue's traded units add up to the round's volume (no direct trades here).
+    vv = t["venue_prices"].groupby("resource")["volume"].sum()
+    for res in vv.index:
+        assert vv[res] == pytest.approx(t["rounds"][f"volume_{res}"].sum(), rel=1e-9)
     paid = t["trades"].groupby("round")["value_credits"].sum()
     assert paid.to_numpy() == pytest.approx(t["rounds"].set_index("round").loc[paid.index, "buyer_payments"].to_numpy(), rel=1e-9)
     per_round = t["requests"].groupby("round")["n_requests"].sum()
