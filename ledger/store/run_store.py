@@ -31,6 +31,7 @@ from ledger.store.models import (
     OrderCurveRow,
     QoAISIndicatorRow,
     QoAISRow,
+    RequestBatch,
     RoundRow,
     Run,
     Settlement,
@@ -97,6 +98,7 @@ _COLUMNS = {
     "snapshots": ("run_id", "round", "agent_id", "kind", "x_m", "y_m", "attached", "utilization"),
     "order_curves": ("run_id", "round", "resource", "side", "step", "quantity", "price"),
     "qoais_indicators": ("run_id", "round", "service_class", "indicator", "dimension", "value"),
+    "request_batches": ("run_id", "round", "n_requests", "encoding", "data"),
 }
 def qoais_indicator_rows(run_id: int, rr: Any) -> list[tuple]:
     """(run, round, class, indicator, dimension, mean) rows from ``rr.info["qoais_indicators"]``."""
@@ -109,7 +111,8 @@ def qoais_indicator_rows(run_id: int, rr: Any) -> list[tuple]:
 
 
 _TABLES = {"rounds": RoundRow, "trades": TradeRow, "qoais": QoAISRow, "snapshots": Snapshot,
-           "order_curves": OrderCurveRow, "qoais_indicators": QoAISIndicatorRow}
+           "order_curves": OrderCurveRow, "qoais_indicators": QoAISIndicatorRow,
+           "request_batches": RequestBatch}
 
 
 
@@ -136,10 +139,10 @@ class _Columns:
 def _rows(blocks: list[Any]) -> list[tuple]:
     out: list[tuple] = []
     for b in blocks:
-        if isinstance(b, _Columns):
-            out.extend(b.rows())
-        else:
+        if isinstance(b, tuple):
             out.append(b)
+        else:  # _Columns, request_batches.RequestBatchBlock: rows made in the writer
+            out.extend(b.rows())
     return out
 
 
@@ -322,7 +325,7 @@ class RunStore:
     def delete_run(self, run_id: int) -> None:
         with self.engine.begin() as c:
             for table in (TradeRow, QoAISRow, Snapshot, OrderCurveRow, Settlement, AgentAccount,
-                          QoAISIndicatorRow, RoundRow):
+                          QoAISIndicatorRow, RequestBatch, RoundRow):
                 c.execute(delete(table).where(table.run_id == run_id))
             c.execute(delete(Run).where(Run.id == run_id))
 
@@ -349,7 +352,8 @@ class RunStore:
     def truncate_after(self, run_id: int, last_round: int) -> None:
         """Drop rows of rounds after `last_round` (a resumed run recomputes them)."""
         with self.engine.begin() as c:
-            for table in (TradeRow, QoAISRow, Snapshot, OrderCurveRow, QoAISIndicatorRow, RoundRow):
+            for table in (TradeRow, QoAISRow, Snapshot, OrderCurveRow, QoAISIndicatorRow, RequestBatch,
+                          RoundRow):
                 c.execute(delete(table).where(table.run_id == run_id, table.round > last_round))
 
     # ---------------------------------------------------------------- rounds
@@ -387,6 +391,11 @@ class RunStore:
             for q in qs
         ])
         self._buffer("qoais_indicators", qoais_indicator_rows(run_id, rr))
+        records = (getattr(rr, "info", None) or {}).get("requests")
+        if records is not None:
+            from ledger.store.request_batches import RequestBatchBlock  # pyarrow: load when used
+
+            self._buffer("request_batches", [RequestBatchBlock(run_id, int(rr.round), records)])
         snap = getattr(rr, "snapshot", None)
         if snap is not None:
             m = len(snap.agent_id)
