@@ -26,7 +26,7 @@ _BAR = "rgba(31,119,180,0.28)"
 def _text(value: Any, fmt: str | Callable[[Any], str] | None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
-    if fmt is None:
+    if fmt is None or isinstance(value, str):  # text is shown as it is
         return str(value)
     return fmt(value) if callable(fmt) else fmt.format(value)
 
@@ -36,9 +36,10 @@ def html_table(df: pd.DataFrame, *, headers: Mapping[str, str] | None = None,
                bars: Sequence[str] = (), index: str | None = None) -> str:
     """`df` as an HTML table that fits its container.
 
-    headers: display name per column; formats: a format string or function per column
-    (None and NaN show "–"); bars: columns of scores in [0, 1] drawn as a bar behind the
-    number; index: show the index as a first column with this header.
+    headers: display name per column; formats: a format string or function per column for
+    its numbers (text cells are shown as they are; None and NaN show "–"); bars: columns
+    whose numbers are scores in [0, 1], drawn as a bar behind the number; index: show the
+    index as a first column with this header.
     """
     headers, formats = dict(headers or {}), dict(formats or {})
     frame = df.reset_index(names=index) if index is not None else df
@@ -50,7 +51,7 @@ def html_table(df: pd.DataFrame, *, headers: Mapping[str, str] | None = None,
         cells = []
         for c, v in zip(cols, row, strict=True):
             style = _CELL
-            if c in bars and isinstance(v, int | float) and not math.isnan(v):
+            if c in bars and isinstance(v, int | float) and not isinstance(v, bool) and not math.isnan(v):
                 share = max(0.0, min(1.0, float(v))) * 100
                 style += f";background:linear-gradient(90deg,{_BAR} {share:.1f}%,transparent {share:.1f}%)"
             cells.append(f'<td style="{style}">{html.escape(_text(v, formats.get(c)))}</td>')

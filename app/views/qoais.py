@@ -43,12 +43,14 @@ st.plotly_chart(plots.qoais_distributions(series), width="stretch", key="distrib
 st.caption("One sample per service class and round (the per-round class means and p95 latency).")
 st.markdown("**Scores per service class** (request-weighted over the chosen rounds)")
 # HTML, not st.dataframe: it fits the page, so no column scrolls out of view (app/ui/html_table.py).
+# One column per class (few), one row per score: the long dimension names go down, not across.
 scores = (*labels.QOAIS_DIMENSIONS, "overall", "sla_rate")
-st.markdown(html_table(
-    profile, headers={"service_class": "Class", "n_requests": "Requests", "n_served": "Served",
-                      **{d: labels.QOAIS_LABELS[d] for d in scores}},
-    formats={**dict.fromkeys(scores, "{:.2f}"), "n_requests": "{:,.0f}", "n_served": "{:,.0f}"},
-    bars=scores), unsafe_allow_html=True)
+by_class = profile.set_index("service_class")
+score_rows = by_class[list(scores)].T.astype(object).rename(index=labels.QOAIS_LABELS)
+counts = by_class[["n_requests", "n_served"]].T.rename(index={"n_requests": "Requests", "n_served": "Served"})
+table = pd.concat([score_rows, counts.map(lambda n: f"{int(n):,}")])
+st.markdown(html_table(table, index="Score", formats=dict.fromkeys(table.columns, "{:.2f}"),
+                       bars=list(table.columns)), unsafe_allow_html=True)
 st.caption("Each dimension is a score in [0, 1] (1 = requirement fully met); the dimensions follow "
            "the QoAIS indicator set: performance, connection, data, computation, security, orchestration.")
 

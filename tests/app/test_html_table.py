@@ -27,3 +27,10 @@ def test_index_becomes_a_named_first_column() -> None:
     out = html_table(t, index="Indicator")
     assert re.findall(r"<th[^>]*>([^<]*)</th>", out) == ["Indicator", "xr"]
     assert re.findall(r"<td[^>]*>([^<]*)</td>", out) == ["link delay", "0.5"]
+
+
+def test_text_cells_skip_the_number_format_and_the_bar() -> None:
+    t = pd.DataFrame({"xr": [0.5, "1,234"]}, index=["Overall", "Requests"], dtype=object)
+    out = html_table(t, index="Score", formats={"xr": "{:.2f}"}, bars=["xr"])
+    assert re.findall(r"<td[^>]*>([^<]*)</td>", out) == ["Overall", "0.50", "Requests", "1,234"]
+    assert out.count("linear-gradient") == 1
