@@ -88,3 +88,8 @@ def test_snapshot_fixture_rolled_it_back(settlement_chain: ChainSession, w3: obj
     assert not settlement_chain.is_settled(77, 0)  # the previous test's round is gone
     assert settlement_chain.balances([1, 2]) == {1: 0, 2: 0}
     assert w3.eth.block_number == settlement_chain.block_number()  # type: ignore[attr-defined]
+    # The plugin reverted behind the session's back: its nonces and cached account indices
+    # were re-read, so the same round settles again.
+    settlement_chain.register_participants([1, 2], 5.0)
+    settlement_chain.settle_round(77, 0, {1: -1.0, 2: 1.0}, [1, 1, 1, 1], None)
+    assert settlement_chain.is_settled(77, 0)

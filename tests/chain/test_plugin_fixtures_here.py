@@ -1,4 +1,5 @@
-"""The plugin's fixtures work beside the settlement fixtures (same Anvil, own ``chain``)."""
+"""The plugin's fixtures for user contracts and for the settlement contracts share one
+Anvil and one snapshot/revert per test."""
 
 from __future__ import annotations
 
