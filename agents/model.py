@@ -44,6 +44,7 @@ from agents.marketplace import Clearing, OrderArrays, clear_venues, merge_result
 from agents.marketplace_prices import round_prices
 from agents.mobility import Mobility
 from agents.qoais import aggregate, dimension_scores, indicator_scores, sla_met
+from agents.request_records import round_records
 from agents.results import AgentSnapshot, RoundResult
 from agents.scenario import NodesConfig, Scenario, load_scenario
 from agents.sessions import SessionBook, session_rounds
@@ -472,8 +473,20 @@ class EdgeMarketModel(mesa.Model):
                       self.sellers.kind[trades.seller] == ex.KIND_DEVICE)),
                   "bundling": sc.market.bundling, "scope": sc.market.scope,
                   "qoais_indicators": qi.class_means(self.classes.names, m_served.cls,
-                                                     self.last_indicators)},
+                                                     self.last_indicators),
+                  # per-request rows for the store's request_batches (references, no copies)
+                  "requests": round_records(
+                      sc.store.requests, sc.store.request_devices, dev.uid.size,
+                      classes=tuple(self.classes.names), class_weights=self.classes.weights,
+                      device=dev.uid[req.device], cls=req.cls, provider=got.provider,
+                      served=got.served, sla_met=sla_all, latency_ms=measured.latency_ms,
+                      reliability=measured.reliability, value_credits=req.value_credits,
+                      payment_credits=got.payment, bid_index=trades.bid_index,
+                      seller=trades.seller, served_rows=served_rows,
+                      indicators=self.last_indicators, dimensions=dims)},
         )
+        if self.history:  # per-request records are big: history keeps the last round's only
+            self.history[-1].info.pop("requests", None)
         self.history.append(rr)
         if self.history_limit is not None and len(self.history) > self.history_limit:
             del self.history[: len(self.history) - self.history_limit]

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from agents.fl.config import FLConfig
 from agents.learning.config import LearningConfig
 from agents.qoais_inputs import SellerQoAISConfig
+from agents.request_records import StoreConfig
 from agents.service_classes import BUILTIN_SERVICE_CLASSES
 
 #: Folder of the ready scenario files shipped with the repository.
@@ -414,6 +415,9 @@ class Scenario(_Strict):
         1, ge=0, description="rounds between order-book curves (supply and demand per "
                              "resource, for the app); 0 = never")
     curve_steps: int = Field(100, ge=2, le=10_000, description="points per curve side at most")
+    store: StoreConfig = Field(
+        default_factory=StoreConfig,
+        description="per-request records the run store keeps (docs/export.md)")
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:

@@ -5,7 +5,8 @@ mobility, channel, requests, bundle design, per-zone clearing with the uniform m
 execution, QoAIS and settlement, all on arrays. The welfare-optimum LP is not solved
 (``market.optimum_every: 0`` in the scenario). Every round is written to a SQLite run store
 under data/bench/ with ``RunStore.record_round`` (batched; the baseline adds one ORM row per
-trade and commits each round); ``--no-store`` times the models alone.
+trade and commits each round), per-request records included (the scenario's ``store.requests``,
+``--requests`` overrides it); ``--no-store`` times the models alone.
 Throughput is agent-steps/s = (devices + nodes) × rounds / seconds of ``step()`` calls
 (model construction excluded, reported separately). Peak memory is the peak
 resident set size of this process plus the store's writer process (``resource.getrusage``),
@@ -307,9 +308,11 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=None, help="rounds of our model")
     p.add_argument("--no-store", action="store_true",
                    help="model only: skip the run-store writes (ours) and ORM inserts (baseline)")
+    p.add_argument("--requests", choices=("all", "sample", "none"), default=None,
+                   help="override the scenario's store.requests (per-request records stored)")
     args = p.parse_args()
     rounds = args.rounds or (10 if args.quick else 100)
-    sc = load_scenario(SCENARIO)
+    sc = load_scenario(SCENARIO, {"store.requests": args.requests} if args.requests else None)
     agents_per_round = sc.devices.count + sc.nodes.count
     store = None if args.no_store else fresh_store("scale")
     on_round = None
@@ -348,7 +351,8 @@ def main() -> None:
            peak_mem_mb=round(peak_mb, 1), rounds=rounds, devices=sc.devices.count,
            nodes=sc.nodes.count, build_s=round(ours["build_s"], 3),
            baseline_devices=BASELINE_DEVICES, baseline_extrapolated=True,
-           sla_rate=round(ours["sla_rate"], 4), store_writes=not args.no_store)
+           sla_rate=round(ours["sla_rate"], 4), store_writes=not args.no_store,
+           store_requests=sc.store.requests)
 
 
 if __name__ == "__main__":

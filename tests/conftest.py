@@ -7,11 +7,16 @@ the fixture that started it.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from ledger.chain.paths import data_dir
+
+# Helper modules shared by several test folders (cli_run) import by name in any import mode.
+sys.path.insert(0, str(Path(__file__).parent))
 
 
 @pytest.fixture(scope="session", autouse=True)

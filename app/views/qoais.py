@@ -12,6 +12,7 @@ from agents.fl.curves import selection_curves
 from agents.qoais import INDICATOR_NAMES, INDICATORS
 from app.ui import labels, plots
 from app.ui.data import run_query
+from app.ui.html_table import html_table
 from app.ui.page import entry_guard, fmt, pct, require_run, run_caption
 
 entry_guard()
@@ -41,11 +42,15 @@ right.plotly_chart(plots.sla_over_rounds(series, run_query("round_series", run))
 st.plotly_chart(plots.qoais_distributions(series), width="stretch", key="distributions")
 st.caption("One sample per service class and round (the per-round class means and p95 latency).")
 st.markdown("**Scores per service class** (request-weighted over the chosen rounds)")
-st.dataframe(
-    profile, hide_index=True, width="stretch",
-    column_config={d: st.column_config.ProgressColumn(labels.QOAIS_LABELS[d], min_value=0, max_value=1, format="%.2f")
-                   for d in (*labels.QOAIS_DIMENSIONS, "overall", "sla_rate")},
-)
+# HTML, not st.dataframe: it fits the page, so no column scrolls out of view (app/ui/html_table.py).
+# One column per class (few), one row per score: the long dimension names go down, not across.
+scores = (*labels.QOAIS_DIMENSIONS, "overall", "sla_rate")
+by_class = profile.set_index("service_class")
+score_rows = by_class[list(scores)].T.astype(object).rename(index=labels.QOAIS_LABELS)
+counts = by_class[["n_requests", "n_served"]].T.rename(index={"n_requests": "Requests", "n_served": "Served"})
+table = pd.concat([score_rows, counts.map(lambda n: f"{int(n):,}")])
+st.markdown(html_table(table, index="Score", formats=dict.fromkeys(table.columns, "{:.2f}"),
+                       bars=list(table.columns)), unsafe_allow_html=True)
 st.caption("Each dimension is a score in [0, 1] (1 = requirement fully met); the dimensions follow "
            "the QoAIS indicator set: performance, connection, data, computation, security, orchestration.")
 
@@ -64,7 +69,8 @@ else:
             rows = indicators[indicators["dimension"] == dim]
             table = rows.pivot(index="indicator", columns="service_class", values="value")
             table = table.reindex([n for n in order if n in table.index])
-            st.dataframe(table, width="stretch")
+            st.markdown(html_table(table, index="Indicator", formats=dict.fromkeys(table.columns, "{:.2f}"),
+                                   bars=list(table.columns)), unsafe_allow_html=True)
             absent = [i[1] for i in INDICATORS if i[0] == dim and i[1] not in set(rows["indicator"])]
             if absent:
                 st.caption("Not measured in this run: " + ", ".join(absent)

@@ -7,9 +7,10 @@ Main entry points (imported lazily, so ``import ledger.chain`` is cheap):
 - :class:`AnvilProcess` (``ledger.chain.anvil``): a local node owned by this process.
 - :func:`reconcile` (``ledger.chain.reconcile``): expected ledger vs events vs state.
 - :class:`ContractRevert` (``ledger.chain.errors``): reverts decoded to error names.
-- ``ledger.chain.pytest_plugin``: the pytest plugin for testing your own contracts
-  (entry point ``pytest11``; objects in ``ledger.chain.contractkit``); the settlement
-  contracts' fixtures are in ``ledger.chain.testing``.
+- ``ledger.chain.pytest_plugin``: the pytest plugin for testing contracts, your own
+  (``chain``, ``accounts``, ``deploy``; objects in ``ledger.chain.contractkit``) and the
+  settlement contracts (``settlement_chain``, ``settlement_actors``, ...); entry point
+  ``pytest11``. Helpers to import in tests: ``ledger.chain.testing``.
 
 See docs/contracts.md for the contracts, units and gas figures.
 """

@@ -20,6 +20,21 @@ fixture             scope    what it gives
 ``w3``              session  a plain ``web3.Web3`` on the same node
 ==================  =======  ===============================================================
 
+For edgemarket's own settlement contracts (the project's tests use these; they work for
+anyone who wants the four contracts deployed):
+
+=========================  =======  ========================================================
+fixture                    scope    what it gives
+=========================  =======  ========================================================
+``settlement_contracts``   session  the compiled project contracts (a ``ContractSet``)
+``settlement_session``     session  a :class:`~ledger.chain.session.ChainSession` with
+                                    token, settlement, incentives and stakes deployed
+``settlement_chain``       test     that session, isolated like every chain fixture (its
+                                    nonces and caches re-read after the previous revert)
+``settlement_actors``      test     :class:`~ledger.chain.testing.Actor` wallets for dev
+                                    keys 1..9 (``actors[i].fund_credits(x)`` mints credits)
+=========================  =======  ========================================================
+
 **Isolation.** Every test that uses any of these fixtures (directly or through your own
 fixtures) runs between ``evm_snapshot`` and ``evm_revert``: what it changes is gone for the
 next test, while what module- or session-scoped fixtures deployed stays.
@@ -51,6 +66,9 @@ from ledger.chain.gas_report import GasRecorder, compare, load_snapshot, table, 
 if TYPE_CHECKING:  # heavy imports stay out of every pytest run of the venv
     from ledger.chain.anvil import AnvilProcess
     from ledger.chain.contractkit import Accounts, Chain, Contract
+    from ledger.chain.deploy import ContractSet
+    from ledger.chain.session import ChainSession
+    from ledger.chain.testing import Actor
 
 __all__ = [
     "accounts",
@@ -60,6 +78,10 @@ __all__ = [
     "deploy",
     "edgemarket_chain",
     "pytest_addoption",
+    "settlement_actors",
+    "settlement_chain",
+    "settlement_contracts",
+    "settlement_session",
     "w3",
 ]
 
@@ -297,3 +319,49 @@ def deploy(edgemarket_chain: Chain) -> Any:
         return edgemarket_chain.deploy(path_or_name, *args, **kwargs)
 
     return factory
+
+
+# ------------------------------------------------------ edgemarket's settlement contracts
+
+
+@pytest.fixture(scope="session")
+def settlement_contracts() -> ContractSet:
+    """The project's compiled contracts (compiled on first use, cached under data/)."""
+    from ledger.chain.deploy import ContractSet
+
+    return ContractSet()
+
+
+@pytest.fixture(scope="session")
+def settlement_session(
+    chain_rpc_url: str, settlement_contracts: ContractSet
+) -> Iterator[ChainSession]:
+    """A session with the four contracts deployed once for the whole test session."""
+    from ledger.chain.session import ChainSession
+
+    session = ChainSession(chain_rpc_url, contracts=settlement_contracts)
+    try:
+        session.deploy()
+        yield session
+    finally:
+        session.close()
+
+
+@pytest.fixture
+def settlement_chain(
+    edgemarket_chain: Chain, settlement_session: ChainSession
+) -> ChainSession:
+    """The deployed session. Depending on ``edgemarket_chain`` puts the test under this
+    plugin's snapshot/revert; the revert happens behind the session's back, so its nonces
+    and caches are re-read here, before the next test uses it."""
+    settlement_session.forget_local_state()
+    return settlement_session
+
+
+@pytest.fixture
+def settlement_actors(settlement_chain: ChainSession) -> list[Actor]:
+    """Wallets for Anvil's development keys 1..9 (key 0 is the operator)."""
+    from ledger.chain.accounts import ANVIL_KEYS
+    from ledger.chain.testing import Actor
+
+    return [Actor(settlement_chain, key) for key in ANVIL_KEYS[1:]]

@@ -302,6 +302,11 @@ class ChainSession:
         """``evm_revert`` to a snapshot and resynchronize the local nonce."""
         if not self.rpc.call("evm_revert", snapshot_id):
             raise ChainError(f"evm_revert({snapshot_id}) failed")
+        self.forget_local_state()
+
+    def forget_local_state(self) -> None:
+        """Re-read nonces and drop cached proofs and addresses: the chain was reverted under
+        this session (by :meth:`revert`, or by another client such as the pytest plugin)."""
         for s in {id(x): x for x in (self.sender, self.treasury_sender, self.admin_sender)}.values():
             s.resync_nonce()
         self._trees.clear()

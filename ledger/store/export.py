@@ -11,9 +11,16 @@ table of the run (`RunTables.TABLES` lists them):
   QoAIS, handovers; per-resource price, equilibrium price, volume and unmet demand);
 - ``prices``: long format, one row per (round, resource);
 - ``trades``: every trade, with the resource by name and the buyer's and seller's kind;
-- ``requests``: the served/unserved requests of one service class in one round, with every
-  QoAIS indicator the store holds as a column ``qoais_<dimension>_<indicator>``. The store
-  keeps these per (round, class) aggregates, not single requests;
+- ``requests``: one row per request (round, request, device, class, provider, SLA met,
+  latency, reliability, value, payment) with every per-request QoAIS score as a column
+  ``qoais_<dimension>_<indicator>`` (``agents.request_records`` defines them), from the
+  store's ``request_batches``; empty for runs stored before them or with
+  ``store.requests: none``, and only the sampled devices' requests with ``sample``;
+- ``requests_by_class``: per (round, service class) the request counts, SLA rate and the
+  class means of the QoAIS dimensions and indicators, as ``qoais_<dimension>_<indicator>``;
+- ``qoais_indicators``: long format, per (round, service class, indicator) the mean
+  indicator score over the class's served requests, with the dimension and indicator
+  by name and the matching ``requests`` column name;
 - ``settlements``: the settlement outbox (amounts in credits, payload as JSON text);
 - ``snapshots``: sampled agent states (kind, position in m, attachment, utilization);
 - ``order_curves``: the pooled demand and supply curves, resource and side by name;
@@ -39,11 +46,14 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, Float, cast, column, inspect, select, table
 
+from agents.qoais import INDICATOR_NAMES
+from agents.request_records import indicator_column
 from ledger.store.database import open_engine
 from ledger.store.models import (
     RESOURCE_SUFFIXES,
     AgentAccount,
     OrderCurveRow,
+    QoAISIndicatorRow,
     QoAISRow,
     RoundRow,
     Settlement,
@@ -51,6 +61,7 @@ from ledger.store.models import (
     TradeRow,
 )
 from ledger.store.queries import QOAIS_DIMENSIONS, RESOURCES, _frame, price_series, run_info
+from ledger.store.request_batches import read_requests
 from ledger.store.venue_rows import venue_price_frame
 from ledger.units import BASE_UNITS_PER_CREDIT
 
@@ -85,7 +96,7 @@ class RunTables:
     """Every table of one run as a pandas DataFrame, plus its manifest (see the module doc)."""
 
     TABLES = ("rounds", "prices", "trades", "requests", "settlements", "snapshots",
-              "order_curves", "accounts", "venue_prices")
+              "order_curves", "accounts", "requests_by_class", "qoais_indicators", "venue_prices")
 
     run_id: int
     manifest: dict[str, Any]
@@ -97,6 +108,8 @@ class RunTables:
     snapshots: pd.DataFrame
     order_curves: pd.DataFrame
     accounts: pd.DataFrame
+    requests_by_class: pd.DataFrame = field(default_factory=pd.DataFrame)
+    qoais_indicators: pd.DataFrame = field(default_factory=pd.DataFrame)
     extra: dict[str, Any] = field(default_factory=dict)
     # Per round, venue and resource: clearing price beside the LP duals (ledger/store/venue_rows.py).
     venue_prices: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -243,7 +256,7 @@ def qoais_column(store_column: str) -> str:
     return f"qoais_other_{store_column}"
 
 
-def _requests(bind: Engine, run_id: int) -> pd.DataFrame:
+def _requests_by_class(bind: Engine, run_id: int) -> pd.DataFrame:
     # Read the table as the database has it (not the ORM class), so an indicator column
     # another migration adds shows up here without a change to this module.
     cols = [c["name"] for c in inspect(bind).get_columns(QoAISRow.__tablename__)]
@@ -251,6 +264,17 @@ def _requests(bind: Engine, run_id: int) -> pd.DataFrame:
     df = _frame(bind, select(*(t.c[c] for c in cols if c != "run_id"))
                 .where(t.c.run_id == run_id).order_by(t.c.round, t.c.service_class))
     return df.rename(columns={c: qoais_column(c) for c in cols if c not in _REQUEST_KEYS})
+
+
+def _qoais_indicators(bind: Engine, run_id: int) -> pd.DataFrame:
+    qi = QoAISIndicatorRow
+    df = _frame(bind, select(qi.round, qi.service_class, qi.dimension, qi.indicator, qi.value)
+                .where(qi.run_id == run_id).order_by(qi.round, qi.service_class))
+    order = {name: i for i, name in enumerate(INDICATOR_NAMES)}  # Table 3's order, not A-Z
+    df["column"] = [indicator_column(d, i) for d, i in zip(df["dimension"], df["indicator"], strict=True)]
+    df["_k"] = df["indicator"].map(order)
+    df = df.sort_values(["round", "service_class", "_k"], kind="stable").drop(columns="_k")
+    return df.reset_index(drop=True)
 
 
 def _settlements(bind: Engine, run_id: int) -> pd.DataFrame:
@@ -300,9 +324,10 @@ def load_run(db_url: str | Engine | None, run_id: int) -> RunTables:
         return RunTables(
             run_id=run_id, manifest=run_manifest(info), rounds=_rounds(engine, run_id),
             prices=price_series(engine, run_id), trades=_trades(engine, run_id, kinds),
-            requests=_requests(engine, run_id), settlements=_settlements(engine, run_id),
+            requests=read_requests(engine, run_id), settlements=_settlements(engine, run_id),
             snapshots=_snapshots(engine, run_id), order_curves=_order_curves(engine, run_id),
-            accounts=kinds, venue_prices=venue_price_frame(engine, run_id),
+            accounts=kinds, requests_by_class=_requests_by_class(engine, run_id),
+            qoais_indicators=_qoais_indicators(engine, run_id), venue_prices=venue_price_frame(engine, run_id),
         )
     finally:
         if own:

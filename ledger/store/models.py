@@ -10,7 +10,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 RESOURCE_SUFFIXES = ("comm", "cache", "compute", "learn")
@@ -166,6 +176,20 @@ class QoAISIndicatorRow(Base):
     indicator: Mapped[str] = mapped_column(String(60), primary_key=True)
     dimension: Mapped[str] = mapped_column(String(20))
     value: Mapped[float] = mapped_column(Float)
+
+
+class RequestBatch(Base):
+    """One round's per-request records (agents.request_records), as one compressed blob:
+    an Arrow IPC stream with zstd-compressed buffers (ledger.store.request_batches)."""
+
+    __tablename__ = "request_batches"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    round: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n_requests: Mapped[int] = mapped_column(Integer)
+    encoding: Mapped[str] = mapped_column(String(40))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Snapshot(Base):

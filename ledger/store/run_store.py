@@ -31,6 +31,7 @@ from ledger.store.models import (
     OrderCurveRow,
     QoAISIndicatorRow,
     QoAISRow,
+    RequestBatch,
     RoundRow,
     Run,
     Settlement,
@@ -100,6 +101,7 @@ _COLUMNS = {
     "order_curves": ("run_id", "round", "resource", "side", "step", "quantity", "price"),
     "qoais_indicators": ("run_id", "round", "service_class", "indicator", "dimension", "value"),
     "venue_prices": VENUE_PRICE_COLUMNS,
+    "request_batches": ("run_id", "round", "n_requests", "encoding", "data"),
 }
 def qoais_indicator_rows(run_id: int, rr: Any) -> list[tuple]:
     """(run, round, class, indicator, dimension, mean) rows from ``rr.info["qoais_indicators"]``."""
@@ -113,7 +115,7 @@ def qoais_indicator_rows(run_id: int, rr: Any) -> list[tuple]:
 
 _TABLES = {"rounds": RoundRow, "trades": TradeRow, "qoais": QoAISRow, "snapshots": Snapshot,
            "order_curves": OrderCurveRow, "qoais_indicators": QoAISIndicatorRow,
-           "venue_prices": VenuePriceRow}
+           "venue_prices": VenuePriceRow, "request_batches": RequestBatch}
 
 
 
@@ -140,10 +142,10 @@ class _Columns:
 def _rows(blocks: list[Any]) -> list[tuple]:
     out: list[tuple] = []
     for b in blocks:
-        if isinstance(b, _Columns):
-            out.extend(b.rows())
-        else:
+        if isinstance(b, tuple):
             out.append(b)
+        else:  # _Columns, request_batches.RequestBatchBlock: rows made in the writer
+            out.extend(b.rows())
     return out
 
 
@@ -326,7 +328,7 @@ class RunStore:
     def delete_run(self, run_id: int) -> None:
         with self.engine.begin() as c:
             for table in (TradeRow, QoAISRow, Snapshot, OrderCurveRow, Settlement, AgentAccount,
-                          QoAISIndicatorRow, VenuePriceRow, RoundRow):
+                          QoAISIndicatorRow, VenuePriceRow, RequestBatch, RoundRow):
                 c.execute(delete(table).where(table.run_id == run_id))
             c.execute(delete(Run).where(Run.id == run_id))
 
@@ -354,7 +356,7 @@ class RunStore:
         """Drop rows of rounds after `last_round` (a resumed run recomputes them)."""
         with self.engine.begin() as c:
             for table in (TradeRow, QoAISRow, Snapshot, OrderCurveRow, QoAISIndicatorRow,
-                          VenuePriceRow, RoundRow):
+                          VenuePriceRow, RequestBatch, RoundRow):
                 c.execute(delete(table).where(table.run_id == run_id, table.round > last_round))
 
     # ---------------------------------------------------------------- rounds
@@ -393,6 +395,11 @@ class RunStore:
         ])
         self._buffer("qoais_indicators", qoais_indicator_rows(run_id, rr))
         self._buffer("venue_prices", venue_price_rows(run_id, rr))
+        records = (getattr(rr, "info", None) or {}).get("requests")
+        if records is not None:
+            from ledger.store.request_batches import RequestBatchBlock  # pyarrow: load when used
+
+            self._buffer("request_batches", [RequestBatchBlock(run_id, int(rr.round), records)])
         snap = getattr(rr, "snapshot", None)
         if snap is not None:
             m = len(snap.agent_id)

@@ -72,6 +72,46 @@ OVERFLOWS = """
 """
 
 
+# The QoAIS page's tables are HTML (app/ui/html_table.py), not canvas data grids, so their
+# cells can be checked: each visible table within its container and the main block, and no
+# cell whose content is wider than the cell (wrapped text is fine; clipped text is not).
+TABLES = """
+() => {
+  const main = document.querySelector('[data-testid="stMainBlockContainer"]')
+            || document.querySelector('[data-testid="stMain"]');
+  const box = main.getBoundingClientRect();
+  const out = [];
+  for (const g of main.querySelectorAll('[data-testid="stDataFrame"]'))
+    if (g.getBoundingClientRect().width > 0) out.push('a canvas data grid (cells not checkable)');
+  const tables = [...main.querySelectorAll('table')].filter(t => t.getBoundingClientRect().width > 0);
+  for (const t of tables) {
+    const r = t.getBoundingClientRect();
+    const p = t.parentElement.getBoundingClientRect();
+    if (r.right > Math.min(p.right, box.right) + 2 || t.parentElement.scrollWidth > t.parentElement.clientWidth + 2)
+      out.push(`table wider than its container: ${Math.round(r.width)} px in ${Math.round(p.width)} px`);
+    for (const c of t.querySelectorAll('th, td'))
+      if (c.scrollWidth > c.clientWidth + 2) out.push('cell cut: ' + (c.textContent || '').slice(0, 40));
+  }
+  return {tables: tables.length, problems: out};
+}
+"""
+
+
+def check_qoais_tables(pg) -> list[str]:  # type: ignore[no-untyped-def]
+    """TABLES on the QoAIS page with each indicator tab open in turn (tab panels are hidden
+    until chosen); also OVERFLOWS per tab. Returns the problems found."""
+    problems: list[str] = []
+    tabs = pg.get_by_role("tab")
+    assert tabs.count() == 6  # one per QoAIS dimension
+    for i in range(tabs.count()):
+        tabs.nth(i).click()
+        pg.wait_for_timeout(300)
+        found = pg.evaluate(TABLES)
+        assert found["tables"] == 2, found  # the class scores and this dimension's indicators
+        problems += [f"tab {i}: {x}" for x in found["problems"] + pg.evaluate(OVERFLOWS)]
+    return problems
+
+
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from app.runner import run_simulation
@@ -111,6 +151,8 @@ def test_every_page_fits_its_containers(app_url: str, width: int) -> None:
                 pg.screenshot(path=str(path), full_page=True)
                 assert path.stat().st_size > 10_000
                 found = pg.evaluate(OVERFLOWS)
+                if title == "QoAIS":
+                    found += check_qoais_tables(pg)
                 if found:
                     problems[title] = found
         finally:

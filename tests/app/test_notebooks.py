@@ -45,6 +45,7 @@ def test_mechanism_comparison_notebook(monkeypatch: pytest.MonkeyPatch, tmp_path
 def test_qoais_deep_dive_notebook(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     outputs = execute("qoais_deep_dive.ipynb", {"EDGEMARKET_NB_ROUNDS": "3", "EDGEMARKET_NB_DEVICES": "20"},
                       monkeypatch, tmp_path)
-    assert plots(outputs) == 4
+    assert plots(outputs) == 5
     text = "".join(str(o.get("data", {}).get("text/plain", "")) for o in outputs)
     assert "qoais_performance_score" in text and "qoais_connection_reliability" in text
+    assert "qoais_overall_score" in text and "latency_ms" in text  # the per-request section

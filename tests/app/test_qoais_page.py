@@ -52,6 +52,15 @@ def test_indicators_of_all_six_dimensions_and_fl_curves(app_at, app_db):
         bars = chart(at, f"{dim.capitalize()} indicators per service class")
         assert {t["type"] for t in bars["data"]} == {"bar"}
         assert set(bars["data"][0]["x"]) == {i[1] for i in INDICATORS if i[0] == dim} - set(NOT_MEASURED)
+    # The tables are HTML (they fit the page): the class scores, then one per dimension, each
+    # indicator's mean with two decimals, as the store's query gives it.
+    tables = [m.value for m in at.markdown if "<table" in m.value]
+    assert len(tables) == 1 + len(DIMENSIONS)
+    assert all(f">{c}<" in tables[0] for c in set(ind["service_class"]))
+    one = ind.iloc[0]
+    dim_table = tables[1 + list(DIMENSIONS).index(one["dimension"])]
+    row = dim_table.split(f">{one['indicator']}</td>", 1)[1].split("</tr>", 1)[0]
+    assert f">{one['value']:.2f}<" in row
     fl = chart(at, "Federated learning: accuracy against wall time")
     assert set(trace_names(fl)) == {"random", "fastest", "importance"}
     for t in fl["data"]:

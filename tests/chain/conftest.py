@@ -1,27 +1,24 @@
-"""Chain tests run on a real Anvil through the fixtures of the contract-testing plugin.
-
-The node fixtures (``anvil``, ``chain_rpc_url``, ``w3``) and the user-facing ones
-(``accounts``, ``deploy``, with per-test snapshots) come from ``ledger.chain.pytest_plugin``;
-the settlement-specific ones (``chain`` = a deployed :class:`ChainSession`, ``actors``,
-``deploy_contract``) from ``ledger.chain.testing``. (Importing them here, rather than
-relying on the plugin's entry point, keeps a plain checkout working; pytest only allows
-``pytest_plugins`` in a top-level conftest.)
+"""Chain tests run on a real Anvil through the fixtures of the contract-testing plugin,
+``ledger.chain.pytest_plugin``: the node (``anvil``, ``chain_rpc_url``, ``w3``), the
+user-facing ``chain``, ``accounts`` and ``deploy``, and the settlement contracts'
+``settlement_chain``, ``settlement_actors``, ``settlement_session`` and
+``settlement_contracts``, all isolated per test by the plugin's snapshot/revert.
+(Importing them here, rather than relying on the plugin's entry point, keeps a plain
+checkout working; pytest only allows ``pytest_plugins`` in a top-level conftest.)
 """
 
 from ledger.chain.pytest_plugin import (  # noqa: F401  (fixtures are found by name)
     _edgemarket_isolation,
     accounts,
     anvil,
+    chain,
     chain_rpc_url,
     deploy,
     edgemarket_chain,
     pytest_addoption,
+    settlement_actors,
+    settlement_chain,
+    settlement_contracts,
+    settlement_session,
     w3,
-)
-from ledger.chain.testing import (  # noqa: F401
-    actors,
-    chain,
-    chain_contracts,
-    deploy_contract,
-    deployed_chain,
 )

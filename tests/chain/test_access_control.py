@@ -39,9 +39,9 @@ PROTECTED = [
 
 @pytest.mark.parametrize(("contract", "fn", "args", "role"), PROTECTED, ids=[f"{c}.{f}" for c, f, _, _ in PROTECTED])
 def test_unauthorized_caller_is_refused(
-    chain: ChainSession, actors: list[Actor], contract: str, fn: str, args: object, role: str
+    settlement_chain: ChainSession, settlement_actors: list[Actor], contract: str, fn: str, args: object, role: str
 ) -> None:
-    intruder = actors[0]
+    intruder = settlement_actors[0]
     with expect_revert("AccessControlUnauthorizedAccount", intruder.address, role_id(role)) as caught:
         intruder.transact(contract, fn, *args(intruder))  # type: ignore[operator]
     assert "AccessControlUnauthorizedAccount" in str(caught[0]) and role in str(caught[0])
@@ -53,27 +53,27 @@ def test_unauthorized_caller_is_refused(
     ids=lambda v: v if isinstance(v, str) else "",
 )
 def test_granted_role_is_enough(
-    chain: ChainSession, actors: list[Actor], contract: str, fn: str, args: object, role: str
+    settlement_chain: ChainSession, settlement_actors: list[Actor], contract: str, fn: str, args: object, role: str
 ) -> None:
-    holder = actors[1]
-    chain.transact(contract, "grantRole", role_id(role), holder.address)
+    holder = settlement_actors[1]
+    settlement_chain.transact(contract, "grantRole", role_id(role), holder.address)
     receipt = holder.transact(contract, fn, *args(holder))  # type: ignore[operator]
     assert int(receipt["status"], 16) == 1
 
 
-def test_revoked_operator_cannot_settle(chain: ChainSession, actors: list[Actor]) -> None:
-    op = actors[2]
-    chain.transact("settlement", "grantRole", role_id("OPERATOR_ROLE"), op.address)
+def test_revoked_operator_cannot_settle(settlement_chain: ChainSession, settlement_actors: list[Actor]) -> None:
+    op = settlement_actors[2]
+    settlement_chain.transact("settlement", "grantRole", role_id("OPERATOR_ROLE"), op.address)
     op.transact("settlement", "settleRound", raw_batch(5, 1))
-    chain.transact("settlement", "revokeRole", role_id("OPERATOR_ROLE"), op.address)
+    settlement_chain.transact("settlement", "revokeRole", role_id("OPERATOR_ROLE"), op.address)
     with expect_revert("AccessControlUnauthorizedAccount"):
         op.transact("settlement", "settleRound", raw_batch(5, 2))
 
 
-def test_modules_are_wired_to_the_settlement(chain: ChainSession) -> None:
-    dep = chain.deployment
+def test_modules_are_wired_to_the_settlement(settlement_chain: ChainSession) -> None:
+    dep = settlement_chain.deployment
     assert dep is not None
-    assert chain.call("incentives", "hasRole", role_id("SETTLEMENT_ROLE"), dep.settlement)
-    assert chain.call("stakes", "hasRole", role_id("SLASHER_ROLE"), dep.settlement)
-    assert not chain.call("stakes", "hasRole", role_id("SLASHER_ROLE"), chain.operator)
-    assert chain.call("token", "decimals") == 6
+    assert settlement_chain.call("incentives", "hasRole", role_id("SETTLEMENT_ROLE"), dep.settlement)
+    assert settlement_chain.call("stakes", "hasRole", role_id("SLASHER_ROLE"), dep.settlement)
+    assert not settlement_chain.call("stakes", "hasRole", role_id("SLASHER_ROLE"), settlement_chain.operator)
+    assert settlement_chain.call("token", "decimals") == 6

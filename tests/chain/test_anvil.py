@@ -78,11 +78,11 @@ def _settle(session: ChainSession, run: int, rnd: int) -> dict[int, int]:
 
 
 def test_graceful_restart_keeps_rounds_balances_and_events(
-    state_file: Path, chain_contracts: ContractSet
+    state_file: Path, settlement_contracts: ContractSet
 ) -> None:
     node = AnvilProcess(state_path=state_file)
     try:
-        with ChainSession(anvil=node, contracts=chain_contracts) as s:
+        with ChainSession(anvil=node, contracts=settlement_contracts) as s:
             dep = s.deploy()
             s.register_participants(range(15), 100.0)
             _settle(s, 1, 0)
@@ -91,7 +91,7 @@ def test_graceful_restart_keeps_rounds_balances_and_events(
         node.stop()  # SIGTERM: anvil writes the state file
         assert state_file.exists() and state_file.stat().st_size > 0
         node.start()
-        with ChainSession(anvil=node, deployment=dep, contracts=chain_contracts) as s2:
+        with ChainSession(anvil=node, deployment=dep, contracts=settlement_contracts) as s2:
             assert s2.balances(range(15)) == before
             assert s2.is_settled(1, 0) and s2.is_settled(1, 1)
             report = reconcile(before, s2)
@@ -101,10 +101,10 @@ def test_graceful_restart_keeps_rounds_balances_and_events(
         node.kill()
 
 
-def test_sigkill_then_restart_from_last_dump(state_file: Path, chain_contracts: ContractSet) -> None:
+def test_sigkill_then_restart_from_last_dump(state_file: Path, settlement_contracts: ContractSet) -> None:
     node = AnvilProcess(state_path=state_file, state_interval=1)
     try:
-        with ChainSession(anvil=node, contracts=chain_contracts) as s:
+        with ChainSession(anvil=node, contracts=settlement_contracts) as s:
             dep = s.deploy()
             s.register_participants(range(15), 100.0)
             _settle(s, 2, 0)
@@ -116,7 +116,7 @@ def test_sigkill_then_restart_from_last_dump(state_file: Path, chain_contracts: 
         node.kill()  # SIGKILL: no dump on exit
         assert pid is not None and _wait_dead(pid)
         node.start()
-        with ChainSession(anvil=node, deployment=dep, contracts=chain_contracts) as s2:
+        with ChainSession(anvil=node, deployment=dep, contracts=settlement_contracts) as s2:
             assert s2.is_settled(2, 0) and s2.is_settled(2, 1)
             assert s2.balances(range(15)) == survived
             # re-sending a settled round is idempotent: same receipt, nothing applied twice
@@ -132,11 +132,11 @@ def test_sigkill_then_restart_from_last_dump(state_file: Path, chain_contracts: 
 
 
 def test_sigkill_before_dump_loses_the_round_and_resend_settles_it(
-    state_file: Path, chain_contracts: ContractSet
+    state_file: Path, settlement_contracts: ContractSet
 ) -> None:
     node = AnvilProcess(state_path=state_file)
     try:
-        with ChainSession(anvil=node, contracts=chain_contracts) as s:
+        with ChainSession(anvil=node, contracts=settlement_contracts) as s:
             dep = s.deploy()
             s.register_participants(range(15), 100.0)
             node.dump_state()
@@ -144,7 +144,7 @@ def test_sigkill_before_dump_loses_the_round_and_resend_settles_it(
             deltas = _settle(s, 3, 0)  # not dumped
         node.kill()
         node.start()
-        with ChainSession(anvil=node, deployment=dep, contracts=chain_contracts) as s2:
+        with ChainSession(anvil=node, deployment=dep, contracts=settlement_contracts) as s2:
             assert not s2.is_settled(3, 0)
             assert s2.balances(range(15)) == funded
             resent = _settle(s2, 3, 0)  # the outbox re-sends it: same batch, applied once

@@ -20,9 +20,9 @@ def test_demo_settles_verifies_and_reconciles(capsys: pytest.CaptureFixture[str]
     assert "all balances agree to the base unit" in out
 
 
-def test_deploy_writes_addresses(chain: ChainSession, tmp_path: Path) -> None:
+def test_deploy_writes_addresses(settlement_chain: ChainSession, tmp_path: Path) -> None:
     target = tmp_path / "dep.json"
-    main(["ledger", "deploy", "--rpc-url", chain.rpc_url, "--out", str(target)])
+    main(["ledger", "deploy", "--rpc-url", settlement_chain.rpc_url, "--out", str(target)])
     dep = json.loads(target.read_text())
     assert set(dep) >= {"token", "settlement", "incentives", "stakes"} and dep["chain_id"] == 31337
 

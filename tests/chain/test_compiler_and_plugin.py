@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,8 +12,7 @@ from ledger.chain import compiler
 from ledger.chain.compiler import CompileError, load_artifacts
 from ledger.chain.paths import solc_script
 from ledger.chain.session import ChainSession
-from ledger.chain.testing import Actor, expect_revert
-from ledger.chain.tx import TxRequest
+from ledger.chain.testing import expect_revert
 
 COUNTER = """// SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
@@ -59,29 +59,37 @@ def test_changed_source_recompiles_and_errors_are_readable(tmp_path: Path) -> No
 
 
 @pytest.mark.chain
-def test_deploy_contract_fixture_for_user_contracts(
-    deploy_contract: object, chain: ChainSession, actors: list[Actor], tmp_path: Path
+def test_plugin_deploys_a_user_contract_beside_the_settlement_contracts(
+    deploy: Any, accounts: Any, settlement_chain: ChainSession, tmp_path: Path
 ) -> None:
+    """The plugin's ``deploy`` compiles a file with an OpenZeppelin import on the node the
+    settlement contracts live on; custom errors and Ownable's refusal decode by name."""
     src = tmp_path / "Counter.sol"
     src.write_text(COUNTER)
-    counter = deploy_contract(src, "Counter", chain.operator)  # type: ignore[operator]
-    counter.transact("bump", 3)
-    assert counter.call("n") == 3
+    counter = deploy(src, accounts.deployer.address, sender=accounts.deployer)
+    counter.bump(3, sender=accounts.deployer)
+    assert counter.n() == 3
     with expect_revert("TooBig", 11):
-        counter.transact("bump", 11)
-    with expect_revert("OwnableUnauthorizedAccount", actors[0].address):
-        actors[0].sender.transact(TxRequest(counter.address, counter.abi.encode("bump", 1), 100_000))
+        counter.bump(11, sender=accounts.deployer)
+    with expect_revert("OwnableUnauthorizedAccount", accounts.alice.address):
+        counter.bump(1, sender=accounts.alice)
+    assert settlement_chain.call("token", "decimals") == 6
 
 
 @pytest.mark.chain
-def test_snapshot_fixture_changes_state(chain: ChainSession) -> None:
-    chain.register_participants([1, 2], 5.0)
-    chain.settle_round(77, 0, {1: -1.0, 2: 1.0}, [1, 1, 1, 1], None)
-    assert chain.is_settled(77, 0)
+def test_snapshot_fixture_changes_state(settlement_chain: ChainSession) -> None:
+    settlement_chain.register_participants([1, 2], 5.0)
+    settlement_chain.settle_round(77, 0, {1: -1.0, 2: 1.0}, [1, 1, 1, 1], None)
+    assert settlement_chain.is_settled(77, 0)
 
 
 @pytest.mark.chain
-def test_snapshot_fixture_rolled_it_back(chain: ChainSession, w3: object) -> None:
-    assert not chain.is_settled(77, 0)  # the previous test's round is gone
-    assert chain.balances([1, 2]) == {1: 0, 2: 0}
-    assert w3.eth.block_number == chain.block_number()  # type: ignore[attr-defined]
+def test_snapshot_fixture_rolled_it_back(settlement_chain: ChainSession, w3: object) -> None:
+    assert not settlement_chain.is_settled(77, 0)  # the previous test's round is gone
+    assert settlement_chain.balances([1, 2]) == {1: 0, 2: 0}
+    assert w3.eth.block_number == settlement_chain.block_number()  # type: ignore[attr-defined]
+    # The plugin reverted behind the session's back: its nonces and cached account indices
+    # were re-read, so the same round settles again.
+    settlement_chain.register_participants([1, 2], 5.0)
+    settlement_chain.settle_round(77, 0, {1: -1.0, 2: 1.0}, [1, 1, 1, 1], None)
+    assert settlement_chain.is_settled(77, 0)

@@ -28,9 +28,9 @@ def node() -> Iterator[AnvilProcess]:
         proc.stop()
 
 
-def test_deploy_gives_each_role_to_its_address(node: AnvilProcess, chain_contracts: ContractSet,
+def test_deploy_gives_each_role_to_its_address(node: AnvilProcess, settlement_contracts: ContractSet,
                                                tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with ChainSession(node.rpc_url, contracts=chain_contracts) as s:
+    with ChainSession(node.rpc_url, contracts=settlement_contracts) as s:
         deployer, admin, treasury, operator = (Sender(s.rpc, k).address for k in ANVIL_KEYS[:4])
     target = tmp_path / "dep.json"
     main(["ledger", "deploy", "--rpc-url", node.rpc_url, "--out", str(target), "--admin", admin.lower(),
@@ -38,7 +38,7 @@ def test_deploy_gives_each_role_to_its_address(node: AnvilProcess, chain_contrac
     assert f"admin hand-over started: {admin}" in capsys.readouterr().out
     dep = Deployment.from_dict(json.loads(target.read_text()))
     assert (dep.admin, dep.treasury, dep.operator) == (admin, treasury, operator)
-    with ChainSession(node.rpc_url, contracts=chain_contracts, deployment=dep) as s:
+    with ChainSession(node.rpc_url, contracts=settlement_contracts, deployment=dep) as s:
         assert s.call("settlement", "hasRole", role_id("OPERATOR_ROLE"), operator)
         assert not s.call("settlement", "hasRole", role_id("OPERATOR_ROLE"), deployer)
         assert s.call("token", "hasRole", role_id("TREASURY_ROLE"), treasury)

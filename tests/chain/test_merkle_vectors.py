@@ -57,17 +57,17 @@ def test_tree_matches_openzeppelin(name: str) -> None:
 
 
 @pytest.mark.chain
-def test_contract_accepts_openzeppelin_leaves_and_proofs(chain: ChainSession) -> None:
+def test_contract_accepts_openzeppelin_leaves_and_proofs(settlement_chain: ChainSession) -> None:
     for case in (CASES["edges"], CASES["random-9"]):
         for value, expected in zip(case["values"], case["leaf_hashes"], strict=True):
-            assert _hex(chain.call("settlement", "tradeLeaf", *_leaf(value))) == expected
+            assert _hex(settlement_chain.call("settlement", "tradeLeaf", *_leaf(value))) == expected
     case = CASES["random-33"]
     root = bytes.fromhex(case["root"][2:])
-    chain.transact("settlement", "settleRound", raw_batch(11, 0, root=root))
+    settlement_chain.transact("settlement", "settleRound", raw_batch(11, 0, root=root))
     for value, proof in zip(case["values"], case["proofs"], strict=True):
         proof_bytes = [bytes.fromhex(p[2:]) for p in proof]
-        assert chain.call("settlement", "verifyTrade", 11, 0, *_leaf(value), proof_bytes)
+        assert settlement_chain.call("settlement", "verifyTrade", 11, 0, *_leaf(value), proof_bytes)
     # a proof for another leaf does not verify
-    assert not chain.call(
+    assert not settlement_chain.call(
         "settlement", "verifyTrade", 11, 0, *_leaf(case["values"][0]), [bytes.fromhex(p[2:]) for p in case["proofs"][1]]
     )

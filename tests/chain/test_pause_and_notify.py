@@ -21,10 +21,10 @@ PRICES = [1.0, 1.0, 1.0, 1.0]
 
 
 @pytest.fixture
-def market(chain: ChainSession) -> ChainSession:
+def market(settlement_chain: ChainSession) -> ChainSession:
     """Buyers 1, 2 with 100 credits; node 9 staked with 50 credits."""
-    chain.register_participants([1, 2], 100.0, node_ids=[9], stakes=50.0)
-    return chain
+    settlement_chain.register_participants([1, 2], 100.0, node_ids=[9], stakes=50.0)
+    return settlement_chain
 
 
 def test_token_pause_holds_slashing_and_fee_rounds_until_unpaused(market: ChainSession) -> None:

@@ -1,4 +1,5 @@
-"""The plugin's fixtures work beside the settlement fixtures (same Anvil, own ``chain``)."""
+"""The plugin's fixtures for user contracts and for the settlement contracts share one
+Anvil and one snapshot/revert per test."""
 
 from __future__ import annotations
 
@@ -18,13 +19,13 @@ def alice_nonce(accounts) -> int:
 
 
 def test_one_node_for_both_kinds_of_fixture(
-    chain: ChainSession, accounts, deploy, w3, alice_nonce
+    settlement_chain: ChainSession, accounts, deploy, w3, alice_nonce
 ) -> None:
     counter = deploy(COUNTER, 5, sender=accounts.alice)
     counter.increment(2, sender=accounts.alice)
     assert counter.count() == 7 and accounts.alice.nonce == alice_nonce + 2
-    assert accounts.alice.chain.rpc_url == chain.rpc_url == w3.provider.endpoint_uri
-    assert chain.is_settled(1, 0) is False  # the settlement contracts are there too
+    assert accounts.alice.chain.rpc_url == settlement_chain.rpc_url == w3.provider.endpoint_uri
+    assert settlement_chain.is_settled(1, 0) is False  # the settlement contracts are there too
 
 
 def test_plugin_changes_were_rolled_back(accounts, alice_nonce) -> None:

@@ -27,9 +27,9 @@ ADMIN_ROLE = b"\x00" * 32
 
 
 @pytest.fixture(scope="module")
-def local(chain_contracts: ContractSet) -> Iterator[ChainSession]:
+def local(settlement_contracts: ContractSet) -> Iterator[ChainSession]:
     """A session on its own Anvil, as `edgemarket run --chain anvil` opens one."""
-    with ChainSession(contracts=chain_contracts) as s:
+    with ChainSession(contracts=settlement_contracts) as s:
         s.deploy()
         yield s
 

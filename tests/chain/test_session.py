@@ -19,9 +19,9 @@ PRICES = np.array([0.5, np.nan, 0.02, 1.25])
 
 
 @pytest.fixture
-def market(chain: ChainSession) -> ChainSession:
-    chain.register_participants(list(BUYERS) + list(SELLERS), 1_000.0, node_ids=list(SELLERS), stakes=100.0)
-    return chain
+def market(settlement_chain: ChainSession) -> ChainSession:
+    settlement_chain.register_participants(list(BUYERS) + list(SELLERS), 1_000.0, node_ids=list(SELLERS), stakes=100.0)
+    return settlement_chain
 
 
 def _round(seed: int) -> tuple[object, dict[int, float], float]:

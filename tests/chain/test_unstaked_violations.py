@@ -19,14 +19,14 @@ PRICES = [1.0, 1.0, 1.0, 1.0]
 
 
 @pytest.fixture
-def market(chain: ChainSession) -> ChainSession:
+def market(settlement_chain: ChainSession) -> ChainSession:
     """Buyers 1..3 with 100 credits; node 9 staked with 50 credits; 8 is a broker (no stake)."""
-    chain.register_participants([1, 2, 3, 8], 100.0, node_ids=[9], stakes=50.0)
-    return chain
+    settlement_chain.register_participants([1, 2, 3, 8], 100.0, node_ids=[9], stakes=50.0)
+    return settlement_chain
 
 
-def _events(chain: ChainSession, block: int, name: str) -> list[dict]:
-    return [e.args for e in chain.events_since(block) if e.name == name]
+def _events(settlement_chain: ChainSession, block: int, name: str) -> list[dict]:
+    return [e.args for e in settlement_chain.events_since(block) if e.name == name]
 
 
 def test_broker_violation_settles_with_zero_compensation(market: ChainSession) -> None:
@@ -87,10 +87,10 @@ def test_exited_node_pays_nothing_and_node_in_exit_delay_still_pays(market: Chai
     assert market.is_settled(7, 3)
 
 
-def test_zero_stake_nodes_are_not_registered_and_never_block(chain: ChainSession) -> None:
+def test_zero_stake_nodes_are_not_registered_and_never_block(settlement_chain: ChainSession) -> None:
     # node_stake_credits: 0 -> nothing is registered; their violations still settle
-    chain.register_participants([1, 2], 10.0, node_ids=[5, 6], stakes=0.0)
-    assert chain.call("stakes", "totalStaked") == 0
+    settlement_chain.register_participants([1, 2], 10.0, node_ids=[5, 6], stakes=0.0)
+    assert settlement_chain.call("stakes", "totalStaked") == 0
     for rnd in range(3):
-        chain.settle_round(8, rnd, {1: -1.0, 2: 1.0}, PRICES, None, violations=[(5, 1, 1.0), (6, 2, 2.0)])
-    assert chain.balances([1, 2]) == {1: 7 * C, 2: 13 * C}
+        settlement_chain.settle_round(8, rnd, {1: -1.0, 2: 1.0}, PRICES, None, violations=[(5, 1, 1.0), (6, 2, 2.0)])
+    assert settlement_chain.balances([1, 2]) == {1: 7 * C, 2: 13 * C}

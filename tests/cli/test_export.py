@@ -48,7 +48,7 @@ def test_export_parquet_tables_agree_with_the_store(store: tuple[str, Path], tmp
     r = edgemarket("runs", "export", "1", "--db", url, "--out", str(out))
     assert r.returncode == 0, r.stderr
     names = {"rounds", "prices", "trades", "requests", "settlements", "snapshots", "order_curves", "accounts",
-             "venue_prices"}
+             "requests_by_class", "qoais_indicators", "venue_prices"}
     assert {p.name for p in out.iterdir()} == {f"{n}.parquet" for n in names} | {"manifest.json"}
     t = {n: pd.read_parquet(out / f"{n}.parquet", engine="pyarrow") for n in names}
 
@@ -57,7 +57,9 @@ def test_export_parquet_tables_agree_with_the_store(store: tuple[str, Path], tmp
     assert len(t["trades"]) == count("trades") > 0
     assert len(t["rounds"]) == count("rounds") == 3
     assert len(t["order_curves"]) == count("order_curves") > 0
-    assert len(t["requests"]) == count("qoais") > 0
+    assert len(t["requests_by_class"]) == count("qoais") > 0
+    assert len(t["qoais_indicators"]) == count("qoais_indicators") > 0
+    assert len(t["requests"]) == t["rounds"]["n_requests"].sum() > 0  # one row per request
 
     # Names, not indices.
     assert set(t["trades"]["resource"]) <= {"communication", "caching", "computation", "learning"}
@@ -77,27 +79,31 @@ def test_export_parquet_tables_agree_with_the_store(store: tuple[str, Path], tmp
         assert vv[res] == pytest.approx(t["rounds"][f"volume_{res}"].sum(), rel=1e-9)
     paid = t["trades"].groupby("round")["value_credits"].sum()
     assert paid.to_numpy() == pytest.approx(t["rounds"].set_index("round").loc[paid.index, "buyer_payments"].to_numpy(), rel=1e-9)
-    per_round = t["requests"].groupby("round")["n_requests"].sum()
+    per_round = t["requests_by_class"].groupby("round")["n_requests"].sum()
     assert per_round.tolist() == t["rounds"]["n_requests"].tolist()
 
     # Every QoAIS column of the store's qoais table is exported as qoais_<dimension>_<indicator>.
     store_cols = [row[1] for row in raw.execute("pragma table_info(qoais)")]
     indicator_cols = [c for c in store_cols if c not in ("run_id", "round", "service_class",
                                                          "n_requests", "n_served", "sla_rate")]
-    q_cols = [c for c in t["requests"].columns if c.startswith("qoais_")]
+    q_cols = [c for c in t["requests_by_class"].columns if c.startswith("qoais_")]
     assert len(q_cols) == len(indicator_cols)
     dims = ("performance", "connection", "data", "computation", "security", "orchestration", "overall")
     assert all(c.split("_")[1] in dims for c in q_cols), q_cols
     for d in dims[:-1]:
         assert f"qoais_{d}_score" in q_cols
-        assert t["requests"][f"qoais_{d}_score"].between(0, 1).all()
+        assert t["requests_by_class"][f"qoais_{d}_score"].between(0, 1).all()
+    # The long indicator table names dimension and indicator, and links to the request columns.
+    qi = t["qoais_indicators"]
+    assert set(qi["dimension"]) <= set(dims[:-1]) and qi["indicator"].str.contains(" ").any()
+    assert set(qi["column"]) <= set(t["requests"].columns)
 
 
 def test_export_csv_equals_parquet(store: tuple[str, Path], tmp_path: Path) -> None:
     url, _ = store
     assert edgemarket("runs", "export", "2", "--db", url, "--out", str(tmp_path / "p")).returncode == 0
     assert edgemarket("runs", "export", "2", "--db", url, "--format", "csv", "--out", str(tmp_path / "c")).returncode == 0
-    for name in ("trades", "requests", "rounds"):
+    for name in ("trades", "requests", "rounds", "qoais_indicators"):
         p = pd.read_parquet(tmp_path / "p" / f"{name}.parquet")
         c = pd.read_csv(tmp_path / "c" / f"{name}.csv")
         assert list(p.columns) == list(c.columns)
@@ -185,3 +191,58 @@ def test_manifest_of_a_settled_run_names_chain_and_contracts(tmp_path: Path) -> 
     acc = pd.read_parquet(out / "accounts.parquet")
     assert (acc["address"].str.len() == 42).all() and set(acc["kind"]) >= {"device", "node"}
     Path(m["chain"]["state_file"]).unlink(missing_ok=True)
+
+
+def test_requests_one_row_each_agree_with_the_stores_class_tables(store: tuple[str, Path]) -> None:
+    """Per-request rows re-aggregated with pandas must give what the model aggregated per
+    class with bincounts (the qoais and qoais_indicators tables, read with raw sqlite3),
+    and their payments and trades what the rounds and trades tables hold."""
+    from agents.qoais import INDICATORS, TIMEOUT_MS
+    from agents.scenario import load_scenario
+    from ledger.store.export import load_run
+
+    url, path = store
+    req = load_run(url, 1).requests
+    raw = sqlite3.connect(path)
+    cls = pd.read_sql("select * from qoais where run_id = 1", raw).set_index(["round", "service_class"])
+    g = req.groupby(["round", "service_class"])
+    assert g.size().to_dict() == cls["n_requests"].to_dict()
+    assert g["served"].sum().to_dict() == cls["n_served"].to_dict()
+    assert g["sla_met"].mean().to_numpy() == pytest.approx(cls.loc[g.size().index, "sla_rate"].to_numpy())
+    served = req[req["served"]]
+    gs = served.groupby(["round", "service_class"])
+    for d in ("performance", "connection", "data", "computation", "security", "orchestration"):
+        assert gs[f"qoais_{d}_score"].mean().to_numpy() == pytest.approx(cls.loc[gs.size().index, d].to_numpy())
+    done = served[served["latency_ms"] < TIMEOUT_MS].groupby(["round", "service_class"])["latency_ms"].mean()
+    assert done.to_numpy() == pytest.approx(cls.loc[done.index, "latency_ms_mean"].to_numpy())
+    assert req.loc[~req["served"], [c for c in req.columns if c.startswith("qoais_")]].isna().all().all()
+
+    # Overall score: the dimension scores weighted by the scenario's class weights.
+    sc = load_scenario("smart_city", dict(SMALL))
+    dims = [f"qoais_{d}_score" for d in ("performance", "connection", "data", "computation", "security", "orchestration")]
+    w = {name: [x / sum(c.weights.as_list()) for x in c.weights.as_list()]  # normalized to sum 1
+         for name, c in sc.service_classes.items()}
+    expect = [min(1.0, sum(a * b for a, b in zip(row[dims], w[row["service_class"]], strict=True)))
+              for _, row in served.iterrows()]
+    assert served["qoais_overall_score"].to_numpy() == pytest.approx(expect)
+
+    # Every indicator column: its class mean over served requests (where it applies) is the
+    # qoais_indicators row of the same (round, class, indicator).
+    qi = pd.read_sql("select round, service_class, indicator, value from qoais_indicators where run_id = 1", raw)
+    from agents.request_records import indicator_column
+
+    col = {name: indicator_column(dim, name) for dim, name, _u, _n in INDICATORS}
+    means = served.groupby(["round", "service_class"])[list(col.values())].mean()
+    got = [means.loc[(r, c), col[i]] for r, c, i in qi[["round", "service_class", "indicator"]].itertuples(index=False)]
+    assert got == pytest.approx(qi["value"].tolist())
+    assert len(qi) == means.notna().sum().sum()  # and no indicator mean is missing from the table
+
+    # Money and trades: per round, payments sum to the buyers' payments, trade counts to the trades.
+    rounds = pd.read_sql("select round, buyer_payments, n_trades from rounds where run_id = 1", raw).set_index("round")
+    per = req.groupby("round")
+    assert per["payment_credits"].sum().to_numpy() == pytest.approx(rounds["buyer_payments"].to_numpy(), rel=1e-9)
+    assert per["n_trades"].sum().tolist() == rounds["n_trades"].tolist()
+    # The provider sold to that request's device in that round.
+    trades = pd.read_sql("select round, buyer, seller from trades where run_id = 1", raw)
+    sold = set(trades.itertuples(index=False, name=None))
+    assert all((r, d, p) in sold for r, d, p in served[["round", "device", "provider"]].itertuples(index=False))

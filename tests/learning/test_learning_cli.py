@@ -6,22 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from cli_run import run
 from sqlalchemy import select
 
-from app.cli import main
 from ledger.store import Evaluation, Run, RunStore, TrainingPoint
 
 TINY_SETS = ["--set", "devices.count=20", "--set", "nodes.count=3", "--set", "snapshot_every=0"]
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_train_command(ray_local, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

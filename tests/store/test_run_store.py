@@ -140,6 +140,11 @@ def test_process_writer_stores_the_same_rows(tmp_path) -> None:
         ta = ca.execute(select(*cols).order_by(TradeRow.round, TradeRow.idx)).all()
         tb = cb.execute(select(*cols).order_by(TradeRow.round, TradeRow.idx)).all()
     assert ta == tb and len(ta) == sa.trades
+    # Per-request records are encoded in the writer process too, to the same rows.
+    from ledger.store.request_batches import read_requests
+
+    ra, rb = read_requests(a.engine, sa.run_id), read_requests(b.engine, sb.run_id)
+    assert len(ra) == sa.requests and ra.equals(rb)
 
 
 def test_order_curves_are_stored_read_back_and_deleted_with_the_run(sqlite_url: str) -> None:
