@@ -1,0 +1,252 @@
+"""D2D relay in the market (issue 11, item 5): devices out of coverage or badly served buy
+radio from a broker in range, at the broker's price, carried at the two-hop rate.
+
+One round, as the model calls it:
+
+1. :func:`begin_round` (after the channel is measured): :func:`agents.relay.plan_relays`
+   pairs each device in need (no node, or min(uplink, downlink) spectral efficiency below
+   ``devices.relay.min_se``) with the nearest active broker within ``range_m`` whose
+   two-hop rate beats the device's own. A broker time-shares its radio equally among the
+   devices it relays for: a pair's rate cap is the two-hop rate min(D2D rate, the
+   broker's own uplink rate) / (devices the broker relays). The brokers then quote
+   (agents.brokers), relay radio included, up to the sum of their pairs' caps.
+   The market sees each relayed device through the relay path (:func:`relayed_link`):
+   attached to the broker's node, at the broker's spectral efficiencies (the node hop),
+   with the D2D hop's delay atoms and losses added to the broker's.
+2. :func:`reserve` (before the edge clears): a relayed request's edge bid is its bid
+   less the relay it plans to buy (broker's ask × the rate its bundle design needs,
+   capped at the pair's rate), so the two payments together never exceed the bid (no
+   exposure); a bid the relay price exhausts is not placed.
+3. :func:`relay_trades` (after the edge clears): each relayed request that bought node
+   bandwidth buys the D2D hop from its broker, bilaterally at the broker's posted ask:
+   quantity = min(node-hop rate it got, pair cap) Mbps. Relay radio is not put in the
+   venue: only the paired device can use it.
+4. :func:`cap_rates` (after execution's aggregation): the relayed request's rate is that
+   two-hop rate; its latency and reliability follow from the relayed link view (delay
+   atoms, residual loss), hence so do its QoAIS, SLA and delivered welfare. The broker's
+   battery pays the transmit energy (agents.brokers, "True cost").
+
+The D2D hop runs at 10 % first-transmission BLER (:data:`agents.relay.BROADBAND_BLER`,
+the rate's own operating point) with the channel's HARQ (``max_retransmissions``, one
+``harq_rtt_ms`` each), in both directions, plus the air interface both ways.
+Simplification: a relayed request that ends up at the cloud (no edge service) is still
+seen through the relay path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from agents import execution as ex
+from agents.brokers import active_brokers, relay_unit_cost
+from agents.channel import LinkState
+from agents.link_adaptation import effective_spectral_eff
+from agents.relay import BROADBAND_BLER, plan_relays
+from agents.workloads import Requests
+from market.orders import Trades
+from market.resources import N_RESOURCES
+
+if TYPE_CHECKING:
+    from agents.model import EdgeMarketModel
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+
+@dataclass
+class RelayRound:
+    """This round's relays: per relayed device row its ``broker`` row (-1: none) and rate
+    cap (Mbps); ``link``: the market's view of every device's link."""
+
+    broker: IntArray  # (n,) broker row relaying device i, -1 if none
+    cap_mbps: FloatArray  # (n,) the pair's two-hop rate share
+    pair_rate_mbps: FloatArray  # (n,) the pair's full two-hop rate (energy per Mbit)
+    link: LinkState
+    planned: FloatArray = dataclasses.field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def relayed(self) -> IntArray:
+        """Device rows relayed this round."""
+        return np.flatnonzero(self.broker >= 0)
+
+
+def hop_retx_prob(bler: float, k: int) -> FloatArray:
+    """(2k+1,) P(j retransmissions over both directions of one HARQ hop): each direction
+    needs j_dir more tries with P = bler^j_dir (1 − bler), j_dir ≤ k; the rows sum to
+    (1 − bler^(k+1))², the rest is lost."""
+    one = bler ** np.arange(k + 1) * (1 - bler)
+    return np.convolve(one, one)
+
+
+def relayed_link(link: LinkState, device: IntArray, broker: IntArray, air_ms: float,
+                 harq_ms: float, base_jitter_ms: float, k: int, packet_bits: int) -> LinkState:
+    """``link`` with the rows ``device`` replaced by the relay path through ``broker``:
+    the broker's node and node-hop figures, its delay atoms convolved with the D2D hop's
+    (:func:`hop_retx_prob`, 2·air + HARQ RTT per retransmission), losses of both hops.
+
+    Delay atoms of every row become ``base + harq_ms·j``, j = 0..4k (base 2·air, or 4·air
+    on the relay path); rows not relayed keep their atoms (padding has probability 0).
+    Returns ``link`` itself when no row is relayed.
+    """
+    if device.size == 0:
+        return link
+    n, a = link.delay_prob.shape
+    cols = 4 * k + 1
+    base = np.full(n, 2 * air_ms)
+    prob = np.zeros((n, cols))
+    prob[:, :a] = link.delay_prob
+    hop = hop_retx_prob(BROADBAND_BLER, k)
+    two = np.array([np.convolve(row, hop) for row in link.delay_prob[broker]])
+    prob[device, : two.shape[1]] = two
+    base[device] = 4 * air_ms
+    delay = base[:, None] + harq_ms * np.arange(cols)
+    out = {f.name: getattr(link, f.name).copy() for f in dataclasses.fields(link)
+           if f.name not in ("delay_ms", "delay_prob")}
+    for name in ("attached", "snr_db", "shannon_mbps", "spectral_eff", "sinr_db", "sinr_ul_db",
+                 "spectral_eff_ul", "cqi", "cqi_ul"):
+        out[name][device] = getattr(link, name)[broker]
+    ok = two.sum(axis=1)
+    d = delay[device]
+    mean = (two * d).sum(axis=1) / ok
+    var = (two * d**2).sum(axis=1) / ok - mean**2
+    out["link_delay_ms"][device] = mean
+    out["jitter_ms"][device] = base_jitter_ms + np.sqrt(np.maximum(var, 0.0))
+    out["residual_loss"][device] = 1 - ok
+    per_d2d = 1 - (1 - BROADBAND_BLER) ** 2
+    per = 1 - (1 - link.per[broker]) * (1 - per_d2d)
+    out["per"][device] = per
+    out["ber"][device] = -np.expm1(np.log1p(-np.minimum(per, 1 - 1e-16)) / packet_bits)
+    return LinkState(**out, delay_ms=np.ascontiguousarray(delay), delay_prob=prob)
+
+
+def begin_round(model: EdgeMarketModel, link: LinkState) -> RelayRound:
+    """Pair devices with brokers, price the brokers, and build the relayed link view."""
+    sc, dev = model.scenario, model.devices
+    rc, ch = sc.devices.relay, sc.channel
+    n = dev.uid.size
+    broker = np.full(n, -1, np.int64)
+    cap, pair_rate = np.zeros(n), np.zeros(n)
+    brokers = active_brokers(model)
+    # True relay cost: marginal cost unless the broker relays this round (set below).
+    dev.cost[:, 0] = sc.devices.marginal_cost.communication_credits_per_mbps
+    relay_cap = np.zeros(n)
+    if rc.enabled and brokers.size:
+        own = np.zeros(n)
+        own[brokers] = link.spectral_eff_ul[brokers] * ch.uplink_bandwidth_mhz
+        se = np.minimum(link.spectral_eff, link.spectral_eff_ul)
+        plan = plan_relays(model.channel, dev.xy_m, link.attached, se, own, brokers,
+                           range_m=rc.range_m, min_se=rc.min_se,
+                           tx_power_dbm=ch.ue_tx_power_dbm, bandwidth_mhz=rc.bandwidth_mhz)
+        if plan.device.size:
+            share = np.bincount(plan.broker, minlength=n)[plan.broker]
+            broker[plan.device] = plan.broker
+            pair_rate[plan.device] = plan.rate_mbps
+            cap[plan.device] = plan.rate_mbps / share
+            relay_cap = np.bincount(plan.broker, weights=cap[plan.device], minlength=n)
+            # Cost per Mbps at the broker's slowest pair: an upper bound over its pairs.
+            slowest = np.full(n, np.inf)
+            np.minimum.at(slowest, plan.broker, plan.rate_mbps)
+            b = np.unique(plan.broker)
+            dev.cost[b, 0] = relay_unit_cost(
+                sc.devices.marginal_cost.communication_credits_per_mbps, sc.devices.tx_power_w,
+                model.round_s, slowest[b], sc.nodes.energy.price_credits_per_kwh)
+    offered = np.zeros((n, N_RESOURCES))
+    offered[brokers] = dev.capacity[brokers]
+    offered[:, 0] = relay_cap
+    model.broker_pricing.quote(model, offered)
+    dev_rows = np.flatnonzero(broker >= 0)
+    view = relayed_link(link, dev_rows, broker[dev_rows], ch.air_interface_ms, ch.harq_rtt_ms,
+                        ch.base_jitter_ms, ch.max_retransmissions, ch.packet_bits)
+    return RelayRound(broker, cap, pair_rate, view)
+
+
+def _node_hop_ratio(model: EdgeMarketModel, req: Requests, link: LinkState) -> FloatArray:
+    """Per request: actual Mbps per nominal node Mbps on its (relayed) link."""
+    d = req.device
+    att = np.maximum(link.attached[d], 0)
+    se = effective_spectral_eff(req.data_mbit, req.result_mbit, link.spectral_eff_ul[d],
+                                link.spectral_eff[d])
+    return np.where(link.attached[d] >= 0, se / model.nodes.se_ref[att], 0.0)
+
+
+def reserve(model: EdgeMarketModel, relay: RelayRound, req: Requests, design_comm: FloatArray,
+            bid_value: FloatArray) -> FloatArray:
+    """Edge bids with the planned relay payment taken off (see the module doc); also
+    records the planned relay Mbps per request in ``relay.planned``."""
+    b = relay.broker[req.device]
+    rows = np.flatnonzero(b >= 0)
+    relay.planned = np.zeros(len(req))
+    if rows.size == 0:
+        return bid_value
+    ratio = _node_hop_ratio(model, req.take(rows), relay.link)
+    need = np.minimum(design_comm[rows] * ratio, relay.cap_mbps[req.device[rows]])
+    relay.planned[rows] = need
+    out = bid_value.copy()
+    left = bid_value[rows] - model.broker_pricing.ask[b[rows], 0] * need
+    out[rows] = np.where(left > 0, left, 0.0)
+    return out
+
+
+def relay_trades(model: EdgeMarketModel, relay: RelayRound, req: Requests,
+                 edge_trades: Trades) -> Trades:
+    """The D2D hop bought by each relayed request that got node bandwidth (module doc)."""
+    n_req = len(req)
+    b = relay.broker[req.device]
+    if not len(edge_trades) or not (b >= 0).any():
+        return Trades.empty()
+    ratio = model._comm_se_ratio(edge_trades, req)
+    comm = edge_trades.resource == 0
+    hop = np.bincount(edge_trades.bid_index[comm],
+                      weights=edge_trades.quantity[comm] * ratio[comm], minlength=n_req)
+    rows = np.flatnonzero((b >= 0) & (hop > 0))
+    if rows.size == 0:
+        return Trades.empty()
+    q = np.minimum(hop[rows], relay.cap_mbps[req.device[rows]])
+    keep = q > 0
+    rows, q = rows[keep], q[keep]
+    br = b[rows]
+    price = model.broker_pricing.ask[br, 0]
+    return Trades(buyer=model.devices.uid[req.device[rows]], seller=model.devices.uid[br],
+                  resource=np.zeros(rows.size, np.int8), quantity=q, price=price,
+                  bid_index=rows.astype(np.int64), ask_index=np.full(rows.size, -1, np.int64),
+                  seller_price=price)
+
+
+def cap_rates(model: EdgeMarketModel, relay: RelayRound, req: Requests, got: ex.Received,
+              trades: Trades) -> None:
+    """Relayed requests get the two-hop rate; brokers' batteries pay the relay's tx energy."""
+    b = relay.broker[req.device]
+    rows = np.flatnonzero(b >= 0)
+    if rows.size == 0:
+        return
+    got.rate_mbps[rows] = np.minimum(got.rate_mbps[rows], relay.cap_mbps[req.device[rows]])
+    kind = model.sellers.kind[trades.seller]
+    sel = np.flatnonzero((kind == ex.KIND_DEVICE) & (trades.resource == 0)
+                         & (trades.bid_index >= 0))
+    if sel.size == 0:
+        return
+    d = req.device[trades.bid_index[sel]]
+    bro = model.sellers.index[trades.seller[sel]]
+    sc = model.scenario.devices
+    j = sc.tx_power_w * model.round_s * trades.quantity[sel] / relay.pair_rate_mbps[d]
+    dev = model.devices
+    dev.battery_j = np.maximum(dev.battery_j - np.bincount(bro, weights=j,
+                                                           minlength=dev.uid.size), 0.0)
+
+
+def round_info(model: EdgeMarketModel, relay: RelayRound, trades: Trades,
+               served: NDArray[np.bool_]) -> dict[str, float | int]:
+    """RoundResult.info entries: ``relayed`` devices this round, ``relay_trades`` (D2D
+    hops sold), ``broker_value`` (credits buyers paid brokers, all resources) and
+    ``trade_value`` (credits paid over all trades): the numerators and denominators of
+    the run summary's broker shares."""
+    value = trades.quantity * trades.price
+    broker = model.sellers.kind[trades.seller] == ex.KIND_DEVICE
+    return {"relayed": int(relay.relayed.size),
+            "relay_trades": int(np.count_nonzero(broker & (trades.resource == 0))),
+            "broker_value": float(value[broker].sum()), "trade_value": float(value.sum())}
