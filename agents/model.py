@@ -378,7 +378,7 @@ class EdgeMarketModel(mesa.Model):
         nodes.attached_devices = np.bincount(link.attached[link.attached >= 0],
                                              minlength=nodes.uid.size)
         # Brokers quote; relayed devices are seen through their relay path from here on.
-        relay = relay_market.begin_round(self, link)
+        relay = self.last_relay = relay_market.begin_round(self, link)
         link = self.last_link = relay.link
         # 3. Requests.
         self._round_orders: list[OrderArrays] = []
@@ -396,7 +396,7 @@ class EdgeMarketModel(mesa.Model):
         # 5-6. Edge venues, then the cloud for what the edge did not serve.
         venue, edge_design, stage_budget = self._edge_designs(req, link)
         edge = self._clear_edge(req, venue, edge_design, relay_market.reserve(
-            self, relay, req, edge_design.demand[:, 0], bid_value))
+            self, relay, req, edge_design, bid_value))
         got_edge = np.bincount(edge.trades.bid_index, minlength=n_req) > 0 if len(edge.trades) \
             else np.zeros(n_req, bool)
         extra = Trades.empty()
@@ -478,7 +478,7 @@ class EdgeMarketModel(mesa.Model):
                   **round_prices(edge, cloud),
                   "broker_trades": int(np.count_nonzero(
                       self.sellers.kind[trades.seller] == ex.KIND_DEVICE)),
-                  **relay_market.round_info(self, relay, trades, got.served),
+                  **relay_market.round_info(self, relay, trades, req, sla_all),
                   "bundling": sc.market.bundling, "scope": sc.market.scope,
                   "qoais_indicators": qi.class_means(self.classes.names, m_served.cls,
                                                      self.last_indicators)},
@@ -768,7 +768,7 @@ class EdgeMarketModel(mesa.Model):
         dev.sold = np.bincount(idx[is_dev] * N_RESOURCES + r[is_dev], weights=q[is_dev],
                                minlength=n * N_RESOURCES).reshape(n, N_RESOURCES)
         broker_income = np.bincount(idx[is_dev], weights=earned[is_dev], minlength=n)
-        dev.spent_credits = np.bincount(req.device, weights=got.payment, minlength=n)
+        dev.spent_credits = np.bincount(req.device, weights=got.payment, minlength=n).astype(float)
         dev.budget_credits = (dev.budget_credits - dev.spent_credits + broker_income
                               + sc.devices.budget_refill_credits_per_round)
         tx_j = sc.devices.tx_power_w * req.task_rate_hz * self.round_s * tx_s * got.served

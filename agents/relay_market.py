@@ -8,15 +8,19 @@ One round, as the model calls it:
    ``devices.relay.min_se``) with the nearest active broker within ``range_m`` whose
    two-hop rate beats the device's own. A broker time-shares its radio equally among the
    devices it relays for: a pair's rate cap is the two-hop rate min(D2D rate, the
-   broker's own uplink rate) / (devices the broker relays). The brokers then quote
+   broker's uplink rate over its node's whole band) / (devices the broker relays); the
+   node hop carries what the relayed request buys from the node at the broker's
+   spectral efficiency, as for any device. The brokers then quote
    (agents.brokers), relay radio included, up to the sum of their pairs' caps.
    The market sees each relayed device through the relay path (:func:`relayed_link`):
    attached to the broker's node, at the broker's spectral efficiencies (the node hop),
    with the D2D hop's delay atoms and losses added to the broker's.
 2. :func:`reserve` (before the edge clears): a relayed request's edge bid is its bid
-   less the relay it plans to buy (broker's ask × the rate its bundle design needs,
-   capped at the pair's rate), so the two payments together never exceed the bid (no
-   exposure); a bid the relay price exhausts is not placed.
+   less the relay it plans to buy (broker's ask × the rate its bundle design needs), so
+   the two payments together never exceed the bid (no exposure); a bid the relay price
+   exhausts is not placed. A bundle designed for more rate than the pair's cap is
+   redesigned around the cap (:func:`fit_to_cap`: transmission at the cap, compute
+   sized to still meet the deadline quantile), or not placed when nothing fits.
 3. :func:`relay_trades` (after the edge clears): each relayed request that bought node
    bandwidth buys the D2D hop from its broker, bilaterally at the broker's posted ask:
    quantity = min(node-hop rate it got, pair cap) Mbps. Relay radio is not put in the
@@ -26,9 +30,11 @@ One round, as the model calls it:
    atoms, residual loss), hence so do its QoAIS, SLA and delivered welfare. The broker's
    battery pays the transmit energy (agents.brokers, "True cost").
 
-The D2D hop runs at 10 % first-transmission BLER (:data:`agents.relay.BROADBAND_BLER`,
-the rate's own operating point) with the channel's HARQ (``max_retransmissions``, one
-``harq_rtt_ms`` each), in both directions, plus the air interface both ways.
+Pairing uses :func:`agents.relay.plan_relays` (D2D rate at 10 % BLER). The hop itself
+(:func:`d2d_hop`) runs the channel's link adaptation at the relayed device's own target
+BLER (its service class's, as its direct link would): CQI, BLER curve, Chase-combining
+HARQ (``max_retransmissions``, one ``harq_rtt_ms`` each) in both directions, goodput
+rate; plus the air interface both ways.
 Simplification: a relayed request that ends up at the cloud (no edge service) is still
 seen through the relay path.
 """
@@ -44,9 +50,11 @@ from numpy.typing import NDArray
 
 from agents import execution as ex
 from agents.brokers import active_brokers, relay_unit_cost
-from agents.channel import LinkState
-from agents.link_adaptation import effective_spectral_eff
-from agents.relay import BROADBAND_BLER, plan_relays
+from agents.bundles import FIT_ITERATIONS, Design, queue_eps
+from agents.channel import Channel, LinkState
+from agents.latency import wait_quantile_units
+from agents.link_adaptation import adapt, effective_spectral_eff
+from agents.relay import RelayPlan, d2d_snr_db, plan_relays
 from agents.workloads import Requests
 from market.orders import Trades
 from market.resources import N_RESOURCES
@@ -75,19 +83,46 @@ class RelayRound:
         return np.flatnonzero(self.broker >= 0)
 
 
-def hop_retx_prob(bler: float, k: int) -> FloatArray:
-    """(2k+1,) P(j retransmissions over both directions of one HARQ hop): each direction
-    needs j_dir more tries with P = bler^j_dir (1 − bler), j_dir ≤ k; the rows sum to
-    (1 − bler^(k+1))², the rest is lost."""
-    one = bler ** np.arange(k + 1) * (1 - bler)
-    return np.convolve(one, one)
+def _convolve_rows(x: FloatArray, y: FloatArray) -> FloatArray:
+    """Row-wise full convolution of (n, p) and (n, q) -> (n, p + q − 1)."""
+    out = np.zeros((x.shape[0], x.shape[1] + y.shape[1] - 1))
+    for j in range(x.shape[1]):
+        out[:, j: j + y.shape[1]] += x[:, j: j + 1] * y
+    return out
 
 
-def relayed_link(link: LinkState, device: IntArray, broker: IntArray, air_ms: float,
-                 harq_ms: float, base_jitter_ms: float, k: int, packet_bits: int) -> LinkState:
+@dataclass
+class Hop:
+    """The D2D hop of each pair: goodput rate (Mbps), P(j retransmissions over both
+    directions and delivered) (n, 2k+1), and the per-transmission packet error rate over
+    both directions."""
+
+    rate_mbps: FloatArray
+    retx_prob: FloatArray
+    per: FloatArray
+
+
+def d2d_hop(channel: Channel, d_m: FloatArray, target_bler: FloatArray, tx_power_dbm: float,
+            bandwidth_mhz: float, max_retx: int, packet_bits: int) -> Hop:
+    """The D2D hop by the channel's own link adaptation (:func:`agents.link_adaptation.adapt`
+    on the D2D SNR of :func:`agents.relay.d2d_snr_db`) at the relayed device's target BLER:
+    CQI, Chase-combining HARQ, goodput. The same MCS and SNR both ways (a symmetric link);
+    no fading draw (the pair is chosen by distance). 0 rate below ``min_snr_db``."""
+    snr = d2d_snr_db(channel, d_m, tx_power_dbm, bandwidth_mhz)
+    q = adapt(snr, target_bler, max_retx, packet_bits)
+    up = snr >= channel.cfg.min_snr_db
+    return Hop(rate_mbps=np.where(up, bandwidth_mhz * q.spectral_eff, 0.0),
+               retx_prob=_convolve_rows(q.retx_prob, q.retx_prob),
+               per=1 - (1 - q.bler) ** 2)
+
+
+def relayed_link(link: LinkState, device: IntArray, broker: IntArray, hop: Hop,
+                 air_ms: float, harq_ms: float, base_jitter_ms: float, k: int,
+                 packet_bits: int) -> LinkState:
     """``link`` with the rows ``device`` replaced by the relay path through ``broker``:
     the broker's node and node-hop figures, its delay atoms convolved with the D2D hop's
-    (:func:`hop_retx_prob`, 2·air + HARQ RTT per retransmission), losses of both hops.
+    (``hop``, one row per device: 2·air + HARQ RTT per retransmission), losses of both
+    hops (packet error rates and residual losses combine as independent stages).
 
     Delay atoms of every row become ``base + harq_ms·j``, j = 0..4k (base 2·air, or 4·air
     on the relay path); rows not relayed keep their atoms (padding has probability 0).
@@ -100,8 +135,7 @@ def relayed_link(link: LinkState, device: IntArray, broker: IntArray, air_ms: fl
     base = np.full(n, 2 * air_ms)
     prob = np.zeros((n, cols))
     prob[:, :a] = link.delay_prob
-    hop = hop_retx_prob(BROADBAND_BLER, k)
-    two = np.array([np.convolve(row, hop) for row in link.delay_prob[broker]])
+    two = _convolve_rows(link.delay_prob[broker], hop.retx_prob)
     prob[device, : two.shape[1]] = two
     base[device] = 4 * air_ms
     delay = base[:, None] + harq_ms * np.arange(cols)
@@ -117,8 +151,7 @@ def relayed_link(link: LinkState, device: IntArray, broker: IntArray, air_ms: fl
     out["link_delay_ms"][device] = mean
     out["jitter_ms"][device] = base_jitter_ms + np.sqrt(np.maximum(var, 0.0))
     out["residual_loss"][device] = 1 - ok
-    per_d2d = 1 - (1 - BROADBAND_BLER) ** 2
-    per = 1 - (1 - link.per[broker]) * (1 - per_d2d)
+    per = 1 - (1 - link.per[broker]) * (1 - hop.per)
     out["per"][device] = per
     out["ber"][device] = -np.expm1(np.log1p(-np.minimum(per, 1 - 1e-16)) / packet_bits)
     return LinkState(**out, delay_ms=np.ascontiguousarray(delay), delay_prob=prob)
@@ -135,22 +168,33 @@ def begin_round(model: EdgeMarketModel, link: LinkState) -> RelayRound:
     # True relay cost: marginal cost unless the broker relays this round (set below).
     dev.cost[:, 0] = sc.devices.marginal_cost.communication_credits_per_mbps
     relay_cap = np.zeros(n)
+    hop = Hop(np.zeros(0), np.zeros((0, 2 * ch.max_retransmissions + 1)), np.zeros(0))
     if rc.enabled and brokers.size:
+        # The broker's own rate to its node: its uplink over the whole cell (what the node
+        # hop could carry; the market decides how much of it is bought).
         own = np.zeros(n)
-        own[brokers] = link.spectral_eff_ul[brokers] * ch.uplink_bandwidth_mhz
+        bw = model.channel.bandwidth_mhz[link.attached[brokers]]
+        own[brokers] = link.spectral_eff_ul[brokers] * bw
         se = np.minimum(link.spectral_eff, link.spectral_eff_ul)
         plan = plan_relays(model.channel, dev.xy_m, link.attached, se, own, brokers,
                            range_m=rc.range_m, min_se=rc.min_se,
                            tx_power_dbm=ch.ue_tx_power_dbm, bandwidth_mhz=rc.bandwidth_mhz)
         if plan.device.size:
+            # The hop runs at the relayed device's own target BLER (its class's).
+            order = np.argsort(plan.device)
+            plan = RelayPlan(*(a[order] for a in dataclasses.astuple(plan)))
+            hop = d2d_hop(model.channel, plan.distance_m,
+                          model.classes.target_bler[dev.cls[plan.device]], ch.ue_tx_power_dbm,
+                          rc.bandwidth_mhz, ch.max_retransmissions, ch.packet_bits)
+            rate = np.minimum(hop.rate_mbps, own[plan.broker])
             share = np.bincount(plan.broker, minlength=n)[plan.broker]
             broker[plan.device] = plan.broker
-            pair_rate[plan.device] = plan.rate_mbps
-            cap[plan.device] = plan.rate_mbps / share
+            pair_rate[plan.device] = rate
+            cap[plan.device] = rate / share
             relay_cap = np.bincount(plan.broker, weights=cap[plan.device], minlength=n)
             # Cost per Mbps at the broker's slowest pair: an upper bound over its pairs.
             slowest = np.full(n, np.inf)
-            np.minimum.at(slowest, plan.broker, plan.rate_mbps)
+            np.minimum.at(slowest, plan.broker, rate)
             b = np.unique(plan.broker)
             dev.cost[b, 0] = relay_unit_cost(
                 sc.devices.marginal_cost.communication_credits_per_mbps, sc.devices.tx_power_w,
@@ -160,8 +204,9 @@ def begin_round(model: EdgeMarketModel, link: LinkState) -> RelayRound:
     offered[:, 0] = relay_cap
     model.broker_pricing.quote(model, offered)
     dev_rows = np.flatnonzero(broker >= 0)
-    view = relayed_link(link, dev_rows, broker[dev_rows], ch.air_interface_ms, ch.harq_rtt_ms,
-                        ch.base_jitter_ms, ch.max_retransmissions, ch.packet_bits)
+    view = relayed_link(link, dev_rows, broker[dev_rows], hop, ch.air_interface_ms,
+                        ch.harq_rtt_ms, ch.base_jitter_ms, ch.max_retransmissions,
+                        ch.packet_bits)
     return RelayRound(broker, cap, pair_rate, view)
 
 
@@ -174,21 +219,74 @@ def _node_hop_ratio(model: EdgeMarketModel, req: Requests, link: LinkState) -> F
     return np.where(link.attached[d] >= 0, se / model.nodes.se_ref[att], 0.0)
 
 
-def reserve(model: EdgeMarketModel, relay: RelayRound, req: Requests, design_comm: FloatArray,
+def fit_to_cap(req: Requests, cap_mbps: FloatArray, budget_s: FloatArray,
+               round_s: float) -> tuple[FloatArray, FloatArray]:
+    """Bundle of a request whose transmission stage is held to ``cap_mbps``: t1 = traffic
+    / cap, and the compute stage gets the longest time t2 with which the (1 − ε) quantile
+    of the tandem sojourn, max(t1, t2)·w(ρ) + t1 + t2 (agents.latency, ε of
+    :func:`agents.bundles.queue_eps`), still fits the stage budget (bisection on t2; the
+    least compute that meets the deadline). Returns (rate Mbps, GFLOP bought), both 0
+    where even t2 = 0 does not fit."""
+    traffic = req.data_mbit + req.result_mbit
+    with np.errstate(divide="ignore"):
+        t1 = np.where(traffic > 0, traffic / cap_mbps, 0.0)
+    eps = np.maximum(queue_eps(req), 1e-300)
+    lam = req.task_rate_hz
+
+    def fits(t2: FloatArray) -> NDArray[np.bool_]:
+        d = np.maximum(t1, t2)
+        with np.errstate(invalid="ignore", over="ignore"):
+            return np.asarray(d * wait_quantile_units(eps, lam * d) + t1 + t2 <= budget_s)
+
+    ok = np.isfinite(t1) & (budget_s > 0) & fits(np.zeros(len(req)))
+    lo, hi = np.zeros(len(req)), np.maximum(budget_s, 0.0)
+    for _ in range(FIT_ITERATIONS):
+        mid = (lo + hi) / 2
+        f = fits(mid)
+        lo, hi = np.where(f, mid, lo), np.where(f, hi, mid)
+    work = req.work_gflop * round_s
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gflop = np.where(req.work_gflop > 0, work / lo, 0.0)
+    ok &= np.isfinite(gflop)
+    rate = np.where(traffic > 0, cap_mbps, 0.0)
+    return np.where(ok, rate, 0.0), np.where(ok, gflop, 0.0)
+
+
+def reserve(model: EdgeMarketModel, relay: RelayRound, req: Requests, design: Design,
             bid_value: FloatArray) -> FloatArray:
     """Edge bids with the planned relay payment taken off (see the module doc); also
-    records the planned relay Mbps per request in ``relay.planned``."""
+    records the planned relay Mbps per request in ``relay.planned``.
+
+    A relayed joint bundle whose design needs more rate than the pair's cap is redesigned
+    in place (``design.demand``) around the cap (:func:`fit_to_cap`); a comm-only bid has
+    its bandwidth capped."""
     b = relay.broker[req.device]
     rows = np.flatnonzero(b >= 0)
     relay.planned = np.zeros(len(req))
     if rows.size == 0:
         return bid_value
-    ratio = _node_hop_ratio(model, req.take(rows), relay.link)
-    need = np.minimum(design_comm[rows] * ratio, relay.cap_mbps[req.device[rows]])
-    relay.planned[rows] = need
+    sub = req.take(rows)
+    ratio = _node_hop_ratio(model, sub, relay.link)
+    cap = relay.cap_mbps[req.device[rows]]
+    demand = design.demand
+    over = np.flatnonzero(demand[rows, 0] * ratio > cap * (1 + 1e-9))
+    if over.size:
+        r = rows[over]
+        if model.scenario.market.bundling == "joint":
+            rate, gflop = fit_to_cap(sub.take(over), cap[over], design.stage_budget_s[r],
+                                     model.round_s)
+            demand[r, 0] = np.where(rate > 0, rate / np.where(ratio[over] > 0, ratio[over],
+                                                              1.0), 0.0)
+            demand[r, 2] = gflop
+            demand[r[rate + gflop <= 0]] = 0.0  # nothing fits: no bid
+        else:
+            demand[r, 0] = cap[over] / np.where(ratio[over] > 0, ratio[over], 1.0)
+    need = demand[rows, 0] * ratio
+    fits = (need <= cap * (1 + 1e-9)) & (demand[rows].sum(axis=1) > 0)
+    relay.planned[rows] = np.where(fits, need, 0.0)
     out = bid_value.copy()
     left = bid_value[rows] - model.broker_pricing.ask[b[rows], 0] * need
-    out[rows] = np.where(left > 0, left, 0.0)
+    out[rows] = np.where(fits & (left > 0), left, 0.0)
     return out
 
 
@@ -239,14 +337,17 @@ def cap_rates(model: EdgeMarketModel, relay: RelayRound, req: Requests, got: ex.
                                                            minlength=dev.uid.size), 0.0)
 
 
-def round_info(model: EdgeMarketModel, relay: RelayRound, trades: Trades,
-               served: NDArray[np.bool_]) -> dict[str, float | int]:
+def round_info(model: EdgeMarketModel, relay: RelayRound, trades: Trades, req: Requests,
+               sla_met: NDArray[np.bool_]) -> dict[str, float | int]:
     """RoundResult.info entries: ``relayed`` devices this round, ``relay_trades`` (D2D
-    hops sold), ``broker_value`` (credits buyers paid brokers, all resources) and
-    ``trade_value`` (credits paid over all trades): the numerators and denominators of
-    the run summary's broker shares."""
+    hops sold), ``relay_sla_met`` (of the requests that bought a hop, those that met
+    every QoAIS requirement), ``broker_value`` (credits buyers paid brokers, all
+    resources) and ``trade_value`` (credits paid over all trades): the numerators and
+    denominators of the run summary's broker shares."""
     value = trades.quantity * trades.price
     broker = model.sellers.kind[trades.seller] == ex.KIND_DEVICE
+    hop = broker & (trades.resource == 0) & (trades.bid_index >= 0)
     return {"relayed": int(relay.relayed.size),
+            "relay_sla_met": int(sla_met[np.unique(trades.bid_index[hop])].sum()),
             "relay_trades": int(np.count_nonzero(broker & (trades.resource == 0))),
             "broker_value": float(value[broker].sum()), "trade_value": float(value.sum())}

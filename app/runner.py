@@ -51,6 +51,11 @@ class RunSummary:
     # The cloud venue(s) alone, last round: clearing price and LP dual per resource.
     cloud_prices: dict[str, float | None] = field(default_factory=dict)
     cloud_equilibrium_prices: dict[str, float | None] = field(default_factory=dict)
+    # Brokers (agents.brokers, agents.relay_market): trades whose seller is a broker device
+    # over all trades of the run, and the credits buyers paid them over all credits paid
+    # (None when nothing traded).
+    broker_trade_share: float | None = None
+    broker_value_share: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -88,6 +93,7 @@ class _Aggregate:
         self.alloc_sum, self.alloc_rounds = 0.0, 0
         self.last_cloud: tuple[Any, Any] = (None, None)
         self.delivered, self.delivered_rounds = 0.0, 0
+        self.broker_trades, self.broker_value, self.trade_value = 0, 0.0, 0.0
 
     def add(self, rr: Any, eq_prices: np.ndarray | None) -> None:
         self.rounds += 1
@@ -107,6 +113,10 @@ class _Aggregate:
             self.delivered += delivered
             self.delivered_rounds += 1
         self.trades += len(rr.clearing.trades.buyer)
+        info = getattr(rr, "info", {})
+        self.broker_trades += int(info.get("broker_trades", 0))
+        self.broker_value += float(info.get("broker_value", 0.0))
+        self.trade_value += float(info.get("trade_value", 0.0))
         self.handovers += int(getattr(rr, "handovers", 0))
         # Final prices: the venues' clearing prices pooled with the same weights (units
         # traded per venue) and over the same venues as the equilibrium duals beside them.
@@ -161,6 +171,9 @@ class _Aggregate:
                 n: _clean(p) for n, p in zip(names, self.last_cloud[0], strict=True)},
             cloud_equilibrium_prices={} if self.last_cloud[1] is None else {
                 n: _clean(p) for n, p in zip(names, self.last_cloud[1], strict=True)},
+            broker_trade_share=round(self.broker_trades / self.trades, 9) if self.trades else None,
+            broker_value_share=round(self.broker_value / self.trade_value, 9)
+            if self.trade_value > 0 else None,
         )
 
 
