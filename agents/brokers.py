@@ -36,6 +36,7 @@ charge, agents.honest_welfare):
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -124,3 +125,39 @@ class BrokerPricing:
     def update(self, model: EdgeMarketModel) -> None:
         """Learn from the round just settled (``devices.sold``, the venues' prices)."""
         self.strategy.update(self.observation(model), self.rng)
+
+
+def planned_transport_ms(model: EdgeMarketModel, venue: IntArray) -> FloatArray:
+    """Per request (``venue``: node index, < 0 for the cloud), the ms its bundle design
+    plans for reaching whoever sells its compute: in a zone or pool, the backhaul across
+    a zone or half the area; plus, where a broker in the request's venue asks less for
+    some idle compute, cache or learning than a node of that venue (so the clearing
+    reaches it before that node's capacity), its D2D hop (``devices.d2d_ms``) if that is
+    longer. A broker dearer than every node is only reached when the nodes run out;
+    planning every bundle around it would tax every device for trades that rarely happen
+    (the deadline margin covers those).
+    """
+    sc, dev = model.scenario, model.devices
+    base = 0.0
+    if sc.market.scope != "cell":
+        km = (sc.market.zone_size_m if sc.market.scope == "zone"
+              else math.hypot(sc.area.width_m, sc.area.height_m) / 2) / 1000.0
+        base = sc.nodes.backhaul_ms + sc.nodes.backhaul_ms_per_km * km
+    out = np.full(venue.size, base)
+    bp = model.broker_pricing
+    if not model.nodes.uid.size:
+        return out
+    nodes = model.nodes
+    dearest = np.full((int(model.node_venue.max()) + 1, N_RESOURCES), -np.inf)
+    np.maximum.at(dearest, model.node_venue, np.where(nodes.capacity > 0, nodes.ask, -np.inf))
+    at = dev.attached >= 0
+    cheap = np.zeros(bp.ask.shape, bool)
+    cheap[at] = (bp.offered[at] > 0) & (bp.ask[at] < dearest[model.node_venue[dev.attached[at]]])
+    selling = np.flatnonzero(cheap[:, 1:].any(axis=1))
+    if selling.size:
+        markets = np.unique(model.node_venue[dev.attached[selling]])
+        edge = venue >= 0
+        has = np.zeros(venue.size, bool)
+        has[edge] = np.isin(model.node_venue[venue[edge]], markets)
+        out[has] = max(base, sc.devices.d2d_ms)
+    return out

@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 from agents import execution as ex
 from agents import qoais_inputs as qi
 from agents import relay_market
-from agents.brokers import BrokerPricing, active_brokers
+from agents.brokers import BrokerPricing, active_brokers, planned_transport_ms
 from agents.bundles import design_comm_only, design_joint, queue_eps, stage_latency_s
 from agents.channel import Channel, LinkState
 from agents.cloud import Cloud
@@ -396,7 +396,7 @@ class EdgeMarketModel(mesa.Model):
         # 5-6. Edge venues, then the cloud for what the edge did not serve.
         venue, edge_design, stage_budget = self._edge_designs(req, link)
         edge = self._clear_edge(req, venue, edge_design, relay_market.reserve(
-            self, relay, req, edge_design, bid_value))
+            self, relay, req, venue, edge_design, bid_value))
         got_edge = np.bincount(edge.trades.bid_index, minlength=n_req) > 0 if len(edge.trades) \
             else np.zeros(n_req, bool)
         extra = Trades.empty()
@@ -523,7 +523,7 @@ class EdgeMarketModel(mesa.Model):
         venue = np.where((att >= 0) & ~too_private, att, CLOUD_VENUE)
         price = np.where(np.isfinite(nodes.expected_price), nodes.expected_price, nodes.ask)[node]
         delay = self._planned_link_ms(req, self._link_view(req, link))
-        extra = np.full(len(req), self.expected_transport_ms)
+        extra = planned_transport_ms(self, venue)  # agents.brokers
         if sc.market.bundling == "joint":
             d = req.device
             se = effective_spectral_eff(req.data_mbit, req.result_mbit, link.spectral_eff_ul[d],

@@ -15,12 +15,14 @@ One round, as the model calls it:
    The market sees each relayed device through the relay path (:func:`relayed_link`):
    attached to the broker's node, at the broker's spectral efficiencies (the node hop),
    with the D2D hop's delay atoms and losses added to the broker's.
-2. :func:`reserve` (before the edge clears): a relayed request's edge bid is its bid
-   less the relay it plans to buy (broker's ask × the rate its bundle design needs), so
-   the two payments together never exceed the bid (no exposure); a bid the relay price
-   exhausts is not placed. A bundle designed for more rate than the pair's cap is
-   redesigned around the cap (:func:`fit_to_cap`: transmission at the cap, compute
-   sized to still meet the deadline quantile), or not placed when nothing fits.
+2. :func:`reserve` (before the edge clears): a bundle designed for more rate than the
+   pair's cap is redesigned around the cap (:func:`fit_to_cap`: transmission at the
+   cap, compute sized to still meet the deadline quantile). The device keeps the relay
+   when that bundle fits, its bid covers the relay, and its own link has no feasible
+   bundle expected to cost less; otherwise it goes back to its own link for the round.
+   A relayed request's edge bid is its bid less the relay it plans to buy (broker's ask
+   × the rate its bundle needs), so the two payments together never exceed the bid (no
+   exposure).
 3. :func:`relay_trades` (after the edge clears): each relayed request that bought node
    bandwidth buys the D2D hop from its broker, bilaterally at the broker's posted ask:
    quantity = min(node-hop rate it got, pair cap) Mbps. Relay radio is not put in the
@@ -75,6 +77,7 @@ class RelayRound:
     cap_mbps: FloatArray  # (n,) the pair's two-hop rate share
     pair_rate_mbps: FloatArray  # (n,) the pair's full two-hop rate (energy per Mbit)
     link: LinkState
+    raw: LinkState  # the channel's own links
     planned: FloatArray = dataclasses.field(default_factory=lambda: np.zeros(0))
 
     @property
@@ -207,7 +210,7 @@ def begin_round(model: EdgeMarketModel, link: LinkState) -> RelayRound:
     view = relayed_link(link, dev_rows, broker[dev_rows], hop, ch.air_interface_ms,
                         ch.harq_rtt_ms, ch.base_jitter_ms, ch.max_retransmissions,
                         ch.packet_bits)
-    return RelayRound(broker, cap, pair_rate, view)
+    return RelayRound(broker, cap, pair_rate, view, link)
 
 
 def _node_hop_ratio(model: EdgeMarketModel, req: Requests, link: LinkState) -> FloatArray:
@@ -252,14 +255,38 @@ def fit_to_cap(req: Requests, cap_mbps: FloatArray, budget_s: FloatArray,
     return np.where(ok, rate, 0.0), np.where(ok, gflop, 0.0)
 
 
-def reserve(model: EdgeMarketModel, relay: RelayRound, req: Requests, design: Design,
-            bid_value: FloatArray) -> FloatArray:
-    """Edge bids with the planned relay payment taken off (see the module doc); also
-    records the planned relay Mbps per request in ``relay.planned``.
+def _restore(view: LinkState, raw: LinkState, d: IntArray, harq_ms: float) -> None:
+    """Rows ``d`` of the relayed view back to the devices' own links (in place)."""
+    for f in dataclasses.fields(raw):
+        if f.name not in ("delay_ms", "delay_prob"):
+            getattr(view, f.name)[d] = getattr(raw, f.name)[d]
+    a = raw.delay_prob.shape[1]
+    view.delay_prob[d] = 0.0
+    view.delay_prob[d, :a] = raw.delay_prob[d]
+    view.delay_ms[d] = raw.delay_ms[d, :1] + harq_ms * np.arange(view.delay_ms.shape[1])
+
+
+def _bundle_cost(model: EdgeMarketModel, node: IntArray, demand: FloatArray) -> FloatArray:
+    """Credits a bundle is expected to cost at the prices devices plan with (the node's
+    smoothed clearing price, its ask before any)."""
+    nodes = model.nodes
+    price = np.where(np.isfinite(nodes.expected_price), nodes.expected_price, nodes.ask)
+    return np.asarray((demand * price[np.maximum(node, 0)]).sum(axis=1), np.float64)
+
+
+def reserve(model: EdgeMarketModel, relay: RelayRound, req: Requests, venue: IntArray,
+            design: Design, bid_value: FloatArray) -> FloatArray:
+    """Each paired device's choice between the relay and its own link, and its edge bid
+    with the planned relay payment taken off (see the module doc); records the planned
+    relay Mbps per request in ``relay.planned``.
 
     A relayed joint bundle whose design needs more rate than the pair's cap is redesigned
-    in place (``design.demand``) around the cap (:func:`fit_to_cap`); a comm-only bid has
-    its bandwidth capped."""
+    around the cap (:func:`fit_to_cap`); the device then keeps the relay only when that
+    bundle fits its deadline, its bid covers the relay, and its own link offers no
+    feasible bundle expected to cost less (bundle at planned prices + relay). Otherwise
+    it goes back to its own link: its rows of ``venue``, ``design`` and the relayed link
+    view are replaced in place by the direct ones. Comm-only bids keep the relay with
+    their bandwidth capped."""
     b = relay.broker[req.device]
     rows = np.flatnonzero(b >= 0)
     relay.planned = np.zeros(len(req))
@@ -267,26 +294,45 @@ def reserve(model: EdgeMarketModel, relay: RelayRound, req: Requests, design: De
         return bid_value
     sub = req.take(rows)
     ratio = _node_hop_ratio(model, sub, relay.link)
+    safe = np.where(ratio > 0, ratio, 1.0)
     cap = relay.cap_mbps[req.device[rows]]
-    demand = design.demand
+    demand = design.demand.copy()
     over = np.flatnonzero(demand[rows, 0] * ratio > cap * (1 + 1e-9))
+    joint = model.scenario.market.bundling == "joint"
     if over.size:
         r = rows[over]
-        if model.scenario.market.bundling == "joint":
+        if joint:
             rate, gflop = fit_to_cap(sub.take(over), cap[over], design.stage_budget_s[r],
                                      model.round_s)
-            demand[r, 0] = np.where(rate > 0, rate / np.where(ratio[over] > 0, ratio[over],
-                                                              1.0), 0.0)
+            demand[r, 0] = rate / safe[over]
             demand[r, 2] = gflop
-            demand[r[rate + gflop <= 0]] = 0.0  # nothing fits: no bid
+            demand[r[rate + gflop <= 0]] = 0.0  # nothing fits
         else:
-            demand[r, 0] = cap[over] / np.where(ratio[over] > 0, ratio[over], 1.0)
+            demand[r, 0] = cap[over] / safe[over]
     need = demand[rows, 0] * ratio
-    fits = (need <= cap * (1 + 1e-9)) & (demand[rows].sum(axis=1) > 0)
-    relay.planned[rows] = np.where(fits, need, 0.0)
+    ask = model.broker_pricing.ask[b[rows], 0]
+    left = bid_value[rows] - ask * need
+    ok = design.feasible[rows] & (demand[rows].sum(axis=1) > 0) & (left > 0)
+    if joint:
+        v_dir, d_dir, _ = model._edge_designs(sub, relay.raw)
+        direct_ok = d_dir.feasible & (v_dir >= 0) & (d_dir.demand.sum(axis=1) > 0)
+        cheaper = (_bundle_cost(model, relay.link.attached[sub.device], demand[rows]) + ask * need
+                   <= _bundle_cost(model, v_dir, d_dir.demand))
+        ok &= ~direct_ok | cheaper
+        back = np.flatnonzero(~ok)
+        if back.size:
+            r = rows[back]
+            demand[r] = d_dir.demand[back]
+            design.feasible[r] = d_dir.feasible[back]
+            design.stage_budget_s[r] = d_dir.stage_budget_s[back]
+            venue[r] = v_dir[back]
+            d = sub.device[back]
+            relay.broker[d] = -1
+            _restore(relay.link, relay.raw, d, model.scenario.channel.harq_rtt_ms)
+    design.demand[:] = demand
+    relay.planned[rows] = np.where(ok, need, 0.0)
     out = bid_value.copy()
-    left = bid_value[rows] - model.broker_pricing.ask[b[rows], 0] * need
-    out[rows] = np.where(fits & (left > 0), left, 0.0)
+    out[rows] = np.where(ok, left, np.where(joint, bid_value[rows], 0.0))
     return out
 
 
