@@ -194,7 +194,8 @@ def begin_round(model: EdgeMarketModel, link: LinkState) -> RelayRound:
             broker[plan.device] = plan.broker
             pair_rate[plan.device] = rate
             cap[plan.device] = rate / share
-            relay_cap = np.bincount(plan.broker, weights=cap[plan.device], minlength=n)
+            relay_cap = np.bincount(plan.broker, weights=cap[plan.device],
+                                    minlength=n).astype(np.float64)
             # Cost per Mbps at the broker's slowest pair: an upper bound over its pairs.
             slowest = np.full(n, np.inf)
             np.minimum.at(slowest, plan.broker, rate)
