@@ -199,7 +199,7 @@ class DevicesConfig(_Strict):
     broker_strategy: NodeStrategySpec = Field(
         default_factory=lambda: NodeStrategySpec(name="zip"),
         description="node pricing strategy the brokers price their idle resources with")
-    relay: RelayConfig = Field(default_factory=lambda: RelayConfig())
+    relay: RelayConfig = Field(default_factory=RelayConfig)
 
 
 class CloudConfig(_Strict):
