@@ -169,3 +169,20 @@ def test_brokers_trade_in_a_small_run_and_the_summary_reports_their_share(tmp_pa
     assert s.broker_trade_share == pytest.approx(len(broker) / len(rows), abs=1e-9)  # rounded to 9 places
     assert s.broker_value_share == pytest.approx(sum(broker) / sum(v for _, v in rows), abs=1e-9)
     assert f'"broker_trade_share": {s.broker_trade_share}' in stored
+
+
+def test_devices_plan_the_d2d_hop_only_where_a_broker_undercuts_a_node() -> None:
+    from agents.brokers import planned_transport_ms
+
+    model = EdgeMarketModel(small("smart_city"), seed=1)  # cell scope, 4 nodes
+    model.step()
+    bp, dev = model.broker_pricing, model.devices
+    sellers = np.flatnonzero(bp.offered[:, 2] > 0)
+    assert sellers.size
+    venues = np.arange(model.nodes.uid.size)
+    bp.ask[sellers] = model.nodes.ask[dev.attached[sellers]] * 1.01  # dearer than the nodes
+    np.testing.assert_array_equal(planned_transport_ms(model, venues), 0.0)
+    one = sellers[0]
+    bp.ask[one, 2] = model.nodes.ask[dev.attached[one], 2] * 0.99  # undercuts its node
+    want = np.where(venues == dev.attached[one], model.scenario.devices.d2d_ms, 0.0)
+    np.testing.assert_array_equal(planned_transport_ms(model, np.r_[venues, -1]), np.r_[want, 0.0])
