@@ -18,8 +18,9 @@ One round, as the model calls it:
 2. :func:`reserve` (before the edge clears): a bundle designed for more rate than the
    pair's cap is redesigned around the cap (:func:`fit_to_cap`: transmission at the
    cap, compute sized to still meet the deadline quantile). The device keeps the relay
-   when that bundle fits, its bid covers the relay, and its own link has no feasible
-   bundle expected to cost less; otherwise it goes back to its own link for the round.
+   when that bundle fits, its bid covers the relay, its privacy level is within the
+   brokers' security level, and its own link has no feasible bundle expected to cost
+   less; otherwise it goes back to its own link for the round.
    A relayed request's edge bid is its bid less the relay it plans to buy (broker's ask
    × the rate its bundle needs), so the two payments together never exceed the bid (no
    exposure).
@@ -283,8 +284,9 @@ def reserve(model: EdgeMarketModel, relay: RelayRound, req: Requests, venue: Int
 
     A relayed joint bundle whose design needs more rate than the pair's cap is redesigned
     around the cap (:func:`fit_to_cap`); the device then keeps the relay only when that
-    bundle fits its deadline, its bid covers the relay, and its own link offers no
-    feasible bundle expected to cost less (bundle at planned prices + relay). Otherwise
+    bundle fits its deadline, its bid covers the relay, its privacy level is within the
+    brokers' ``devices.security_level``, and its own link offers no feasible bundle
+    expected to cost less (bundle at planned prices + relay). Otherwise
     it goes back to its own link: its rows of ``venue``, ``design`` and the relayed link
     view are replaced in place by the direct ones. Comm-only bids keep the relay with
     their bandwidth capped."""
@@ -313,7 +315,11 @@ def reserve(model: EdgeMarketModel, relay: RelayRound, req: Requests, venue: Int
     need = demand[rows, 0] * ratio
     ask = model.broker_pricing.ask[b[rows], 0]
     left = bid_value[rows] - ask * need
-    ok = design.feasible[rows] & (demand[rows].sum(axis=1) > 0) & (left > 0)
+    # A broker is a seller of the bundle: its security level bounds the request's privacy
+    # (agents.qoais.sla_met), so a request needing more privacy than brokers offer does
+    # not relay (as one needing more than its node offers goes to the cloud).
+    private = sub.privacy_level > model.scenario.devices.security_level
+    ok = design.feasible[rows] & (demand[rows].sum(axis=1) > 0) & (left > 0) & ~private
     if joint:
         v_dir, d_dir, _ = model._edge_designs(sub, relay.raw)
         direct_ok = d_dir.feasible & (v_dir >= 0) & (d_dir.demand.sum(axis=1) > 0)

@@ -61,12 +61,14 @@ def test_brokers_never_sell_below_cost_nor_beyond_idle_capacity(strategy: str) -
 CLASS = "robot"  # small tasks: a D2D hop can carry them
 
 
-def _layout_model() -> tuple[EdgeMarketModel, int, int, int]:
+def _layout_model(security: int = 2) -> tuple[EdgeMarketModel, int, int, int]:
     """One node at (1000, 1000), coverage 500 m; broker B 490 m east (covered); devices A
-    and C just out of coverage, 15 m and 18 m from B. No shadowing; nobody moves."""
+    and C just out of coverage, 15 m and 18 m from B. No shadowing; nobody moves.
+    Brokers at ``security`` level 2 by default: robots need privacy 2 to relay via one."""
     sc = small("smart_city", devices__count=3, nodes__count=1, devices__mix={CLASS: 1.0},
                **{f"service_classes__{CLASS}__mobility__model": "static"},
-               channel__shadowing_sigma_db=0.0, cloud__enabled=False)
+               channel__shadowing_sigma_db=0.0, cloud__enabled=False,
+               devices__security_level=security)
     model = EdgeMarketModel(sc, seed=3)
     pos = model.mobility.pos
     pos[:] = [[1505.0, 1000.0], [1490.0, 1000.0], [1505.0, 1010.0]]
@@ -186,3 +188,11 @@ def test_devices_plan_the_d2d_hop_only_where_a_broker_undercuts_a_node() -> None
     bp.ask[one, 2] = model.nodes.ask[dev.attached[one], 2] * 0.99  # undercuts its node
     want = np.where(venues == dev.attached[one], model.scenario.devices.d2d_ms, 0.0)
     np.testing.assert_array_equal(planned_transport_ms(model, np.r_[venues, -1]), np.r_[want, 0.0])
+
+
+def test_a_request_needing_more_privacy_than_brokers_offer_does_not_relay() -> None:
+    model = _layout_model(security=1)[0]  # robots need privacy 2
+    rr = model.step()
+    assert model.last_relay.relayed.size == 0
+    assert model.last_link.attached.tolist() == [-1, 0, -1]  # back on their own links
+    assert rr.info["relay_trades"] == 0
