@@ -29,6 +29,8 @@ from numpy.typing import NDArray
 
 from agents import execution as ex
 from agents import qoais_inputs as qi
+from agents import relay_market
+from agents.brokers import BrokerPricing, active_brokers, planned_transport_ms
 from agents.bundles import design_comm_only, design_joint, queue_eps, stage_latency_s
 from agents.channel import Channel, LinkState
 from agents.cloud import Cloud
@@ -153,6 +155,7 @@ class EdgeMarketModel(mesa.Model):
             None if self.cloud_agent is None else self.cloud_agent.unique_id,
             self.sellers.kind.size, seed)
         self.link_memory = qi.LinkMemory(n)
+        self.broker_pricing = BrokerPricing.from_model(self)  # agents.brokers
         self.last_indicators = np.zeros((0, 29))
 
     # --- construction ------------------------------------------------------------------
@@ -376,6 +379,9 @@ class EdgeMarketModel(mesa.Model):
         dev.handovers = self.channel.handovers
         nodes.attached_devices = np.bincount(link.attached[link.attached >= 0],
                                              minlength=nodes.uid.size)
+        # Brokers quote; relayed devices are seen through their relay path from here on.
+        relay = self.last_relay = relay_market.begin_round(self, link)
+        link = self.last_link = relay.link
         # 3. Requests.
         self._round_orders: list[OrderArrays] = []
         busy = self.sessions.busy(self.steps)
@@ -391,12 +397,14 @@ class EdgeMarketModel(mesa.Model):
             bid_value[sel] = strat.bid(req.value_credits[sel], dev.budget_credits[d])
         # 5-6. Edge venues, then the cloud for what the edge did not serve.
         venue, edge_design, stage_budget = self._edge_designs(req, link)
-        edge = self._clear_edge(req, venue, edge_design, bid_value)
+        edge = self._clear_edge(req, venue, edge_design, relay_market.reserve(
+            self, relay, req, venue, edge_design, bid_value))
         got_edge = np.bincount(edge.trades.bid_index, minlength=n_req) > 0 if len(edge.trades) \
             else np.zeros(n_req, bool)
         extra = Trades.empty()
         if sc.market.bundling == "comm_only":
             extra = self._assign_compute_naively(req, link, edge.trades, stage_budget)
+        extra = Trades.concat(extra, relay_market.relay_trades(self, relay, req, edge.trades))
         to_cloud = (venue == CLOUD_VENUE) | (sc.market.cloud_fallback & (venue >= 0) & ~got_edge)
         cloud, cloud_budget = self._clear_cloud(req, link, to_cloud, bid_value)
         served_cloud = np.zeros(n_req, bool)
@@ -413,6 +421,7 @@ class EdgeMarketModel(mesa.Model):
         got = ex.received(trades, n_req, self.sellers, self._comm_se_ratio(trades, req),
                           self._transport_ms(trades, req, link))
         got.rate_mbps = np.where(served_cloud, sc.cloud.access_rate_mbps, got.rate_mbps)
+        relay_market.cap_rates(self, relay, req, got, trades)
         lv = self._link_view(req, link)
         measured, tx_s = ex.measure(req, got, lv, self.round_s)
         measured.stage_budget_s = stage_budget
@@ -449,6 +458,7 @@ class EdgeMarketModel(mesa.Model):
         self._observe_markets(edge, trades)
         for strat, idx in self.node_strategies:
             strat.update(self.node_observation(idx), rng)
+        self.broker_pricing.update(self)
         for strat, idx in self.device_strategies:
             sel = np.isin(req.device, idx)
             strat.update(clearing.bundles_served[sel], got.payment[sel], req.value_credits[sel])
@@ -471,6 +481,7 @@ class EdgeMarketModel(mesa.Model):
                                  true_duals=true_cost_duals(self, req.value_credits)),
                   "broker_trades": int(np.count_nonzero(
                       self.sellers.kind[trades.seller] == ex.KIND_DEVICE)),
+                  **relay_market.round_info(self, relay, trades, req, sla_all),
                   "bundling": sc.market.bundling, "scope": sc.market.scope,
                   "qoais_indicators": qi.class_means(self.classes.names, m_served.cls,
                                                      self.last_indicators),
@@ -527,7 +538,7 @@ class EdgeMarketModel(mesa.Model):
         venue = np.where((att >= 0) & ~too_private, att, CLOUD_VENUE)
         price = np.where(np.isfinite(nodes.expected_price), nodes.expected_price, nodes.ask)[node]
         delay = self._planned_link_ms(req, self._link_view(req, link))
-        extra = np.full(len(req), self.expected_transport_ms)
+        extra = planned_transport_ms(self, venue)  # agents.brokers
         if sc.market.bundling == "joint":
             d = req.device
             se = effective_spectral_eff(req.data_mbit, req.result_mbit, link.spectral_eff_ul[d],
@@ -549,19 +560,15 @@ class EdgeMarketModel(mesa.Model):
 
     def _asks_edge(self) -> tuple[IntArray, IntArray, NDArray[np.int8], FloatArray, FloatArray]:
         """Edge asks (venue, agent, resource, quantity, price): nodes, then active brokers."""
-        sc, nodes, dev = self.scenario, self.nodes, self.devices
+        nodes, dev = self.nodes, self.devices
         rows, res = np.nonzero(nodes.capacity > 0)
         n_venue = self.node_venue[rows]
-        charged = dev.battery_j >= sc.devices.broker_min_battery_fraction * dev.battery_capacity_j
-        brokers = np.flatnonzero(dev.is_broker & charged & (dev.attached >= 0))
-        bq = np.zeros((brokers.size, N_RESOURCES))
-        # What each broker's venue last cleared at (smoothed), seen through its node.
-        seen = nodes.expected_price[dev.attached[brokers]]
-        for strat, idx in self.device_strategies:
-            mask = np.isin(brokers, idx)
-            bq[mask] = strat.quote(dev.cost[brokers[mask]], seen[mask])
-        cap = dev.capacity[brokers]
-        cap[:, 0] = 0.0  # brokers do not relay radio traffic (no D2D relaying modelled)
+        # Brokers' asks come from their pricing strategy (agents.brokers); their relay
+        # radio is sold bilaterally to the devices they relay for (agents.relay_market).
+        brokers = active_brokers(self)
+        bq = self.broker_pricing.ask[brokers]
+        cap = self.broker_pricing.offered[brokers].copy()
+        cap[:, 0] = 0.0
         b_rows, b_res = np.nonzero(cap > 0)
         b_dev = brokers[b_rows]
         b_venue = self.node_venue[dev.attached[b_dev]]
@@ -776,7 +783,7 @@ class EdgeMarketModel(mesa.Model):
         dev.sold = np.bincount(idx[is_dev] * N_RESOURCES + r[is_dev], weights=q[is_dev],
                                minlength=n * N_RESOURCES).reshape(n, N_RESOURCES)
         broker_income = np.bincount(idx[is_dev], weights=earned[is_dev], minlength=n)
-        dev.spent_credits = np.bincount(req.device, weights=got.payment, minlength=n)
+        dev.spent_credits = np.bincount(req.device, weights=got.payment, minlength=n).astype(float)
         dev.budget_credits = (dev.budget_credits - dev.spent_credits + broker_income
                               + sc.devices.budget_refill_credits_per_round)
         tx_j = sc.devices.tx_power_w * req.task_rate_hz * self.round_s * tx_s * got.served

@@ -15,8 +15,8 @@ link; channel.py itself is not changed:
 
 :func:`plan_relays` pairs every device that needs help (no node, or spectral efficiency
 below ``min_se``) with the nearest broker in range that has a node link, one broker
-serving several devices. Status: the maths and the pairing are tested here; the model
-does not yet let relayed devices buy radio from brokers (see the report of issue 11).
+serving several devices. The market stage that lets paired devices buy the relay from
+their broker is :mod:`agents.relay_market`.
 """
 
 from __future__ import annotations

@@ -160,6 +160,18 @@ class NodesConfig(_Strict):
         default_factory=lambda: NodeStrategySpec(name="fixed_markup", params={"markup": 0.3}))
 
 
+class RelayConfig(_Strict):
+    """D2D relaying by brokers (agents.relay_market): who counts as badly served, and the
+    sidelink a broker relays over."""
+
+    enabled: bool = Field(True, description="brokers sell D2D relay radio to devices in need")
+    range_m: float = Field(100.0, gt=0, description="m; farthest broker a device pairs with "
+                           "(NR sidelink, a few hundred m at most)")
+    min_se: float = Field(0.6, ge=0, description="bit/s/Hz; below it a device's own link "
+                          "counts as badly served (about CQI 4, QPSK at rate 0.3)")
+    bandwidth_mhz: float = Field(20.0, gt=0, description="MHz of the D2D sidelink")
+
+
 class DevicesConfig(_Strict):
     """Mobile devices: buyers of AI services and, some of them, brokers of idle resources."""
 
@@ -185,6 +197,10 @@ class DevicesConfig(_Strict):
     budget_refill_credits_per_round: float = Field(5.0, ge=0, description="credits per round")
     strategy: DeviceStrategySpec = Field(
         default_factory=lambda: DeviceStrategySpec(name="truthful"))
+    broker_strategy: NodeStrategySpec = Field(
+        default_factory=lambda: NodeStrategySpec(name="zip"),
+        description="node pricing strategy the brokers price their idle resources with")
+    relay: RelayConfig = Field(default_factory=RelayConfig)
 
 
 class CloudConfig(_Strict):

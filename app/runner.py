@@ -54,6 +54,11 @@ class RunSummary:
     # Last round, each venue (edge cells/zones/pool, then the cloud): clearing price beside
     # its LP duals (agents.marketplace_prices.venue_summary defines the fields).
     venue_prices: list[dict[str, Any]] = field(default_factory=list)
+    # Brokers (agents.brokers, agents.relay_market): trades whose seller is a broker device
+    # over all trades of the run, and the credits buyers paid them over all credits paid
+    # (None when nothing traded).
+    broker_trade_share: float | None = None
+    broker_value_share: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -92,6 +97,7 @@ class _Aggregate:
         self.last_cloud: tuple[Any, Any] = (None, None)
         self.delivered, self.delivered_rounds = 0.0, 0
         self.last_venues: dict[str, Any] | None = None
+        self.broker_trades, self.broker_value, self.trade_value = 0, 0.0, 0.0
 
     def add(self, rr: Any, eq_prices: np.ndarray | None) -> None:
         self.rounds += 1
@@ -111,6 +117,10 @@ class _Aggregate:
             self.delivered += delivered
             self.delivered_rounds += 1
         self.trades += len(rr.clearing.trades.buyer)
+        info = getattr(rr, "info", {})
+        self.broker_trades += int(info.get("broker_trades", 0))
+        self.broker_value += float(info.get("broker_value", 0.0))
+        self.trade_value += float(info.get("trade_value", 0.0))
         self.handovers += int(getattr(rr, "handovers", 0))
         # Final prices: the venues' clearing prices pooled with the same weights (units
         # traded per venue) and over the same venues as the equilibrium duals beside them.
@@ -167,6 +177,9 @@ class _Aggregate:
             cloud_equilibrium_prices={} if self.last_cloud[1] is None else {
                 n: _clean(p) for n, p in zip(names, self.last_cloud[1], strict=True)},
             venue_prices=_venue_summary(self.last_venues, names),
+            broker_trade_share=round(self.broker_trades / self.trades, 9) if self.trades else None,
+            broker_value_share=round(self.broker_value / self.trade_value, 9)
+            if self.trade_value > 0 else None,
         )
 
 

@@ -2,13 +2,21 @@
 (``devices.broker_fraction: 0``), same seed: served requests, delivered welfare (value of
 SLA-met requests minus true costs, agents.honest_welfare), and the brokers' share of trades.
 
-Prints one JSON line: per scenario ``with`` / ``without`` figures and the ratios
-``served_ratio`` and ``delivered_ratio`` (with / without; the named baseline is the run
-without brokers). ``--quick``: the small versions (agents.scenario.small) for 6 rounds.
-``--node-capacity``: the same with scarcer edge nodes (both arms), where node prices rise
-above the brokers' costs.
+Brokers sell idle compute, cache and learning at the asks of their pricing strategy, and
+D2D relay radio to devices out of coverage or badly served (agents.brokers,
+agents.relay_market). Per arm: ``served`` requests, ``delivered_welfare``, ``trades``,
+``broker_trades`` and ``broker_share`` (of trades), ``broker_value_share`` (of credits
+paid), ``relay_trades`` (D2D hops sold) and ``relay_sla_met`` (of those, requests that met
+every QoAIS requirement).
 
-    .venv/bin/python bench/bench_brokers.py [--quick] [--rounds 20] [--seed 0]
+Prints one JSON line: per scenario and seed ``with`` / ``without`` figures and the ratios
+``served_ratio`` and ``delivered_ratio`` (with / without; the named baseline is the run
+without brokers), and over the seeds the mean of each ratio and of the broker shares with
+a 95 % Student-t half-width (``*_ci95``; null with one seed). ``--quick``: the small
+versions (agents.scenario.small) for 6 rounds. ``--node-capacity``: the same with scarcer
+edge nodes (both arms), where node prices rise above the brokers' costs.
+
+    .venv/bin/python bench/bench_brokers.py [--quick] [--rounds 20] [--seeds 0,1,2]
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
 from _common import parser
+from scipy import stats
 
 from agents.model import EdgeMarketModel
 from agents.scenario import load_scenario, small
@@ -39,26 +48,44 @@ def run(name: str, brokers: bool, rounds: int, seed: int, quick: bool,
     sc = small(name, **{k.replace(".", "__"): v for k, v in extra.items()}) if quick \
         else load_scenario(name, extra or None)
     model = EdgeMarketModel(sc, seed=seed)
-    served = requests = trades = broker_trades = 0
-    delivered = 0.0
+    served = requests = trades = broker_trades = relay_trades = relay_met = 0
+    delivered = broker_value = trade_value = 0.0
     for _ in range(rounds):
         rr = model.step()
         served += rr.n_served
         requests += rr.n_requests
         trades += len(rr.clearing.trades)
         broker_trades += int(rr.info.get("broker_trades", 0))
+        relay_trades += int(rr.info.get("relay_trades", 0))
+        relay_met += int(rr.info.get("relay_sla_met", 0))
+        broker_value += float(rr.info.get("broker_value", 0.0))
+        trade_value += float(rr.info.get("trade_value", 0.0))
         if np.isfinite(rr.delivered_welfare):
             delivered += rr.delivered_welfare
     return {"served": served, "requests": requests, "delivered_welfare": round(delivered, 3),
             "trades": trades, "broker_trades": broker_trades,
             "broker_share": round(broker_trades / trades, 5) if trades else 0.0,
+            "broker_value_share": round(broker_value / trade_value, 5) if trade_value else 0.0,
+            "relay_trades": relay_trades, "relay_sla_met": relay_met,
             "brokers": int(model.devices.is_broker.sum())}
+
+
+def mean_ci(xs: list[float]) -> tuple[float | None, float | None]:
+    """Mean and 95 % Student-t half-width (None with fewer than two values)."""
+    a = np.array([x for x in xs if x is not None], dtype=float)
+    if a.size == 0:
+        return None, None
+    if a.size < 2:
+        return round(float(a.mean()), 4), None
+    half = stats.t.ppf(0.975, a.size - 1) * a.std(ddof=1) / np.sqrt(a.size)
+    return round(float(a.mean()), 4), round(float(half), 4)
 
 
 def main() -> None:
     p = parser(__doc__ or "")
     p.add_argument("--rounds", type=int, default=20)
     p.add_argument("--scenarios", default=",".join(SCENARIOS))
+    p.add_argument("--seeds", default="", help="comma-separated seeds (default: --seed)")
     p.add_argument("--node-capacity", default="",
                    help="scarce edge: e.g. computation_gflop=2000,caching_gb=20 (both arms)")
     args = p.parse_args()
@@ -66,17 +93,28 @@ def main() -> None:
             (kv.split("=") for kv in args.node_capacity.split(",") if kv)}
     rounds = 6 if args.quick else args.rounds
     t0 = time.perf_counter()
-    out = {}
+    seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else [args.seed]
+    out: dict[str, dict] = {}
     for name in args.scenarios.split(","):
-        w = run(name, True, rounds, args.seed, args.quick, over)
-        wo = run(name, False, rounds, args.seed, args.quick, over)
-        out[name] = {"with": w, "without": wo,
-                     "served_ratio": round(w["served"] / wo["served"], 4) if wo["served"] else None,
-                     "delivered_ratio": round(w["delivered_welfare"] / wo["delivered_welfare"], 4)
-                     if wo["delivered_welfare"] else None}
+        per_seed = {}
+        for seed in seeds:
+            w = run(name, True, rounds, seed, args.quick, over)
+            wo = run(name, False, rounds, seed, args.quick, over)
+            per_seed[str(seed)] = {
+                "with": w, "without": wo,
+                "served_ratio": round(w["served"] / wo["served"], 4) if wo["served"] else None,
+                "delivered_ratio": round(w["delivered_welfare"] / wo["delivered_welfare"], 4)
+                if wo["delivered_welfare"] else None}
+        agg: dict[str, float | None] = {}
+        for key, get in (("served_ratio", lambda r: r["served_ratio"]),
+                         ("delivered_ratio", lambda r: r["delivered_ratio"]),
+                         ("broker_share", lambda r: r["with"]["broker_share"]),
+                         ("broker_value_share", lambda r: r["with"]["broker_value_share"])):
+            agg[key], agg[key + "_ci95"] = mean_ci([get(r) for r in per_seed.values()])
+        out[name] = {"seeds": per_seed, **agg}
     print(json.dumps({"name": "brokers_with_without", "baseline": "same scenario without brokers",
                       "node_capacity": over,
-                      "rounds": rounds, "quick": args.quick, "scenarios": out,
+                      "rounds": rounds, "quick": args.quick, "seeds": seeds, "scenarios": out,
                       "seconds": round(time.perf_counter() - t0, 1),
                       "python": platform.python_version()}), flush=True)
 

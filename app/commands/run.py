@@ -38,6 +38,10 @@ def print_summary(s: dict[str, Any], out: Console | None = None) -> None:
     if delivered is not None:
         head.add_row("delivered welfare", f"{delivered:.2f} credits (SLA-met requests only)")
     head.add_row("trades", f"{s['trades']:,}")
+    bts, bvs = s.get("broker_trade_share"), s.get("broker_value_share")
+    if bts is not None:  # brokers' share of the run's trades (count) and of credits paid
+        head.add_row("broker share", f"{bts:.2%} of trades, "
+                     + ("—" if bvs is None else f"{bvs:.2%}") + " of traded value")
     head.add_row("requests served", f"{s['served']:,} of {s['requests']:,}")
     head.add_row("SLA rate", f"{s['sla_rate']:.3f} (share of requests, 0-1)")
     head.add_row("handovers", f"{s['handovers']:,}")

@@ -76,7 +76,8 @@ def test_agents_are_views_on_the_state_table(small_city: Scenario) -> None:
 
 def _capacity_by_uid(model: EdgeMarketModel) -> dict[int, np.ndarray]:
     cap = {int(u): model.nodes.capacity[i] for i, u in enumerate(model.nodes.uid)}
-    cap.update({int(u): model.devices.capacity[i] for i, u in enumerate(model.devices.uid)})
+    # Brokers: what they offered this round (idle capacity, D2D relay included).
+    cap.update({int(u): model.broker_pricing.offered[i] for i, u in enumerate(model.devices.uid)})
     if model.cloud_agent is not None:
         cap[model.cloud_agent.unique_id] = model.cloud_capacity
     return cap
@@ -91,8 +92,9 @@ def _capacity_by_uid(model: EdgeMarketModel) -> dict[int, np.ndarray]:
 ])
 def test_conservation(overrides: dict) -> None:
     model = EdgeMarketModel(tiny(**{k.replace(".", "__"): v for k, v in overrides.items()}), seed=5)
-    cap = _capacity_by_uid(model)
-    for rr in model.run(4):
+    for _ in range(4):
+        rr = model.step()
+        cap = _capacity_by_uid(model)
         t = rr.clearing.trades
         # Resources: no provider sells more than it has, per resource.
         key = t.seller * 4 + t.resource.astype(np.int64)
