@@ -1,0 +1,57 @@
+"""The compiled far-field interference (agents.channel_kernels.far_power) against a plain
+Python sum of the link-budget formula of docs/scenarios.md, and against the numpy code it
+replaces, on random layouts with several worlds."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from agents.channel import Channel
+from agents.scenario import ChannelConfig
+
+
+def _layout(rng: np.random.Generator, worlds: int, per_world: int,
+            n_dev: int) -> tuple[Channel, np.ndarray, np.ndarray]:
+    cfg = ChannelConfig(candidates=4)
+    # Worlds lie 100 km apart, as the model places independent copies.
+    xy = np.concatenate([rng.uniform(0, 3000, (per_world, 2)) + np.array([w * 1e5, 0.0])
+                         for w in range(worlds)])
+    dev_world = rng.integers(0, worlds, n_dev)
+    ch = Channel(cfg, xy, rng.uniform(38, 46, worlds * per_world), 10.0,
+                 np.full(worlds * per_world, 100.0), 2000.0, n_dev, rng,
+                 worlds=(dev_world, per_world))
+    dev_xy = rng.uniform(0, 3000, (n_dev, 2)) + np.c_[dev_world * 1e5, np.zeros(n_dev)]
+    dev_xy[0] = xy[dev_world[0] * per_world]  # on top of a node: d < 1 m
+    assert ch.tree is not None
+    _, cand = ch.tree.query(dev_xy, k=ch.k)
+    return ch, dev_xy, np.asarray(cand, np.int64)
+
+
+def test_far_power_equals_a_plain_sum_of_the_link_budget() -> None:
+    rng = np.random.default_rng(3)
+    ch, dev_xy, cand = _layout(rng, worlds=3, per_world=12, n_dev=40)
+    dev = np.arange(40)
+    got = ch._far_power(dev, dev_xy, cand, kernel=True)
+    pl0 = 20 * math.log10(ch.cfg.frequency_ghz) + 32.45
+    for i in range(40):
+        w = int(ch.dev_world[i])  # type: ignore[index]
+        want = math.fsum(
+            10 ** ((ch.eirp_dbm[j] - pl0 - 10 * ch.cfg.path_loss_exponent
+                    * math.log10(max(math.dist(dev_xy[i], ch.node_xy[j]), 1.0))) / 10)
+            for j in range(w * 12, (w + 1) * 12) if j not in cand[i])
+        assert math.isclose(got[i], want, rel_tol=1e-11), (i, got[i], want)
+
+
+def test_far_power_kernel_equals_the_numpy_code() -> None:
+    rng = np.random.default_rng(4)
+    ch, dev_xy, cand = _layout(rng, worlds=4, per_world=50, n_dev=2000)
+    dev = np.arange(2000)
+    fast = ch._far_power(dev, dev_xy, cand, kernel=True)
+    slow = ch._far_power(dev, dev_xy, cand, kernel=False)
+    assert (slow > 0).all()
+    # The numpy code subtracts the candidates' power from the world's total: its rounding
+    # error is relative to that total, not to the far part.
+    near = ch._far_power(dev, dev_xy, np.zeros((2000, 0), np.int64), kernel=False) - slow
+    np.testing.assert_array_less(np.abs(fast - slow), 1e-13 * (near + slow) + 1e-300)
