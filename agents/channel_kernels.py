@@ -54,3 +54,38 @@ def far_power(dev_xy: Array, world: Array, cand: Array, node_xy: Array, gain_mw:
                 total += _rx_mw(gain_mw[j], h, x - node_xy[j, 0], y - node_xy[j, 1])
         out[i] = total
     return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def shadow_and_rx(dev_xy: Array, rho: Array, z: Array, cand: Array, cols: Array,
+                  shadow_db: Array, dev_world: Array, per_world: int, node_xy: Array,
+                  eirp_dbm: Array, pl0_db: float, exponent: float,
+                  sigma_db: float) -> tuple[Array, Array]:
+    """Steps the correlated shadowing of each device's candidates (in place, float32, own
+    world only: ``s ← ρ·s + √(1 − ρ²)·σ·z``), then returns the distance (m) and the received
+    power (dBm: EIRP − PL(d) − shadowing) of each (device, ``cols``) pair.
+    ``dev_world`` is empty for a single world. Reference: Channel._update_shadowing and
+    Channel.rx_dbm."""
+    n, k = cand.shape
+    w = cols.shape[1]
+    d = np.empty((n, w))
+    rx = np.empty((n, w))
+    ten_n = 10 * exponent
+    for i in range(n):
+        r = rho[i]
+        scale = math.sqrt(1 - r * r) * sigma_db
+        for c in range(k):
+            node = cand[i, c]
+            if dev_world.size and node // per_world != dev_world[i]:
+                continue
+            col = node % per_world
+            new = r * np.float64(shadow_db[i, col]) + scale * z[i, c]
+            shadow_db[i, col] = np.float32(new)
+        x, y = dev_xy[i, 0], dev_xy[i, 1]
+        for c in range(w):
+            node = cols[i, c]
+            dist = math.hypot(x - node_xy[node, 0], y - node_xy[node, 1])
+            d[i, c] = dist
+            pl = pl0_db + ten_n * math.log10(max(dist, 1.0))
+            rx[i, c] = eirp_dbm[node] - pl - np.float64(shadow_db[i, node % per_world])
+    return d, rx

@@ -55,3 +55,22 @@ def test_far_power_kernel_equals_the_numpy_code() -> None:
     # error is relative to that total, not to the far part.
     near = ch._far_power(dev, dev_xy, np.zeros((2000, 0), np.int64), kernel=False) - slow
     np.testing.assert_array_less(np.abs(fast - slow), 1e-13 * (near + slow) + 1e-300)
+
+
+def test_shadowing_step_and_rx_kernel_equal_the_numpy_code() -> None:
+    """Same random draws, same shadowing state after the step, same distances and powers."""
+    import copy
+
+    rng = np.random.default_rng(6)
+    ch, dev_xy, cand = _layout(rng, worlds=3, per_world=30, n_dev=500)
+    other = copy.deepcopy(ch)
+    cur = rng.integers(0, 90, 500)
+    cols = np.column_stack([cand, cur])
+    moved = rng.uniform(0, 30, 500)
+    d1, rx1 = ch._shadow_and_rx(dev_xy, moved, cand, cols, np.random.default_rng(9), kernel=True)
+    d2, rx2 = other._shadow_and_rx(dev_xy, moved, cand, cols, np.random.default_rng(9),
+                                   kernel=False)
+    assert not np.array_equal(ch.shadow_db, _layout(np.random.default_rng(6), 3, 30, 500)[0].shadow_db)
+    np.testing.assert_allclose(ch.shadow_db, other.shadow_db, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(d1, d2, rtol=1e-15)
+    np.testing.assert_allclose(rx1, rx2, rtol=0, atol=1e-9)
