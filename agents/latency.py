@@ -58,7 +58,7 @@ _X_STEP = np.diff(_X_GRID)
 
 def _interp_x(r: FloatArray) -> FloatArray:
     """np.interp(r, _RHO_GRID, _X_GRID) on the uniform grid, by index arithmetic."""
-    pos = np.clip(r / _H - 1.0, 0.0, _X_GRID.size - 1.0)
+    pos = np.minimum(np.maximum(r / _H - 1.0, 0.0), _X_GRID.size - 1.0)
     i = np.minimum(pos.astype(np.int64), _X_GRID.size - 2)
     return np.asarray(_X_GRID[i] + (pos - i) * _X_STEP[i], dtype=np.float64)
 
@@ -123,12 +123,13 @@ def wait_quantile_units(eps: FloatArray, rho: FloatArray) -> FloatArray:
     a bisection's inner loop: ``max(0, ln(C/ε)/x)``, inf for ρ >= 1. Below the grid of x(ρ)
     (ρ < 1.5e-5) the grid's first x is used: smaller than the true root, so the quantile
     errs long (and is ~0 there anyway)."""
-    r = np.clip(rho, 0.0, 1 - 1e-12)
+    r = np.minimum(np.maximum(rho, 0.0), 1 - 1e-12)
     x = _interp_x(r)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         c = np.minimum((1 - r) / (r * np.exp(x) - 1), 1.0)
-        w = np.maximum(np.log(c / eps) / x, 0.0)
-    return np.where(rho < 1, np.nan_to_num(w, nan=0.0), np.inf)
+        # fmax takes 0 for a NaN (c < 0 at ρ = 0); w is never infinite (x > 0, c/ε finite).
+        w = np.fmax(np.log(c / eps) / x, 0.0)
+    return np.where(rho < 1, w, np.inf)
 
 
 def md1_wait_quantile(eps: FloatArray, rate_hz: FloatArray, service_s: FloatArray) -> FloatArray:
