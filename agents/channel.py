@@ -179,19 +179,18 @@ class Channel:
     def _far_power(self, dev: IntArray, dev_xy: FloatArray, cand: IntArray,
                    kernel: bool | None = None) -> FloatArray:
         """Mean power (mW) from the nodes of each device's world other than its candidates.
-        A compiled loop by default (agents.channel_kernels, equal to float rounding);
+        A compiled loop by default (agents.channel_kernels, equal bit for bit);
         ``kernel=False`` runs the numpy code below."""
         from market.matching import kernel_input, use_kernels
 
-        if use_kernels(kernel):
+        if use_kernels(kernel) and max(self.per_world, self.k) <= 1838:  # MAX_PAIRWISE
             from agents import channel_kernels
 
             ki = kernel_input
-            gain = _mw(self.eirp_dbm - self.pl0_db)  # 10^((EIRP − PL(1 m))/10) per node
             return channel_kernels.far_power(  # type: ignore[no-any-return]
                 ki(np.asarray(dev_xy, np.float64)), ki(self._world_of(dev)),
-                ki(np.asarray(cand, np.int64)), ki(self.node_xy), ki(gain),
-                float(self.cfg.path_loss_exponent), self.per_world)
+                ki(np.asarray(cand, np.int64)), ki(self.node_xy), ki(self.eirp_dbm),
+                float(self.pl0_db), float(self.cfg.path_loss_exponent), self.per_world)
         k = self.per_world
         nodes = self._world_of(dev)[:, None] * k + np.arange(k)  # (s, k) node rows
         d = np.hypot(dev_xy[:, 0, None] - self.node_xy[nodes, 0],
