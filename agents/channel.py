@@ -176,8 +176,21 @@ class Channel:
             return np.zeros(dev.size, dtype=np.int64)
         return np.asarray(self.dev_world[dev], dtype=np.int64)
 
-    def _far_power(self, dev: IntArray, dev_xy: FloatArray, cand: IntArray) -> FloatArray:
-        """Mean power (mW) from the nodes of each device's world other than its candidates."""
+    def _far_power(self, dev: IntArray, dev_xy: FloatArray, cand: IntArray,
+                   kernel: bool | None = None) -> FloatArray:
+        """Mean power (mW) from the nodes of each device's world other than its candidates.
+        A compiled loop by default (agents.channel_kernels, equal bit for bit);
+        ``kernel=False`` runs the numpy code below."""
+        from market.matching import kernel_input, use_kernels
+
+        if use_kernels(kernel) and max(self.per_world, self.k) <= 1838:  # MAX_PAIRWISE
+            from agents import channel_kernels
+
+            ki = kernel_input
+            return channel_kernels.far_power(  # type: ignore[no-any-return]
+                ki(np.asarray(dev_xy, np.float64)), ki(self._world_of(dev)),
+                ki(np.asarray(cand, np.int64)), ki(self.node_xy), ki(self.eirp_dbm),
+                float(self.pl0_db), float(self.cfg.path_loss_exponent), self.per_world)
         k = self.per_world
         nodes = self._world_of(dev)[:, None] * k + np.arange(k)  # (s, k) node rows
         d = np.hypot(dev_xy[:, 0, None] - self.node_xy[nodes, 0],
@@ -203,6 +216,33 @@ class Channel:
         else:
             self.shadow_db[dev[own], col[own]] = new[own].astype(np.float32)
 
+    def _shadow_and_rx(self, dev_xy: FloatArray, moved_m: FloatArray, cand: IntArray,
+                       cols: IntArray, rng: np.random.Generator,
+                       kernel: bool | None = None) -> tuple[FloatArray, FloatArray]:
+        """Step the candidates' shadowing, then the distance and received power (dBm) of each
+        (device, ``cols``) pair. A compiled loop by default (agents.channel_kernels, the same
+        random draws, equal to float rounding); ``kernel=False`` runs the numpy code."""
+        from market.matching import kernel_input, use_kernels
+
+        rows = np.arange(dev_xy.shape[0])
+        if use_kernels(kernel):
+            from agents import channel_kernels
+
+            ki = kernel_input
+            rho = np.exp(-moved_m / self.cfg.shadowing_decorrelation_m)
+            z = rng.standard_normal(cand.shape)  # the draws _update_shadowing makes
+            world = (np.zeros(0, np.int64) if self.dev_world is None
+                     else np.asarray(self.dev_world, np.int64))
+            return channel_kernels.shadow_and_rx(  # type: ignore[no-any-return]
+                ki(np.asarray(dev_xy, np.float64)), ki(np.asarray(rho, np.float64)), ki(z),
+                ki(cand), ki(cols), self.shadow_db, ki(world), self.per_world,
+                ki(self.node_xy), ki(self.eirp_dbm), float(self.pl0_db),
+                float(self.cfg.path_loss_exponent), float(self.cfg.shadowing_sigma_db))
+        self._update_shadowing(rows[:, None].repeat(self.k, 1), cand, moved_m, rng)
+        d = np.hypot(dev_xy[:, 0, None] - self.node_xy[cols, 0],
+                     dev_xy[:, 1, None] - self.node_xy[cols, 1])
+        return d, self.rx_dbm(rows[:, None], cols, d)
+
     def measure(self, dev_xy: FloatArray, moved_m: FloatArray, rng: np.random.Generator,
                 target_bler: FloatArray | float = 0.1) -> LinkState:
         """Update shadowing along the devices' paths, (re)attach them and rate their links.
@@ -225,10 +265,7 @@ class Channel:
         cur = self.attached
         # Candidates plus the current node (a duplicate column if it is already among them).
         cols = np.column_stack([cand, np.where(cur >= 0, cur, cand[:, 0])])
-        self._update_shadowing(rows[:, None].repeat(self.k, 1), cand, moved_m, rng)
-        d = np.hypot(dev_xy[:, 0, None] - self.node_xy[cols, 0],
-                     dev_xy[:, 1, None] - self.node_xy[cols, 1])
-        rx = self.rx_dbm(rows[:, None], cols, d)
+        d, rx = self._shadow_and_rx(dev_xy, moved_m, cand, cols, rng)
         snr = rx - self.noise_dbm[cols]
         usable = (d <= self.coverage_m) & (snr >= cfg.min_snr_db)
         score = np.where(usable, snr, -np.inf)

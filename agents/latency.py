@@ -58,7 +58,7 @@ _X_STEP = np.diff(_X_GRID)
 
 def _interp_x(r: FloatArray) -> FloatArray:
     """np.interp(r, _RHO_GRID, _X_GRID) on the uniform grid, by index arithmetic."""
-    pos = np.clip(r / _H - 1.0, 0.0, _X_GRID.size - 1.0)
+    pos = np.minimum(np.maximum(r / _H - 1.0, 0.0), _X_GRID.size - 1.0)
     i = np.minimum(pos.astype(np.int64), _X_GRID.size - 2)
     return np.asarray(_X_GRID[i] + (pos - i) * _X_STEP[i], dtype=np.float64)
 
@@ -123,12 +123,13 @@ def wait_quantile_units(eps: FloatArray, rho: FloatArray) -> FloatArray:
     a bisection's inner loop: ``max(0, ln(C/ε)/x)``, inf for ρ >= 1. Below the grid of x(ρ)
     (ρ < 1.5e-5) the grid's first x is used: smaller than the true root, so the quantile
     errs long (and is ~0 there anyway)."""
-    r = np.clip(rho, 0.0, 1 - 1e-12)
+    r = np.minimum(np.maximum(rho, 0.0), 1 - 1e-12)
     x = _interp_x(r)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         c = np.minimum((1 - r) / (r * np.exp(x) - 1), 1.0)
-        w = np.maximum(np.log(c / eps) / x, 0.0)
-    return np.where(rho < 1, np.nan_to_num(w, nan=0.0), np.inf)
+        # fmax takes 0 for a NaN (c < 0 at ρ = 0); w is never infinite (x > 0, c/ε finite).
+        w = np.fmax(np.log(c / eps) / x, 0.0)
+    return np.where(rho < 1, w, np.inf)
 
 
 def md1_wait_quantile(eps: FloatArray, rate_hz: FloatArray, service_s: FloatArray) -> FloatArray:
@@ -158,17 +159,40 @@ def tandem_mean_s(t1_s: FloatArray, t2_s: FloatArray, rate_hz: FloatArray) -> Fl
         return np.asarray(w + t1_s + t2_s, dtype=np.float64)
 
 
+def kernel_grid() -> tuple[FloatArray, float, float, float]:
+    """The x(ρ) table as the compiled kernels (agents.queue_kernels) take it: the grid's x
+    values, its spacing and its first and last ρ."""
+    return _X_GRID, _H, float(_RHO_GRID[0]), float(_RHO_GRID[-1])
+
+
 def in_time_probability(budget_s: FloatArray, t1_s: FloatArray, t2_s: FloatArray,
                         rate_hz: FloatArray, delay_s: FloatArray,
-                        delay_prob: FloatArray) -> FloatArray:
+                        delay_prob: FloatArray, kernel: bool | None = None) -> FloatArray:
     """P(latency <= budget) per request.
 
     ``delay_s``/``delay_prob`` (n, A): the atoms of the fixed (non-queueing) part of the
     latency -- link delay with its HARQ retransmissions, transport, cache-miss penalty --
     and their probabilities (a row may sum to < 1: the missing mass never arrives).
+    A compiled loop by default (agents.queue_kernels, equal to float rounding);
+    ``kernel=False`` runs the numpy code below.
     """
+    from market.matching import kernel_input, use_kernels
+
     # Atoms no request gives any weight are skipped (HARQ tails of 1e-13 and below).
     keep = np.flatnonzero((delay_prob > 1e-13).any(axis=0))
+    if use_kernels(kernel):
+        from agents import queue_kernels
+
+        ki = kernel_input
+        n = delay_prob.shape[0]
+
+        def col(a: FloatArray) -> FloatArray:
+            return ki(np.broadcast_to(np.asarray(a, np.float64), (n,)))
+
+        return queue_kernels.in_time_probability(  # type: ignore[no-any-return]
+            col(budget_s), col(t1_s), col(t2_s), col(rate_hz),
+            ki(np.broadcast_to(np.asarray(delay_s, np.float64), delay_prob.shape)),
+            ki(np.asarray(delay_prob, np.float64)), ki(keep.astype(np.int64)), *kernel_grid())
     delay_s, delay_prob = delay_s[:, keep], delay_prob[:, keep]
     d = np.maximum(t1_s, t2_s)
     with np.errstate(over="ignore", invalid="ignore"):
