@@ -40,8 +40,8 @@ from agents.handover import HandoverCost, handover_cost
 from agents.honest_welfare import measure_round
 from agents.latency import atom_quantile
 from agents.link_adaptation import effective_spectral_eff
-from agents.marketplace import Clearing, OrderArrays, clear_venues, merge_results
 from agents.market_dynamics import MarketDynamics
+from agents.marketplace import Clearing, OrderArrays, clear_venues, merge_results
 from agents.marketplace_prices import round_prices
 from agents.mobility import Mobility
 from agents.qoais import aggregate, dimension_scores, indicator_scores, sla_met
