@@ -77,5 +77,5 @@ def test_buyers_leave_when_the_posted_bundle_price_exceeds_their_reservation() -
 
 
 def test_bad_dynamics_values_name_the_field() -> None:
-    with pytest.raises(ScenarioError, match="dynamics.node_cost_spread"):
+    with pytest.raises(ScenarioError, match=r"dynamics\.node_cost_spread"):
         load_scenario("scarce_hotspots", {"dynamics.node_cost_spread": 1.5})
