@@ -198,6 +198,7 @@ class SeedResult:
     left_share: float  # share of requests whose buyer left at the posted prices
     sla_rate: float
     mean_multiplier: float  # nodes' mean ask / true cost
+    provider_profit: float = 0.0  # edge nodes' revenue − true cost of units sold, credits
 
     @property
     def welfare_ratio(self) -> float:
@@ -207,6 +208,20 @@ class SeedResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON-able, with the ratio."""
         return {**asdict(self), "welfare_ratio": self.welfare_ratio}
+
+    def to_row(self, scenario: str) -> dict[str, Any]:
+        """A row for ``RunStore.record_evaluation`` (the evaluations table): ``welfare`` is
+        the delivered welfare and ``welfare_share`` the delivered-welfare ratio (share of
+        the oracle, not of the equilibrium mechanism); ``qoais`` is 0 (not measured here) and
+        the dual-tracking error rides in ``mean_price`` under ``dual_error`` (no prices are
+        averaged here). The app's Learning page says so for these sessions."""
+        return {"scenario": scenario, "seed": self.seed, "pricing": self.pricing,
+                "welfare": float(self.delivered),
+                "welfare_share": float(self.welfare_ratio) if math.isfinite(self.welfare_ratio) else 0.0,
+                "provider_profit": float(self.provider_profit),
+                "mean_price": {"dual_error": float(self.dual_error)}
+                if math.isfinite(self.dual_error) else {},
+                "qoais": 0.0, "sla_rate": float(self.sla_rate)}
 
 
 def bench_scenario(scenario: Scenario, pricing: Pricing) -> Scenario:
@@ -223,7 +238,7 @@ def run_seed(scenario: Scenario, pricing: Pricing, seed: int, rounds: int) -> Se
     delivered = oracle = 0.0
     errs: list[FloatArray] = []
     n_req = n_left = 0
-    sla = mult = 0.0
+    sla = mult = profit = 0.0
     cost = np.where(model.nodes.cost > 0, model.nodes.cost, 1.0)
     for _ in range(rounds):
         rr = model.step()
@@ -234,11 +249,12 @@ def run_seed(scenario: Scenario, pricing: Pricing, seed: int, rounds: int) -> Se
         n_left += int(model.dynamics.left.sum())
         sla += float(rr.sla_rate) * int(rr.n_requests)
         mult += float(np.mean(model.nodes.ask / cost))
+        profit += float(model.nodes.profit_credits.sum())
     e = np.concatenate(errs) if errs else np.zeros(0)
     return SeedResult(pricing.name, int(seed), rounds, delivered, oracle,
                       float(e.mean()) if e.size else math.nan, int(e.size),
                       n_left / n_req if n_req else 0.0, sla / n_req if n_req else 0.0,
-                      mult / rounds)
+                      mult / rounds, profit)
 
 
 def grid_search(scenario: Scenario, seeds: Sequence[int], rounds: int,

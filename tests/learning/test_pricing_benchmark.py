@@ -133,3 +133,27 @@ def test_bench_quick_path_with_a_tiny_real_training(tmp_path: Path) -> None:
     assert set(line["baselines"]) == {"learned", "tatonnement", "zip", "equilibrium",
                                       f"constant x{line['best_constant_multiplier']:g}"}
     assert math.isfinite(line["welfare_gain_pp"]) and math.isfinite(line["dual_error_ratio"])
+
+
+def test_evaluate_benchmark_prints_cis_and_stores_rows(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    from sqlalchemy import select
+
+    from app.cli import main
+    from ledger.store import Evaluation, RunStore
+
+    db = f"sqlite:///{tmp_path / 'b.db'}"
+    try:
+        main(["evaluate", "scarce_hotspots", "--benchmark", "--seeds", "2", "--rounds", "2",
+              "--multiplier", "1.5", "--set", "devices.count=40", "--db", db, "--session", "b"])
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "| constant x1.5 | 2 |" in out and "| zip | 2 |" in out and "[" in out
+    with RunStore(db).engine.connect() as c:
+        rows = c.execute(select(Evaluation.pricing, Evaluation.welfare_share,
+                                Evaluation.mean_price).where(Evaluation.session == "b")).all()
+    assert len(rows) == 2 * 4  # 2 held-out seeds × (tatonnement, zip, constant, equilibrium)
+    assert all(0.0 <= share <= 1.0 and "dual_error" in mp for _p, share, mp in rows)
