@@ -122,6 +122,7 @@ def main() -> None:
         "rounds": rounds, "heldout_seed0": bm.HELDOUT_SEED0,
         "baselines": {r["pricing"]: {k: r[k] for k in ("welfare_ratio", "welfare_ratio_ci",
                                                         "dual_error", "dual_error_ci",
+                                                        "bundle_dual_error", "ask_dual_error",
                                                         "left_share", "mean_multiplier")}
                       for r in rows},
         "training": training, "checkpoint": str(ckpt),

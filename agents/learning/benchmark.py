@@ -14,7 +14,10 @@ same seeds; only the edge nodes' pricing changes. Per round:
   price of r in v's own bundle LP on true values (leavers included) and true costs, and p
   the venue's clearing price (the lowest ask in v for r when nothing of r traded: the price
   a buyer faced). Pairs where v's bids want none of r (λ* is then not determined) or λ* = 0
-  are left out.
+  are left out. Two companions: the same error of the nodes' lowest ask in the venue
+  (what a node pricing sets directly), and a bundle-level error, |w·p − w·λ*| / w·λ* with
+  w the venue's demand vector, which does not depend on how the LP splits a scarcity rent
+  between resources always bought together (there the per-resource λ* is not unique).
 
 Per seed: ``welfare_ratio`` = Σ delivered welfare / Σ oracle over the rounds, and
 ``dual_error`` = the mean of the relative errors over all (round, venue, resource) pairs.
@@ -154,11 +157,38 @@ def relative_errors(price: FloatArray, dual: FloatArray, wanted: FloatArray,
     return np.abs(p[ok] - dual[ok]) / dual[ok]
 
 
-def dual_errors(model: Any, rr: Any) -> FloatArray:
-    """|p − λ*| / λ* over the round's (edge venue, resource) pairs (module docstring)."""
+def bundle_errors(price: FloatArray, dual: FloatArray, wanted: FloatArray,
+                  min_ask: FloatArray) -> FloatArray:
+    """Per venue: |w·p − w·λ*| / w·λ*, w the venue's total demand vector (its mean bundle,
+    scaled), p as in :func:`relative_errors`. Unlike the per-resource error it does not
+    depend on how the LP splits a rent between resources that are always bought together
+    (perfect complements make that split degenerate); venues with a wanted resource
+    without any price are left out."""
+    p = np.where(np.isfinite(price), price, min_ask)
+    need = wanted > 0
+    ok = ~np.any(need & ~np.isfinite(p), axis=1)
+    num = np.where(need, wanted * np.nan_to_num(p), 0.0).sum(axis=1)
+    den = np.where(need, wanted * dual, 0.0).sum(axis=1)
+    ok &= den > 1e-12
+    return np.abs(num[ok] - den[ok]) / den[ok]
+
+
+@dataclass(frozen=True)
+class DualErrors:
+    """One round's tracking errors: per (venue, resource) of the clearing price (the
+    benchmark's dual-tracking error), of the nodes' lowest ask, and per venue of the
+    clearing price of the venue's mean bundle."""
+
+    clearing: FloatArray
+    ask: FloatArray
+    bundle: FloatArray
+
+
+def dual_errors(model: Any, rr: Any) -> DualErrors:
+    """The round's tracking errors against λ* (module docstring)."""
     vd = venue_duals(model)
     if vd.venue.size == 0:
-        return np.zeros(0)
+        return DualErrors(np.zeros(0), np.zeros(0), np.zeros(0))
     vp = rr.info["venue_prices"]
     price_of = {int(v): row for v, row in zip(vp["venue"], vp["price"], strict=True)}
     p = np.full(vd.dual.shape, np.nan)
@@ -166,7 +196,10 @@ def dual_errors(model: Any, rr: Any) -> FloatArray:
         row = price_of.get(v)
         if row is not None:
             p[i] = [np.nan if x is None else x for x in row]
-    return relative_errors(p, vd.dual, vd.wanted, vd.min_ask)
+    none = np.full(vd.dual.shape, np.nan)
+    return DualErrors(relative_errors(p, vd.dual, vd.wanted, vd.min_ask),
+                      relative_errors(none, vd.dual, vd.wanted, vd.min_ask),
+                      bundle_errors(p, vd.dual, vd.wanted, vd.min_ask))
 
 
 # --- runs ------------------------------------------------------------------------------------
@@ -199,6 +232,8 @@ class SeedResult:
     sla_rate: float
     mean_multiplier: float  # nodes' mean ask / true cost
     provider_profit: float = 0.0  # edge nodes' revenue − true cost of units sold, credits
+    ask_dual_error: float = math.nan  # mean |lowest node ask − λ*| / λ*
+    bundle_dual_error: float = math.nan  # mean bundle-level error of the clearing price
 
     @property
     def welfare_ratio(self) -> float:
@@ -236,7 +271,7 @@ def run_seed(scenario: Scenario, pricing: Pricing, seed: int, rounds: int) -> Se
 
     model = EdgeMarketModel(bench_scenario(scenario, pricing), seed=int(seed))
     delivered = oracle = 0.0
-    errs: list[FloatArray] = []
+    errs: list[DualErrors] = []
     n_req = n_left = 0
     sla = mult = profit = 0.0
     cost = np.where(model.nodes.cost > 0, model.nodes.cost, 1.0)
@@ -250,11 +285,14 @@ def run_seed(scenario: Scenario, pricing: Pricing, seed: int, rounds: int) -> Se
         sla += float(rr.sla_rate) * int(rr.n_requests)
         mult += float(np.mean(model.nodes.ask / cost))
         profit += float(model.nodes.profit_credits.sum())
-    e = np.concatenate(errs) if errs else np.zeros(0)
-    return SeedResult(pricing.name, int(seed), rounds, delivered, oracle,
-                      float(e.mean()) if e.size else math.nan, int(e.size),
+    def mean(kind: str) -> tuple[float, int]:
+        e = np.concatenate([getattr(x, kind) for x in errs]) if errs else np.zeros(0)
+        return (float(e.mean()) if e.size else math.nan), int(e.size)
+
+    (err, pairs), (ask_err, _), (bundle_err, _) = mean("clearing"), mean("ask"), mean("bundle")
+    return SeedResult(pricing.name, int(seed), rounds, delivered, oracle, err, pairs,
                       n_left / n_req if n_req else 0.0, sla / n_req if n_req else 0.0,
-                      mult / rounds, profit)
+                      mult / rounds, profit, ask_err, bundle_err)
 
 
 def grid_search(scenario: Scenario, seeds: Sequence[int], rounds: int,
@@ -296,12 +334,15 @@ def compare(results: Sequence[SeedResult], ours: str, ref: str) -> dict[str, Any
     seeds = sorted(set(a) & set(b))
     gain = [100.0 * (a[s].welfare_ratio - b[s].welfare_ratio) for s in seeds]
     g, g_lo, g_hi = mean_ci(gain)
-    ea = float(np.mean([a[s].dual_error for s in seeds]))
-    eb = float(np.mean([b[s].dual_error for s in seeds]))
-    _, r_lo, r_hi = mean_ci([a[s].dual_error / b[s].dual_error for s in seeds])
-    return {"welfare_gain_pp": g, "welfare_gain_ci": [g_lo, g_hi],
-            "dual_error_ratio": ea / eb if eb > 0 else math.nan,
-            "dual_error_ratio_ci": [r_lo, r_hi], "seeds": len(seeds)}
+    out: dict[str, Any] = {"welfare_gain_pp": g, "welfare_gain_ci": [g_lo, g_hi]}
+    for key in ("dual_error", "ask_dual_error", "bundle_dual_error"):
+        ea = float(np.mean([getattr(a[s], key) for s in seeds]))
+        eb = float(np.mean([getattr(b[s], key) for s in seeds]))
+        _, r_lo, r_hi = mean_ci([getattr(a[s], key) / getattr(b[s], key) for s in seeds])
+        out[f"{key}_ratio"] = ea / eb if eb > 0 else math.nan
+        out[f"{key}_ratio_ci"] = [r_lo, r_hi]
+    out["seeds"] = len(seeds)
+    return out
 
 
 def summary(results: Sequence[SeedResult]) -> list[dict[str, Any]]:
@@ -313,6 +354,8 @@ def summary(results: Sequence[SeedResult]) -> list[dict[str, Any]]:
         d, d_lo, d_hi = mean_ci([r.dual_error for r in part])
         out.append({"pricing": name, "seeds": len(part), "welfare_ratio": w,
                     "welfare_ratio_ci": [w_lo, w_hi], "dual_error": d, "dual_error_ci": [d_lo, d_hi],
+                    "ask_dual_error": float(np.mean([r.ask_dual_error for r in part])),
+                    "bundle_dual_error": float(np.mean([r.bundle_dual_error for r in part])),
                     "left_share": float(np.mean([r.left_share for r in part])),
                     "sla_rate": float(np.mean([r.sla_rate for r in part])),
                     "mean_multiplier": float(np.mean([r.mean_multiplier for r in part]))})
@@ -322,11 +365,13 @@ def summary(results: Sequence[SeedResult]) -> list[dict[str, Any]]:
 def markdown(rows: Sequence[dict[str, Any]]) -> str:
     """The summary as a Markdown table."""
     lines = ["| pricing | seeds | delivered-welfare ratio [95 % CI] | dual-tracking error [95 % CI] "
-             "| buyers left | SLA rate | mean ask / cost |", "|---|---:|---|---|---:|---:|---:|"]
+             "| bundle-price error | ask error | buyers left | SLA rate | mean ask / cost |",
+             "|---|---:|---|---|---:|---:|---:|---:|---:|"]
     for r in rows:
         wl, wh = r["welfare_ratio_ci"]
         dl, dh = r["dual_error_ci"]
         lines.append(f"| {r['pricing']} | {r['seeds']} | {r['welfare_ratio']:.3f} [{wl:.3f}, {wh:.3f}] "
-                     f"| {r['dual_error']:.3f} [{dl:.3f}, {dh:.3f}] | {100 * r['left_share']:.1f}% "
+                     f"| {r['dual_error']:.3f} [{dl:.3f}, {dh:.3f}] | {r['bundle_dual_error']:.3f} "
+                     f"| {r['ask_dual_error']:.3f} | {100 * r['left_share']:.1f}% "
                      f"| {r['sla_rate']:.3f} | {r['mean_multiplier']:.2f} |")
     return "\n".join(lines)

@@ -47,6 +47,19 @@ def test_relative_errors_by_hand() -> None:
     assert bm.relative_errors(price, dual, np.zeros((2, 2)), min_ask).size == 0
 
 
+def test_bundle_error_does_not_depend_on_how_a_rent_is_split() -> None:
+    """A venue wanting 2 cache per learning unit: λ* = (0, 3) and (1.5, 0) price its bundle
+    alike (2·0 + 3 = 2·1.5 + 0 = 3), so prices (1, 1) are off by |3 − 3| = 0 for both,
+    while the per-resource errors differ."""
+    wanted = np.array([[0.0, 2.0, 0.0, 1.0]])
+    price = np.array([[np.nan, 1.0, np.nan, 1.0]])
+    no_ask = np.full((1, 4), np.nan)
+    for dual in (np.array([[1.0, 0.0, 1.0, 3.0]]), np.array([[1.0, 1.5, 1.0, 0.0]])):
+        np.testing.assert_allclose(bm.bundle_errors(price, dual, wanted, no_ask), [0.0])
+    np.testing.assert_allclose(bm.bundle_errors(2 * price, dual, wanted, no_ask), [1.0])
+    assert bm.bundle_errors(np.full((1, 4), np.nan), dual, wanted, no_ask).size == 0
+
+
 def test_mean_ci_matches_the_t_table() -> None:
     m, lo, hi = bm.mean_ci([1.0, 2.0, 3.0, 4.0, 5.0])
     half = 2.776445 * math.sqrt(2.5) / math.sqrt(5)  # t(0.975, 4 dof) from the t table
