@@ -58,7 +58,7 @@ class DynamicsConfig(BaseModel):
 
     node_cost_spread: float = Field(0.0, ge=0, lt=1, description="± fraction, uniform per node "
                                                                  "and resource, on marginal cost")
-    hotspots: HotspotConfig = Field(default_factory=lambda: HotspotConfig())
+    hotspots: HotspotConfig = Field(default_factory=lambda: HotspotConfig.model_validate({}))
     reservation_min_share: float | None = Field(
         None, ge=0, le=1, description="lowest reservation share of a request's value; None: "
                                       "buyers never leave")
