@@ -134,7 +134,7 @@ def test_welfare_reward_splits_the_rounds_delivered_welfare() -> None:
 @pytest.mark.matrix
 def test_bench_quick_path_with_a_tiny_real_training(tmp_path: Path) -> None:
     """The bench's whole --quick path (grid, PPO on the new API stack, held-out
-    evaluation, JSON line) on a tiny config: one PPO iteration of 100 env steps (~60 s)."""
+    evaluation, JSON line) on a tiny config: one PPO iteration of 100 env steps (~20 s quiet)."""
     cmd = [sys.executable, str(ROOT / "bench" / "bench_learned_pricing.py"), "--quick",
            "--set", "devices.count=40", "--grid-seeds", "1", "--rounds", "3", "--seeds", "2",
            "--iterations", "1", "--batch", "100", "--out", str(tmp_path / "policy")]
