@@ -42,6 +42,7 @@ from agents.handover import HandoverCost, handover_cost
 from agents.honest_welfare import measure_round
 from agents.latency import atom_quantile
 from agents.link_adaptation import effective_spectral_eff
+from agents.market_dynamics import MarketDynamics
 from agents.marketplace import Clearing, OrderArrays, clear_venues, merge_results
 from agents.marketplace_prices import round_prices
 from agents.mobility import Mobility
@@ -119,6 +120,10 @@ class EdgeMarketModel(mesa.Model):
         self._build_nodes(sc, rng)
         self._build_cloud(sc)
         self._build_devices(sc, rng)
+        # Scarce/non-stationary features (off unless the scenario has a dynamics: section).
+        self.dynamics = MarketDynamics(sc.dynamics, seed, self.devices.uid.size)
+        self.nodes.cost = self.dynamics.spread_costs(self.nodes.cost)
+        self.nodes.ask = self.nodes.cost.copy()
         self._build_lookup()
         nc = sc.nodes
         m, n = self.nodes.uid.size, self.devices.uid.size
@@ -371,6 +376,8 @@ class EdgeMarketModel(mesa.Model):
         dev, nodes = self.devices, self.nodes
         # 1-2. Move, then measure the channel (attachment and handovers).
         moved = self.mobility.advance(self.round_s, rng)
+        moved = self.dynamics.move_followers(self.mobility.pos, moved, self.steps,
+                                             sc.area.width_m, sc.area.height_m)
         if self.worlds > 1:
             dev.xy_m = self._device_xy()
         link = self.channel.measure(dev.xy_m, moved, rng, self.classes.target_bler[dev.cls])
@@ -397,6 +404,9 @@ class EdgeMarketModel(mesa.Model):
             bid_value[sel] = strat.bid(req.value_credits[sel], dev.budget_credits[d])
         # 5-6. Edge venues, then the cloud for what the edge did not serve.
         venue, edge_design, stage_budget = self._edge_designs(req, link)
+        bid_value = self.dynamics.withdraw(req.value_credits, venue, edge_design.feasible,
+                                           edge_design.demand, self.nodes.ask, bid_value,
+                                           self.node_venue, dev.uid[req.device])
         edge = self._clear_edge(req, venue, edge_design, relay_market.reserve(
             self, relay, req, venue, edge_design, bid_value))
         got_edge = np.bincount(edge.trades.bid_index, minlength=n_req) > 0 if len(edge.trades) \

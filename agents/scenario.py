@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from agents.fl.config import FLConfig
 from agents.learning.config import LearningConfig
+from agents.market_dynamics import DynamicsConfig
 from agents.qoais_inputs import SellerQoAISConfig
 from agents.request_records import StoreConfig
 from agents.service_classes import BUILTIN_SERVICE_CLASSES
@@ -425,6 +426,9 @@ class Scenario(_Strict):
     seller_qoais: SellerQoAISConfig = Field(
         default_factory=SellerQoAISConfig,
         description="per-seller security and automation attributes (docs/qoais.md)")
+    dynamics: DynamicsConfig = Field(
+        default_factory=DynamicsConfig,
+        description="node cost spread, moving hotspots, buyers who leave (agents/market_dynamics.py)")
     snapshot_every: int = Field(10, ge=0, description="rounds between snapshots; 0 = never")
     snapshot_devices: int = Field(200, ge=0, description="devices sampled in a snapshot")
     curves_every: int = Field(

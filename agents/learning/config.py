@@ -40,6 +40,10 @@ class LearningConfig(BaseModel):
         1.0, ge=0, description="credits of reward lost per credit at stake in an SLA violation")
     reward_scale: float | None = Field(
         None, gt=0, description="credits per reward unit; None: each node's cost of full capacity")
+    node_reward: Literal["profit", "welfare"] = Field(
+        "profit", description="profit: each node's profit − SLA penalty; welfare: the round's "
+                              "delivered welfare (SLA-met value − true costs, all worlds) split "
+                              "equally over the learning nodes (a cooperative, planner's reward)")
     policy: PolicyMode = Field("shared", description="default policy mapping for training")
     seed_stride: int = Field(1, ge=1, description="seed increment between episodes of one env")
     worlds: int = Field(

@@ -300,6 +300,9 @@ class MarketCore:
         penalty_node, penalty_dev = self._penalties(rr)
         profit = model.nodes.profit_credits[self.node_rows]
         node_rewards = (profit - penalty_node) / self._node_scale
+        if self.cfg.node_reward == "welfare" and self.n_nodes:
+            share = float(rr.delivered_welfare) / self.n_nodes
+            node_rewards = np.full(self.n_nodes, share) / self._node_scale
         dev_rewards = np.zeros(self.n_devices)
         if self.n_devices:
             dev = model.devices

@@ -2,6 +2,7 @@
 
     edgemarket train smart_city --iterations 20 --policy shared --out data/policies/city
     edgemarket evaluate smart_city --checkpoint data/policies/city --seeds 3 --rounds 50
+    edgemarket evaluate scarce_hotspots --benchmark --checkpoint DIR --seeds 10 --rounds 25
 
 `train` runs PPO (RLlib new API stack) on the small version of the scenario by default
 (`--full` for the file as written), on a local Ray with 2 CPUs (`--address` for a cluster),
@@ -134,18 +135,35 @@ def register(cli: typer.Typer) -> None:
         db: str = typer.Option(None, "--db", help="Run store URL (default: data/edgemarket.db)."),
         markdown: str = typer.Option(None, "--markdown", help="Also write the table to this file."),
         as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+        benchmark: bool = typer.Option(
+            False, "--benchmark", help="The learned-pricing benchmark (scarce_hotspots): delivered-"
+                                       "welfare ratio and dual-tracking error with 95 % CIs, "
+                                       "baselines tatonnement, ZIP, best constant markup; seeds "
+                                       "10000.., scenario as written (docs/learning.md)."),
+        multiplier: float = typer.Option(None, "--multiplier", min=0,
+                                         help="--benchmark: the constant multiplier (default: "
+                                              "grid search on training seeds)."),
+        grid_seeds: int = typer.Option(3, "--grid-seeds", min=1,
+                                       help="--benchmark: training seeds 0..N-1 of the grid search."),
     ) -> None:
         """Compare learned pricing, tâtonnement, fixed markup and the competitive equilibrium."""
         from agents.learning.evaluation import evaluate, standard_pricings
         from agents.learning.policy_strategy import read_policy_meta
         from ledger.store import RunStore
 
-        sc = _load(scenario, parse_assignments(sets), small)
+        sc = _load(scenario, parse_assignments(sets), small and not benchmark)
         if checkpoint:
             try:
                 read_policy_meta(checkpoint)
             except ValueError as exc:
                 raise UserError(str(exc), where="--checkpoint") from None
+        if benchmark:
+            from app.commands.pricing_benchmark import run_benchmark_evaluation
+
+            run_benchmark_evaluation(sc, checkpoint, seeds, rounds, multiplier, grid_seeds,
+                                     session or f"bench-{sc.name}-{time.strftime('%Y%m%d-%H%M%S')}",
+                                     db, markdown, as_json)
+            return
         pricings = standard_pricings(sc, checkpoint, markup)
         seed_list = list(range(1000, 1000 + seeds))
 

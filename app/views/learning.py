@@ -45,6 +45,12 @@ else:
     chosen = st.selectbox("Evaluation session", options, index=1, key="eval_session")
     session_arg = None if chosen == options[0] else chosen
     summary = learning_query("evaluation_summary", session_arg)
+    if session_arg is not None and session_arg.startswith("bench-"):
+        st.caption("Learned-pricing benchmark session (`edgemarket evaluate --benchmark`): the "
+                   "welfare share is the delivered-welfare ratio (SLA-met value − true costs over "
+                   "the per-round oracle, not the equilibrium's welfare), the `dual_error` column "
+                   "of the price table is the dual-tracking error mean |p − λ*|/λ*, QoAIS is not "
+                   "measured (0). docs/learning.md, \"Benchmark\".")
     for scenario, part in summary.groupby("scenario", sort=True):
         st.markdown(f"**Scenario `{scenario}`**")
         st.plotly_chart(plots.evaluation_bars(part), width="stretch", key=f"eval_{scenario}")
