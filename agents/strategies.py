@@ -95,37 +95,13 @@ class NodeStrategy(Strategy):
 
 
 class DeviceStrategy(Strategy):
-    """Bids for a group of devices and, for the brokers among them, prices idle resources."""
+    """Bids for a group of devices (brokers price with a node strategy: agents/brokers.py)."""
 
     kind = "device"
-
-    def __init__(self, broker_markup: float = 0.5, broker_undercut: float = 0.05) -> None:
-        if broker_markup < 0:
-            raise ValueError("broker_markup must be >= 0")
-        if not 0 <= broker_undercut < 1:
-            raise ValueError("broker_undercut must be in [0, 1)")
-        self.broker_markup = broker_markup
-        self.broker_undercut = broker_undercut
 
     def bid(self, value: FloatArray, budget: FloatArray) -> FloatArray:
         """(n,) bid in credits per bundle for requests worth ``value`` credits."""
         raise NotImplementedError
-
-    def quote(self, cost: FloatArray, market_price: FloatArray | None = None) -> FloatArray:
-        """(n, 4) broker ask prices (credits/unit), set against the market, not the cost.
-
-        A broker undercuts the price its venue cleared at (``market_price``: the smoothed
-        clearing price its devices plan with; NaN where none yet) by ``broker_undercut``,
-        never going below its own marginal cost: a small seller beside a node takes the
-        node's price as given and wins the marginal trades. Before any price is known it
-        opens at cost x (1 + ``broker_markup``).
-        """
-        opening = cost * (1.0 + self.broker_markup)
-        if market_price is None:
-            return opening
-        ref = np.where(np.isfinite(market_price), market_price * (1.0 - self.broker_undercut),
-                       opening)
-        return np.maximum(ref, cost)
 
     def update(self, served: FloatArray, paid: FloatArray, value: FloatArray) -> None:
         """Learn from the round: per request bundles served, credits paid, value. Default: nothing."""
@@ -295,9 +271,7 @@ class Truthful(DeviceStrategy):
 class Shading(DeviceStrategy):
     """Bid a fixed fraction below value: ``value × (1 - shade)`` (capped by the budget)."""
 
-    def __init__(self, shade: float = 0.2, broker_markup: float = 0.5,
-                 broker_undercut: float = 0.05) -> None:
-        super().__init__(broker_markup=broker_markup, broker_undercut=broker_undercut)
+    def __init__(self, shade: float = 0.2) -> None:
         if not 0 <= shade < 1:
             raise ValueError("shade must be in [0, 1)")
         self.shade = shade

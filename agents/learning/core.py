@@ -50,8 +50,7 @@ class ShadeOne(DeviceStrategy):
     device's utility. Not registered by name: only the learning core creates it.
     """
 
-    def __init__(self, shade: float = 0.0, broker_markup: float = 0.5) -> None:
-        super().__init__(broker_markup=broker_markup)
+    def __init__(self, shade: float = 0.0) -> None:
         self.shade = shade
         self.value_got = 0.0
         self.paid = 0.0
@@ -222,10 +221,8 @@ class MarketCore:
             rest = np.setdiff1d(idx, rows)
             if rest.size:
                 groups.append((strat, rest))
-        base = model.device_strategies[0][0] if model.device_strategies else None
-        markup = float(getattr(base, "broker_markup", 0.5))
         for i in rows.tolist():
-            s = ShadeOne(0.0, broker_markup=markup)
+            s = ShadeOne(0.0)
             self._shades.append(s)
             groups.append((s, np.array([i], dtype=np.int64)))
         model.device_strategies = groups

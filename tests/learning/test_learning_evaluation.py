@@ -26,9 +26,11 @@ def test_rule_based_vs_equilibrium(scenario):
     eq = [o for o in rep.outcomes if o.pricing == "equilibrium"]
     assert all(o.welfare_share == pytest.approx(1.0) for o in eq)
     for o in rep.outcomes:
-        # The equilibrium is each round's optimum; over rounds the paths differ (budgets,
-        # price expectations), so another pricing may end slightly above it.
-        assert o.welfare > 0 and 0.5 < o.welfare_share <= 1.05
+        # The equilibrium is each round's optimum on the bids and asks, not on true values
+        # and costs, and over rounds the paths differ (budgets, price expectations), so
+        # another pricing may end above it: 1.03-1.07 here with strategy-priced brokers
+        # (1.03-1.04 without brokers), measured on seeds 1-2.
+        assert o.welfare > 0 and 0.5 < o.welfare_share <= 1.10
         assert 0 <= o.sla_rate <= 1 and 0 <= o.qoais <= 1
     summary = {r["pricing"]: r for r in rep.summary()}
     # No pricing makes providers sell below cost (individual rationality). Which earns more
