@@ -4,11 +4,11 @@ Each case runs the real commands in-process (typer's runner over ``app.cli``): `
 run SCENARIO --mechanism M --rounds 10`` settles every round on its own Anvil (fewer devices
 and nodes than the scenario's, to fit CI), then ``edgemarket ledger reconcile RUN_ID``
 compares the store with the chain. Both must exit 0. Before the contracts compensated
-violations from existing stake, 3 of these 16 pairs died with ``NotRegistered`` (a broker's
+violations from existing stake, 3 of the then 16 pairs died with ``NotRegistered`` (a broker's
 violation reverted its round's batch).
 
-The four pairs on the diagonal (each scenario once, each mechanism once) run by default; the
-other twelve are marked ``matrix`` (``pytest -m matrix tests/chain/test_run_matrix.py``). The last test runs a run whose nodes stake nothing
+The pairs on the diagonal (each scenario once, each mechanism at least once: five of the
+twenty with scarce_hotspots) run by default; the others are marked ``matrix`` (``pytest -m matrix tests/chain/test_run_matrix.py``). The last test runs a run whose nodes stake nothing
 (``settlement.node_stake_credits=0``: no node is ever registered).
 """
 
@@ -54,7 +54,7 @@ def _run_and_reconcile(tmp_path: Path, *args: str) -> tuple[dict, str]:
 
 def test_the_scenario_list_is_the_ready_one() -> None:
     # guards the matrix against a renamed or vanished scenario (it would shrink silently)
-    assert SCENARIOS == ["codesign_cell", "factory", "highway", "smart_city"]
+    assert SCENARIOS == ["codesign_cell", "factory", "highway", "scarce_hotspots", "smart_city"]
 
 
 @pytest.mark.parametrize(("scenario", "mechanism"), _cases())
