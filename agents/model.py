@@ -489,8 +489,6 @@ class EdgeMarketModel(mesa.Model):
                   "equilibrium_prices": clearing.info["equilibrium_prices"],
                   **round_prices(edge, cloud, scope=sc.market.scope,
                                  true_duals=true_cost_duals(self, req.value_credits)),
-                  "broker_trades": int(np.count_nonzero(
-                      self.sellers.kind[trades.seller] == ex.KIND_DEVICE)),
                   **relay_market.round_info(self, relay, trades, req, sla_all),
                   "bundling": sc.market.bundling, "scope": sc.market.scope,
                   "qoais_indicators": qi.class_means(self.classes.names, m_served.cls,

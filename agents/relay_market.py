@@ -392,7 +392,8 @@ def cap_rates(model: EdgeMarketModel, relay: RelayRound, req: Requests, got: ex.
 
 def round_info(model: EdgeMarketModel, relay: RelayRound, trades: Trades, req: Requests,
                sla_met: NDArray[np.bool_]) -> dict[str, float | int]:
-    """RoundResult.info entries: ``relayed`` devices this round, ``relay_trades`` (D2D
+    """RoundResult.info entries: ``broker_trades`` (trades whose seller is a broker device,
+    D2D hops included), ``relayed`` devices this round, ``relay_trades`` (D2D
     hops sold), ``relay_sla_met`` (of the requests that bought a hop, those that met
     every QoAIS requirement), ``broker_value`` (credits buyers paid brokers, all
     resources) and ``trade_value`` (credits paid over all trades): the numerators and
@@ -400,7 +401,7 @@ def round_info(model: EdgeMarketModel, relay: RelayRound, trades: Trades, req: R
     value = trades.quantity * trades.price
     broker = model.sellers.kind[trades.seller] == ex.KIND_DEVICE
     hop = broker & (trades.resource == 0) & (trades.bid_index >= 0)
-    return {"relayed": int(relay.relayed.size),
+    return {"broker_trades": int(np.count_nonzero(broker)), "relayed": int(relay.relayed.size),
             "relay_sla_met": int(sla_met[np.unique(trades.bid_index[hop])].sum()),
             "relay_trades": int(np.count_nonzero(broker & (trades.resource == 0))),
             "broker_value": float(value[broker].sum()), "trade_value": float(value.sum())}
