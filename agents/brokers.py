@@ -36,7 +36,6 @@ charge, agents.honest_welfare):
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -138,11 +137,7 @@ def planned_transport_ms(model: EdgeMarketModel, venue: IntArray) -> FloatArray:
     (the deadline margin covers those).
     """
     sc, dev = model.scenario, model.devices
-    base = 0.0
-    if sc.market.scope != "cell":
-        km = (sc.market.zone_size_m if sc.market.scope == "zone"
-              else math.hypot(sc.area.width_m, sc.area.height_m) / 2) / 1000.0
-        base = sc.nodes.backhaul_ms + sc.nodes.backhaul_ms_per_km * km
+    base = model.planned_backhaul_ms
     out = np.full(venue.size, base)
     bp = model.broker_pricing
     if not model.nodes.uid.size:

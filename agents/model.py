@@ -143,7 +143,7 @@ class EdgeMarketModel(mesa.Model):
         self._groups: dict[type, list[tuple[Any, IntArray]]] = {}
         self._mechanisms: dict[int, Mechanism] = {}
         self.node_venue = self._node_venues()
-        self.expected_transport_ms = self._expected_transport()
+        self.planned_backhaul_ms = self._planned_backhaul()
         # Sample of devices for snapshots, fixed for the run.
         self.snapshot_rows = np.sort(rng.permutation(n)[: sc.snapshot_devices])
         self.last_link: LinkState | None = None
@@ -259,16 +259,16 @@ class EdgeMarketModel(mesa.Model):
         key = (self.node_world * (1 << 20) + cell[:, 0]) * (1 << 20) + cell[:, 1]
         return np.unique(key, return_inverse=True)[1].astype(np.int64)
 
-    def _expected_transport(self) -> float:
-        """ms a device plans for reaching whoever sells its compute: a broker's D2D hop, or
-        (zone/pool) a backhaul hop across a zone or half the area."""
+    def _planned_backhaul(self) -> float:
+        """ms a device plans for reaching whoever sells its compute across its venue: 0 in
+        a cell; in a zone or pool a backhaul hop across a zone or half the area (a broker's
+        D2D hop is added per round where one sells: agents.brokers.planned_transport_ms)."""
         sc = self.scenario
-        d2d = sc.devices.d2d_ms if self.devices.is_broker.any() else 0.0
         if sc.market.scope == "cell":
-            return d2d
+            return 0.0
         km = (sc.market.zone_size_m if sc.market.scope == "zone"
               else math.hypot(sc.area.width_m, sc.area.height_m) / 2) / 1000.0
-        return max(d2d, sc.nodes.backhaul_ms + sc.nodes.backhaul_ms_per_km * km)
+        return float(sc.nodes.backhaul_ms + sc.nodes.backhaul_ms_per_km * km)
 
     def _mechanism(self, venue: int) -> Mechanism:
         mech = self._mechanisms.get(venue)
