@@ -159,9 +159,27 @@ def fit_scale(t1: FloatArray, t2: FloatArray, rate_hz: FloatArray, budget: Float
 
 
 def fit_scale_quantile(t1: FloatArray, t2: FloatArray, rate_hz: FloatArray,
-                       budget: FloatArray, eps: FloatArray) -> FloatArray:
+                       budget: FloatArray, eps: FloatArray,
+                       kernel: bool | None = None) -> FloatArray:
     """Per request, the largest s in [0, 1] (to 2**-24) such that the (1 − ε) quantile of
-    the tandem sojourn with service times s·t1 and s·t2 fits the budget (bisection)."""
+    the tandem sojourn with service times s·t1 and s·t2 fits the budget (bisection).
+    A compiled loop by default (agents.queue_kernels, the same steps: it can differ only
+    where a step lands within float rounding of the budget); ``kernel=False`` runs numpy."""
+    from market.matching import kernel_input, use_kernels
+
+    if use_kernels(kernel):
+        from agents import queue_kernels
+        from agents.latency import kernel_grid, kernel_lnc_grid
+
+        ki = kernel_input
+        grid_x, h, _, _ = kernel_grid()
+
+        def col(a: FloatArray) -> FloatArray:
+            return ki(np.broadcast_to(np.asarray(a, np.float64), t1.shape))
+
+        return queue_kernels.fit_scale_quantile(  # type: ignore[no-any-return]
+            col(t1), col(t2), col(rate_hz), col(budget), col(eps), FIT_ITERATIONS, grid_x,
+            kernel_lnc_grid(), h)
     n = t1.size
     lo, hi = np.zeros(n), np.ones(n)
     dmax = np.maximum(t1, t2)

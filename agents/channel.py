@@ -111,6 +111,8 @@ class Channel:
         self.k = min(cfg.candidates, self.m)
         self.tree = cKDTree(self.node_xy) if self.m else None
         self.pl0_db = 20 * np.log10(cfg.frequency_ghz) + 32.45
+        # 10^((EIRP − PL(1 m))/10): the far-field kernel's per-node factor (mW at 1 m).
+        self._far_amp_mw = _mw(self.eirp_dbm - self.pl0_db)
         self.dev_world, self.per_world = worlds if worlds is not None else (None, self.m)
         self.n_worlds = self.m // self.per_world if self.per_world else 0
         # float32 keeps 10,000 × 200 shadowing values at 8 MB.
@@ -179,27 +181,25 @@ class Channel:
     def _far_power(self, dev: IntArray, dev_xy: FloatArray, cand: IntArray,
                    kernel: bool | None = None) -> FloatArray:
         """Mean power (mW) from the nodes of each device's world other than its candidates.
-        A compiled loop by default (agents.channel_kernels, equal bit for bit);
+        A compiled loop by default (agents.channel_kernels, equal to float rounding);
         ``kernel=False`` runs the numpy code below."""
         from market.matching import kernel_input, use_kernels
 
-        if use_kernels(kernel) and max(self.per_world, self.k) <= 1838:  # MAX_PAIRWISE
+        if use_kernels(kernel):
             from agents import channel_kernels
 
             ki = kernel_input
             return channel_kernels.far_power(  # type: ignore[no-any-return]
                 ki(np.asarray(dev_xy, np.float64)), ki(self._world_of(dev)),
-                ki(np.asarray(cand, np.int64)), ki(self.node_xy), ki(self.eirp_dbm),
-                float(self.pl0_db), float(self.cfg.path_loss_exponent), self.per_world)
+                ki(np.asarray(cand, np.int64)), ki(self.node_xy), ki(self._far_amp_mw),
+                0.5 * float(self.cfg.path_loss_exponent), self.per_world)
         k = self.per_world
         nodes = self._world_of(dev)[:, None] * k + np.arange(k)  # (s, k) node rows
         d = np.hypot(dev_xy[:, 0, None] - self.node_xy[nodes, 0],
                      dev_xy[:, 1, None] - self.node_xy[nodes, 1])
         p = _mw(self.eirp_dbm[nodes] - self.path_loss_db(d))
-        near = _mw(self.eirp_dbm[cand] - self.path_loss_db(
-            np.hypot(dev_xy[:, 0, None] - self.node_xy[cand, 0],
-                     dev_xy[:, 1, None] - self.node_xy[cand, 1])))
-        return np.asarray(np.maximum(p.sum(axis=1) - near.sum(axis=1), 0.0), dtype=np.float64)
+        far = ~(nodes[:, :, None] == np.asarray(cand)[:, None, :]).any(axis=2)
+        return np.asarray((p * far).sum(axis=1), dtype=np.float64)
 
     # -- one round ----------------------------------------------------------------------
 

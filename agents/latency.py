@@ -54,6 +54,11 @@ def _root_table(points: int = 65537) -> tuple[FloatArray, FloatArray]:
 _RHO_GRID, _X_GRID = _root_table()
 _H = float(_RHO_GRID[1] - _RHO_GRID[0])  # uniform spacing: index arithmetic, no search
 _X_STEP = np.diff(_X_GRID)
+#: ln C(ρ) on the same grid, C = (1 − ρ)/(ρe^x − 1) the tail constant, written with the
+#: root's identity ρe^x = x + ρ as (1 − ρ)/(x + ρ − 1) (positive on the whole grid), capped
+#: at 1: the wait quantile's bisection then needs no exp or log per step.
+_LNC_GRID = np.log(np.minimum((1 - _RHO_GRID) / (_X_GRID + _RHO_GRID - 1), 1.0))
+_LNC_STEP = np.diff(_LNC_GRID)
 
 
 def _interp_x(r: FloatArray) -> FloatArray:
@@ -120,15 +125,19 @@ def md1_wait_cdf(t_s: FloatArray, rate_hz: FloatArray, service_s: FloatArray) ->
 
 def wait_quantile_units(eps: FloatArray, rho: FloatArray) -> FloatArray:
     """The M/D/1 wait quantile of :func:`md1_wait_quantile` in units of D, lean enough for
-    a bisection's inner loop: ``max(0, ln(C/ε)/x)``, inf for ρ >= 1. Below the grid of x(ρ)
-    (ρ < 1.5e-5) the grid's first x is used: smaller than the true root, so the quantile
-    errs long (and is ~0 there anyway)."""
+    a bisection's inner loop: ``max(0, (ln C − ln ε)/x)`` with x(ρ) and ln C(ρ) read off
+    their grids by linear interpolation, inf for ρ >= 1. Below the grid (ρ < 1.5e-5) it is 0
+    when ε >= ρ (exact: P(W > 0) = ρ) and the grid's first values otherwise (the quantile
+    errs long)."""
     r = np.minimum(np.maximum(rho, 0.0), 1 - 1e-12)
-    x = _interp_x(r)
+    pos = np.minimum(np.maximum(r / _H - 1.0, 0.0), _X_GRID.size - 1.0)
+    i = np.minimum(pos.astype(np.int64), _X_GRID.size - 2)
+    f = pos - i
+    x = _X_GRID[i] + f * _X_STEP[i]
+    lnc = _LNC_GRID[i] + f * _LNC_STEP[i]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        c = np.minimum((1 - r) / (r * np.exp(x) - 1), 1.0)
-        # fmax takes 0 for a NaN (c < 0 at ρ = 0); w is never infinite (x > 0, c/ε finite).
-        w = np.fmax(np.log(c / eps) / x, 0.0)
+        w = np.fmax((lnc - np.log(eps)) / x, 0.0)
+    w = np.where((r < _RHO_GRID[0]) & (eps >= r), 0.0, w)
     return np.where(rho < 1, w, np.inf)
 
 
@@ -163,6 +172,11 @@ def kernel_grid() -> tuple[FloatArray, float, float, float]:
     """The x(ρ) table as the compiled kernels (agents.queue_kernels) take it: the grid's x
     values, its spacing and its first and last ρ."""
     return _X_GRID, _H, float(_RHO_GRID[0]), float(_RHO_GRID[-1])
+
+
+def kernel_lnc_grid() -> FloatArray:
+    """ln C(ρ) on the grid of :func:`kernel_grid` (see :func:`wait_quantile_units`)."""
+    return _LNC_GRID
 
 
 def in_time_probability(budget_s: FloatArray, t1_s: FloatArray, t2_s: FloatArray,

@@ -90,3 +90,53 @@ def test_in_time_kernel_tail_branches(rho: float) -> None:
     assert got == pytest.approx(float(in_time_probability(*args, kernel=False)[0]), abs=1e-12)
     if rho < 0.99998:
         assert got == pytest.approx(_series_cdf(20 * d, rho / d, d), abs=1e-6)
+
+
+def _plain_quantile_fits(s: float, t1: float, t2: float, lam: float, budget: float,
+                         eps: float) -> bool:
+    """The bundle design's fit condition at scale s in plain Python: the (1 − ε) quantile
+    D·ln(C/ε)/x of the M/D/1 wait (root x of ρ(e^x − 1) = x by bisection), plus both
+    stages, within the budget."""
+    d, tot = s * max(t1, t2), s * (t1 + t2)
+    rho = lam * d
+    if rho >= 1:
+        return False
+    w = 0.0
+    if rho > 0:
+        lo, hi = 1e-12, 60.0
+        for _ in range(200):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if rho * math.expm1(mid) - mid < 0 else (lo, mid)
+        x = (lo + hi) / 2
+        c = min((1 - rho) / (rho * math.exp(x) - 1), 1.0)
+        w = max(d * math.log(c / eps) / x, 0.0)
+    return w + tot <= budget
+
+
+def test_quantile_fit_kernel_is_the_largest_scale_that_fits() -> None:
+    """The compiled bisection against the numpy one and, independently, against the fit
+    condition evaluated in plain Python just below and just above the scale it returns."""
+    from agents.bundles import FIT_ITERATIONS, fit_scale_quantile
+
+    rng = np.random.default_rng(11)
+    n = 400
+    t1, t2 = rng.uniform(1e-4, 0.2, n), rng.uniform(1e-4, 0.2, n)
+    lam = rng.choice([0.0, 1.0, 5.0, 20.0], n) * rng.uniform(0.5, 1.5, n)
+    budget = rng.uniform(0.0, 0.5, n)
+    eps = 10.0 ** -rng.uniform(1, 6, n)
+    t1[:5], lam[:5] = 10.0, 1.0  # unstable at s = 1: the fit is below 1/(λD)
+    fast = fit_scale_quantile(t1, t2, lam, budget, eps, kernel=True)
+    slow = fit_scale_quantile(t1, t2, lam, budget, eps, kernel=False)
+    step = 2.0 ** -FIT_ITERATIONS
+    np.testing.assert_allclose(fast, slow, rtol=0, atol=step)
+    assert (fast < 1).any() and (fast > 0).any()
+    for i in range(n):
+        s = float(fast[i])
+        # x(ρ) is interpolated on a grid (error < 1e-7 for ρ >= 1e-3, larger below): the
+        # boundary is checked to 0.1 % of the scale.
+        if s > 4 * step:  # the fit condition holds a little below s ...
+            assert _plain_quantile_fits(s * (1 - 1e-3), t1[i], t2[i], lam[i], budget[i],
+                                        eps[i]), i
+        if s < 1 - 4 * step:  # ... and fails a little above it
+            assert not _plain_quantile_fits(s * (1 + 1e-3) + 2 * step, t1[i], t2[i], lam[i], budget[i],
+                                            eps[i]), i
