@@ -435,14 +435,8 @@ class EdgeMarketModel(mesa.Model):
         lv = self._link_view(req, link)
         measured, tx_s = ex.measure(req, got, lv, self.round_s)
         measured.stage_budget_s = stage_budget
-        fl_out = self.fl.measure(req.cls, req.device, req.learning_lu, got.units, got.rate_mbps,
-                                 req.data_mbit, req.work_gflop, self.round_s, req.task_rate_hz)
-        link_out = {k: np.full(n_req, np.nan) for k in ("rate_change", "log_ber_change")}
-        srv = np.flatnonzero(got.served)
-        for k, v in self.link_memory.update(req.device[srv], got.rate_mbps[srv], lv.ber[srv]).items():
-            link_out[k][srv] = v
-        qi.fill_measured(measured, n_req, [fl_out, qi.per_request(trades, n_req, self.seller_attrs),
-                                           link_out], sc.fl.min_accuracy)
+        qi.measure_inputs(measured, req, got, lv.ber, trades, self.fl, self.link_memory,
+                          self.seller_attrs, self.round_s, sc.fl.min_accuracy)
         sla_all = sla_met(measured) & got.served
         self._node_sla(got.provider, got.served, sla_all)
         served_rows = np.flatnonzero(got.served)

@@ -13,6 +13,8 @@ unchanged.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
@@ -125,6 +127,25 @@ def fill_measured(m: Measured, n: int, parts: list[dict[str, FloatArray]],
         need = m.min_accuracy.copy()
         need[rows] = fl_min_accuracy
         m.min_accuracy = need
+
+
+def measure_inputs(m: Measured, req: Any, got: Any, ber: FloatArray, trades: Trades, fl: Any,
+                   link_memory: LinkMemory, seller_attrs: FloatArray, round_s: float,
+                   fl_min_accuracy: float) -> None:
+    """The round's QoAIS stage inputs beyond execution, filled onto ``m``: federated
+    training of the learning requests (``fl``: agents.fl's service), the link's change
+    since the device's last served round, and the sellers' security/orchestration
+    attributes. ``req``: the round's Requests; ``got``: execution's Received; ``ber``: per
+    request BER of the link used."""
+    n = len(req)
+    fl_out = fl.measure(req.cls, req.device, req.learning_lu, got.units, got.rate_mbps,
+                        req.data_mbit, req.work_gflop, round_s, req.task_rate_hz)
+    link_out = {k: np.full(n, np.nan) for k in ("rate_change", "log_ber_change")}
+    srv = np.flatnonzero(got.served)
+    for k, v in link_memory.update(req.device[srv], got.rate_mbps[srv], ber[srv]).items():
+        link_out[k][srv] = v
+    fill_measured(m, n, [fl_out, per_request(trades, n, seller_attrs), link_out],
+                  fl_min_accuracy)
 
 
 def class_means(names: list[str], cls: IntArray, ind: FloatArray) -> dict[str, list[float | None]]:
