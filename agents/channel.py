@@ -328,9 +328,43 @@ class Channel:
         return LinkState(np.full(n, NO_NODE, np.int64), np.zeros(n, bool), z, z, z, z, z, z, z,
                          z, z, z, z, z, zi, zi, a, a, np.full(n, NO_NODE, np.int64))
 
+    def _adapt(self, sinr_db: FloatArray, sinr_ul_db: FloatArray, target: FloatArray,
+               fade: FloatArray, kernel: bool | None = None
+               ) -> tuple[IntArray, FloatArray, FloatArray, FloatArray]:
+        """Link adaptation of both directions (agents.link_adaptation.adapt; row 0 down,
+        row 1 up): CQI, goodput spectral efficiency and first-transmission BLER (2, n), and
+        the distribution of the total retransmissions of a task's two transfers (n, 2k + 1):
+        retransmissions in either direction add up, so the two are convolved. A compiled
+        loop by default (agents.channel_kernels.adapt_links, equal to float rounding);
+        ``kernel=False`` runs the numpy code."""
+        from market.matching import kernel_input, use_kernels
+
+        k = self.cfg.max_retransmissions
+        if use_kernels(kernel):
+            from agents import channel_kernels
+            from agents.link_adaptation import (
+                BLER_SLOPE_PER_DB,
+                CQI_SINR_AT_50PCT_DB,
+                CQI_SPECTRAL_EFFICIENCY,
+            )
+
+            ki = kernel_input
+            return channel_kernels.adapt_links(  # type: ignore[no-any-return]
+                ki(np.stack([sinr_db, sinr_ul_db]).astype(np.float64)),
+                ki(np.asarray(target, np.float64)), ki(np.asarray(fade, np.float64)), k,
+                ki(CQI_SINR_AT_50PCT_DB.astype(np.float64)),
+                ki(CQI_SPECTRAL_EFFICIENCY.astype(np.float64)), float(BLER_SLOPE_PER_DB))
+        dl = adapt(sinr_db, target, k, self.cfg.packet_bits, fade[0])
+        ul = adapt(sinr_ul_db, target, k, self.cfg.packet_bits, fade[1])
+        prob = np.zeros((sinr_db.size, 2 * k + 1))
+        for j in range(k + 1):
+            prob[:, j: j + k + 1] += ul.retx_prob[:, j: j + 1] * dl.retx_prob
+        return (np.stack([dl.cqi, ul.cqi]), np.stack([dl.spectral_eff, ul.spectral_eff]),
+                np.stack([dl.bler, ul.bler]), prob)
+
     def _rate(self, node: IntArray, handed: BoolArray, d: FloatArray, snr_db: FloatArray,
               sinr_db: FloatArray, sinr_ul_db: FloatArray, target_bler: FloatArray | float,
-              rng: np.random.Generator) -> LinkState:
+              rng: np.random.Generator, kernel: bool | None = None) -> LinkState:
         cfg = self.cfg
         att = node >= 0
         n = node.size
@@ -339,12 +373,7 @@ class Channel:
         target = np.broadcast_to(np.asarray(target_bler, np.float64), (n,))
         fade = rng.normal(0.0, cfg.fast_fading_sigma_db, (2, n))
         k = cfg.max_retransmissions
-        dl = adapt(sinr_db, target, k, cfg.packet_bits, fade[0])
-        ul = adapt(sinr_ul_db, target, k, cfg.packet_bits, fade[1])
-        # Retransmissions in either direction add up: convolve the two distributions.
-        prob = np.zeros((n, 2 * k + 1))
-        for j in range(k + 1):
-            prob[:, j: j + k + 1] += ul.retx_prob[:, j: j + 1] * dl.retx_prob
+        cqi, se, first_bler, prob = self._adapt(sinr_db, sinr_ul_db, target, fade, kernel)
         delay = 2 * cfg.air_interface_ms + cfg.harq_rtt_ms * np.arange(2 * k + 1, dtype=np.float64)
         delay = np.broadcast_to(delay, prob.shape)
         ok = prob.sum(axis=1)  # = (1 − residual_ul)(1 − residual_dl)
@@ -352,17 +381,17 @@ class Channel:
             mean = np.where(ok > 0, (prob * delay).sum(axis=1) / ok, delay[:, 0])
             var = np.where(ok > 0, (prob * delay**2).sum(axis=1) / ok - mean**2, 0.0)
         jitter = cfg.base_jitter_ms + np.sqrt(np.maximum(var, 0.0))
-        per = 1 - (1 - ul.bler) * (1 - dl.bler)
+        per = 1 - (1 - first_bler[1]) * (1 - first_bler[0])
         ber = -np.expm1(np.log1p(-np.minimum(per, 1 - 1e-16)) / cfg.packet_bits)
         z = np.zeros(n)
         return LinkState(
             attached=node, handed_over=handed, distance_m=d, snr_db=np.where(att, snr_db, 0.0),
-            shannon_mbps=shannon, spectral_eff=np.where(att, dl.spectral_eff, 0.0),
+            shannon_mbps=shannon, spectral_eff=np.where(att, se[0], 0.0),
             ber=np.where(att, ber, 0.0), per=np.where(att, per, 0.0),
             link_delay_ms=np.where(att, mean, 0.0), jitter_ms=np.where(att, jitter, 0.0),
             residual_loss=np.where(att, 1 - ok, 0.0),
             sinr_db=np.where(att, sinr_db, z), sinr_ul_db=np.where(att, sinr_ul_db, z),
-            spectral_eff_ul=np.where(att, ul.spectral_eff, 0.0),
-            cqi=np.where(att, dl.cqi, 0), cqi_ul=np.where(att, ul.cqi, 0),
+            spectral_eff_ul=np.where(att, se[1], 0.0),
+            cqi=np.where(att, cqi[0], 0), cqi_ul=np.where(att, cqi[1], 0),
             delay_ms=np.ascontiguousarray(delay),
             delay_prob=np.where(att[:, None], prob, 0.0), previous=np.full(n, NO_NODE, np.int64))

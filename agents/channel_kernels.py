@@ -86,3 +86,52 @@ def shadow_and_rx(dev_xy: Array, rho: Array, z: Array, cand: Array, cols: Array,
             pl = pl0_db + ten_n * math.log10(max(dist, 1.0))
             rx[i, c] = eirp_dbm[node] - pl - np.float64(shadow_db[i, node % per_world])
     return d, rx
+
+
+@njit(inline="always", error_model="numpy")
+def _bler(x_db: float, g50_db: float, slope: float) -> float:
+    # agents.link_adaptation.bler: 1/(1 + e^x), x = slope·(γ − γ50), as exp(−logaddexp(0, x)).
+    x = slope * (x_db - g50_db)
+    lae = x + math.log1p(math.exp(-x)) if x > 0 else math.log1p(math.exp(x))
+    return math.exp(-lae)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def adapt_links(sinr_db: Array, target: Array, fade_db: Array, max_retx: int, g50_db: Array,
+                se_table: Array, slope: float) -> tuple[Array, Array, Array, Array]:
+    """agents.link_adaptation.adapt for the downlink and uplink of each device at once
+    (row 0 / 1 of ``sinr_db`` and ``fade_db``, shape (2, n)), then the convolution of their
+    retransmission distributions (agents.channel.Channel._rate): per device the CQI, goodput
+    spectral efficiency and first-transmission BLER of each direction (2, n), and
+    P(u uplink and d downlink retransmissions, both decoded) summed over u + d (n, 2k + 1)."""
+    n = sinr_db.shape[1]
+    k1 = max_retx + 1
+    cqi = np.empty((2, n), np.int64)
+    se = np.empty((2, n))
+    per = np.empty((2, n))
+    prob = np.zeros((n, 2 * k1 - 1))
+    retx = np.empty((2, k1))
+    for i in range(n):
+        ln_t = math.log((1 - target[i]) / target[i]) / slope
+        for r in range(2):
+            s = sinr_db[r, i]
+            c = 0
+            for q in range(g50_db.size):
+                if s >= g50_db[q] + ln_t:
+                    c += 1
+            c = max(c, 1)
+            lin = 10 ** ((s + fade_db[r, i]) / 10)
+            before, tx_mean = 1.0, 0.0
+            for j in range(k1):
+                fail = _bler(10 * math.log10(lin * (j + 1)), g50_db[c - 1], slope)
+                retx[r, j] = max(before - fail, 0.0)
+                tx_mean += before
+                if j == 0:
+                    per[r, i] = fail
+                before = fail
+            cqi[r, i] = c
+            se[r, i] = se_table[c - 1] / tx_mean
+        for u in range(k1):
+            for d in range(k1):
+                prob[i, u + d] += retx[1, u] * retx[0, d]
+    return cqi, se, per, prob

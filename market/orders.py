@@ -472,7 +472,8 @@ class Trades:
         flows = np.concatenate([-self.quantity * self.price, self.quantity * self.seller_price])
         uniq, inv = np.unique(ids, return_inverse=True)
         sums = np.bincount(inv, weights=flows, minlength=uniq.shape[0]).astype(np.float64, copy=False)
-        return {int(a): float(s) for a, s in zip(uniq, sums, strict=True)}
+        # tolist() converts in C: the same ints and floats, ~5x faster than per-item casts
+        return dict(zip(uniq.tolist(), sums.tolist(), strict=True))
 
     def to_records(self) -> list[dict[str, Any]]:
         """One JSON-able dict per trade (for small outputs: CLI, tests, the ledger)."""

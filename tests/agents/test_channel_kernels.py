@@ -73,3 +73,23 @@ def test_shadowing_step_and_rx_kernel_equal_the_numpy_code() -> None:
     np.testing.assert_allclose(ch.shadow_db, other.shadow_db, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(d1, d2, rtol=1e-15)
     np.testing.assert_allclose(rx1, rx2, rtol=0, atol=1e-9)
+
+
+def test_link_adaptation_kernel_equals_the_numpy_code() -> None:
+    """Both directions' CQI, goodput and BLER and the convolved retransmission distribution,
+    compiled against agents.link_adaptation.adapt (itself checked against the 3GPP table in
+    test_radio_link), on SINRs from deep outage to above the top CQI, with fading."""
+    rng = np.random.default_rng(8)
+    ch, _, _ = _layout(rng, worlds=1, per_world=10, n_dev=5)
+    n = 3000
+    sinr = rng.uniform(-40, 40, (2, n))
+    sinr[:, :3] = -300.0  # no link at all (the model's floor)
+    target = rng.choice([0.1, 1e-3, 1e-5], n)
+    fade = rng.normal(0.0, 2.0, (2, n))
+    fast = ch._adapt(sinr[0], sinr[1], target, fade, kernel=True)
+    slow = ch._adapt(sinr[0], sinr[1], target, fade, kernel=False)
+    np.testing.assert_array_equal(fast[0], slow[0])
+    assert set(np.unique(fast[0])) >= {1, 15}
+    for got, want in zip(fast[1:], slow[1:], strict=True):
+        # probabilities and efficiencies are O(1): 1e-15 absolute is float rounding
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
