@@ -154,20 +154,21 @@ def fit_scale_quantile(t1: Array, t2: Array, rate: Array, budget: Array, eps: Ar
     both stages such that s·(D·w(ρ·s) + t1 + t2) <= budget, w the (1 − ε) wait quantile in
     units of D (:func:`_wait_quantile_units`)."""
     n = t1.size
-    out = np.empty(n)
-    for i in range(n):
-        dmax = max(t1[i], t2[i])
-        tot = t1[i] + t2[i]
-        rho1 = rate[i] * dmax
-        e = max(eps[i], 1e-300)
-        ln_e = math.log(e)
-        lo, hi = 0.0, 1.0
-        for _ in range(iters):
-            s = (lo + hi) / 2
-            w = _wait_quantile_units(ln_e, e, rho1 * s, grid_x, grid_lnc, h)
-            if s * (dmax * w + tot) <= budget[i]:
-                lo = s
+    dmax = np.maximum(t1, t2)
+    tot = t1 + t2
+    rho1 = rate * dmax
+    e = np.maximum(eps, 1e-300)
+    ln_e = np.log(e)
+    lo = np.zeros(n)
+    hi = np.ones(n)
+    # Iterations outside, requests inside: consecutive requests are independent, so the
+    # CPU overlaps their table reads and divisions (one request's steps form a chain).
+    for _ in range(iters):
+        for i in range(n):
+            s = (lo[i] + hi[i]) / 2
+            w = _wait_quantile_units(ln_e[i], e[i], rho1[i] * s, grid_x, grid_lnc, h)
+            if s * (dmax[i] * w + tot[i]) <= budget[i]:
+                lo[i] = s
             else:
-                hi = s
-        out[i] = lo
-    return out
+                hi[i] = s
+    return lo
