@@ -4,7 +4,7 @@
 receives from the nodes of its world that are not among its candidates -- as one loop per
 device over its world's nodes, with no (devices × nodes) temporaries, in the form
 10^((EIRP − PL(1 m))/10)·max(d², 1)^(−n/2) (one log and one exp a pair instead of hypot,
-log10 and a power) and split across threads. It agrees with the numpy code and with a plain
+log10 and a power). It agrees with the numpy code and with a plain
 ``math.fsum`` of the link budget to float rounding, not bit for bit: the two paths can take
 a different discrete choice after many rounds (a run with kernels off is a different but
 equally valid sample path). :func:`shadow_and_rx` agrees with its numpy code to float
@@ -18,22 +18,24 @@ import math
 from typing import Any
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 Array = Any  # numba dispatchers are untyped for mypy
 
 
-@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def far_power(dev_xy: Array, world: Array, cand: Array, node_xy: Array, amp_mw: Array,
               half_exponent: float, per_world: int) -> Array:
     """Per device: the mean received power (mW) summed over its world's nodes that are not
     among its candidates -- ``amp_mw[j] · max(d², 1)^(−n/2)``, i.e. 10^((EIRP_j − PL(d))/10)
     with PL(d) = PL(1 m) + 10·n·log10(max(d, 1)), ``amp_mw`` = 10^((EIRP − PL(1 m))/10).
-    Devices are independent, so they are split across threads (``prange``)."""
+    Serial on purpose: threaded (numba ``prange``) it gained nothing on a loaded 2-core
+    machine, and other threaded kernels there ran 10x slower (threads waiting at the
+    barrier for a core)."""
     s = dev_xy.shape[0]
     k = cand.shape[1]
     out = np.empty(s)
-    for i in prange(s):
+    for i in range(s):
         x, y = dev_xy[i, 0], dev_xy[i, 1]
         base = world[i] * per_world
         acc = 0.0
