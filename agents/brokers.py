@@ -36,16 +36,21 @@ charge, agents.honest_welfare):
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from agents.execution import KIND_DEVICE
 from agents.strategies import NodeObservation, NodeStrategy, get_strategy
+from market.orders import Trades
 from market.resources import N_RESOURCES
 
 if TYPE_CHECKING:
+    from agents.marketplace import Clearing, OrderArrays
     from agents.model import EdgeMarketModel
+    from agents.workloads import Requests
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -124,6 +129,134 @@ class BrokerPricing:
     def update(self, model: EdgeMarketModel) -> None:
         """Learn from the round just settled (``devices.sold``, the venues' prices)."""
         self.strategy.update(self.observation(model), self.rng)
+
+
+@dataclass(frozen=True)
+class AskBook:
+    """The asks of a clearing, by round-level ask row: market (venue-resource group), price,
+    units offered, seller agent id, and whether the seller is a broker."""
+
+    group: IntArray
+    price: FloatArray
+    offered: FloatArray
+    agent: IntArray
+    broker: NDArray[np.bool_]
+
+
+def assign_units(trades: Trades, group: IntArray, harm: FloatArray, asks: AskBook) -> Trades:
+    """The same clearing, with broker units sold only behind cheaper node units and handed
+    to the buyers they harm least (see :func:`assign_broker_units`).
+
+    Per trade: ``group`` (the venue-resource market it cleared in; ``trades.ask_index``
+    rows of ``asks``), ``harm`` (what a broker unit costs its buyer; inf: the buyer cannot
+    use one). Only groups where a broker sold are touched. In each:
+
+    1. *Merit order*: the units sold in the group go to its asks cheapest first (nodes
+       before brokers at equal asks), each up to its offer. A clearing that left part of a
+       cheaper node offer unsold while a broker sold (a bundle's trades cut back after
+       the crossing release units of whichever sellers they were matched with) is put
+       back in price order. Every ask filled costs no more than one that sold before,
+       so every seller is still paid at least its ask.
+    2. *Matching*: buyers ranked by harm, most harmed first, and the filled asks nodes
+       first; units are dealt in that order (north-west corner rule), so node units go
+       to the most harmed buyers and broker units to the least harmed.
+
+    Each buyer keeps its units and its payment (its trades' mean unit price); the group's
+    units sold are unchanged and every seller gets the group's mean seller price (one
+    price per group in every built-in mechanism).
+    """
+    n = len(trades)
+    if not n:
+        return trades
+    from_broker = asks.broker[trades.ask_index]
+    sel = np.isin(group, np.unique(group[from_broker]))
+    if not sel.any():
+        return trades
+    keep = np.flatnonzero(~sel)
+    cols: list[list[NDArray[Any]]] = [[] for _ in range(8)]
+    for g in np.unique(group[sel]):
+        rows = np.flatnonzero(group == g)
+        q = trades.quantity[rows]
+        total = float(q.sum())
+        seller_price = float(q @ trades.seller_price[rows]) / total
+        # 1. Merit order over the group's asks.
+        a_rows = np.flatnonzero((asks.group == g) & (asks.offered > 0))
+        a_rows = a_rows[np.lexsort((a_rows, asks.broker[a_rows], asks.price[a_rows]))]
+        a_cum = np.cumsum(asks.offered[a_rows])
+        a_q = np.diff(np.minimum(np.r_[0.0, a_cum], total))
+        a_q[-1] += max(total - a_cum[-1], 0.0)  # float dust of a book sold out
+        fill = a_q > 0
+        a_rows, a_q = a_rows[fill], a_q[fill]
+        deal = np.lexsort((a_rows, asks.broker[a_rows]))  # node units dealt first
+        a_rows, a_q = a_rows[deal], a_q[deal]
+        # 2. Buyers (request rows), most harmed first; ties by request row.
+        bid, b_inv = np.unique(trades.bid_index[rows], return_inverse=True)
+        b_q = np.bincount(b_inv, weights=q)
+        b_pay = np.bincount(b_inv, weights=q * trades.price[rows])
+        b_harm = np.full(bid.size, -np.inf)
+        np.maximum.at(b_harm, b_inv, harm[rows])
+        b_agent = np.zeros(bid.size, np.int64)
+        b_agent[b_inv] = trades.buyer[rows]
+        bo = np.lexsort((bid, -b_harm))
+        bc, sc = np.cumsum(b_q[bo]), np.cumsum(a_q)
+        bc[-1] = sc[-1] = total  # both sides end together (float dust of the sums)
+        cuts = np.unique(np.concatenate([[0.0], bc, sc]))
+        lo, hi = cuts[:-1], cuts[1:]
+        mid = (lo + hi) / 2
+        bi = bo[np.minimum(np.searchsorted(bc, mid), bo.size - 1)]
+        si = np.minimum(np.searchsorted(sc, mid), a_rows.size - 1)
+        amount = hi - lo
+        ok = amount > 0
+        bi, si, amount = bi[ok], si[ok], amount[ok]
+        ask = a_rows[si]
+        for c, v in zip(cols, (b_agent[bi], asks.agent[ask], bid[bi], ask, amount,
+                               b_pay[bi] / b_q[bi], np.full(bi.size, seller_price),
+                               np.full(bi.size, g % N_RESOURCES, np.int8)), strict=True):
+            c.append(v)
+    cat = np.concatenate
+    return Trades(
+        buyer=cat([trades.buyer[keep], *cols[0]]), seller=cat([trades.seller[keep], *cols[1]]),
+        resource=cat([trades.resource[keep], *cols[7]]),
+        quantity=cat([trades.quantity[keep], *cols[4]]), price=cat([trades.price[keep], *cols[5]]),
+        bid_index=cat([trades.bid_index[keep], *cols[2]]),
+        ask_index=cat([trades.ask_index[keep], *cols[3]]),
+        seller_price=cat([trades.seller_price[keep], *cols[6]]))
+
+
+def assign_broker_units(model: EdgeMarketModel, edge: Clearing, req: Requests,
+                        venue: IntArray, orders: OrderArrays) -> None:
+    """Brokers win only where they are the better offer (in place on ``edge``: its trades
+    and units sold per ask).
+
+    At a uniform price per venue and resource, a unit from a broker costs its buyer the
+    same as one from a node, but it is worth less to some buyers: a request whose privacy
+    level is above the brokers' ``devices.security_level`` misses its SLA with any broker
+    unit in its bundle (agents.qoais.sla_met), and work on a broker adds the D2D hop
+    (``devices.d2d_ms``), which weighs most on the tightest deadlines. The mechanisms
+    match sellers to buyers by rank (highest bid to cheapest ask), which hands the
+    brokers' units, usually the dearest accepted, to whichever buyers are marginal, and
+    cutting back bundles after the crossing can leave a cheaper node offer partly unsold
+    while a broker sells. :func:`assign_units` restores the merit order and hands broker
+    units to the buyers they harm least: harm = inf for a request that cannot use a
+    broker, else the D2D hop's share of its latency budget. Every buyer's units and
+    payment are unchanged; so are the units sold per venue and resource.
+    """
+    t = edge.trades
+    if not len(t) or not (model.sellers.kind[t.seller] == KIND_DEVICE).any():
+        return
+    b = t.bid_index
+    group = model.node_venue[venue[b]] * N_RESOURCES + t.resource.astype(np.int64)
+    n_asks = orders.ask_venue.size
+    asks = AskBook(group=orders.ask_venue * N_RESOURCES + orders.ask_resource.astype(np.int64),
+                   price=orders.ask_price, offered=orders.ask_quantity, agent=orders.ask_agent,
+                   broker=model.sellers.kind[orders.ask_agent] == KIND_DEVICE)
+    sc = model.scenario.devices
+    harm = np.where(req.privacy_level[b] > sc.security_level, np.inf,
+                    sc.d2d_ms / np.maximum(req.latency_budget_ms[b], 1e-12))
+    edge.trades = assign_units(t, group, harm, asks)
+    if edge.ask_rows.size:
+        sold = np.bincount(edge.trades.ask_index, weights=edge.trades.quantity, minlength=n_asks)
+        edge.sold = np.asarray(sold[edge.ask_rows], np.float64)
 
 
 def planned_transport_ms(model: EdgeMarketModel, venue: IntArray) -> FloatArray:

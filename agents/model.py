@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 from agents import execution as ex
 from agents import qoais_inputs as qi
 from agents import relay_market
-from agents.brokers import BrokerPricing, active_brokers, planned_transport_ms
+from agents.brokers import BrokerPricing, active_brokers, assign_broker_units, planned_transport_ms
 from agents.bundles import design_comm_only, design_joint, queue_eps, stage_latency_s
 from agents.channel import Channel, LinkState
 from agents.cloud import Cloud
@@ -409,6 +409,7 @@ class EdgeMarketModel(mesa.Model):
                                            self.node_venue, dev.uid[req.device])
         edge = self._clear_edge(req, venue, edge_design, relay_market.reserve(
             self, relay, req, venue, edge_design, bid_value))
+        assign_broker_units(self, edge, req, venue, self._round_orders[-1])  # agents.brokers
         got_edge = np.bincount(edge.trades.bid_index, minlength=n_req) > 0 if len(edge.trades) \
             else np.zeros(n_req, bool)
         extra = Trades.empty()

@@ -7,7 +7,10 @@ D2D relay radio to devices out of coverage or badly served (agents.brokers,
 agents.relay_market). Per arm: ``served`` requests, ``delivered_welfare``, ``trades``,
 ``broker_trades`` and ``broker_share`` (of trades), ``broker_value_share`` (of credits
 paid), ``relay_trades`` (D2D hops sold) and ``relay_sla_met`` (of those, requests that met
-every QoAIS requirement).
+every QoAIS requirement); with brokers, ``reference_shift``: per resource, how much the
+brokers' asks raise the reference prices by which the per-resource auctions split bundle
+bids (market.split.value_shares; ratio with / without their asks, mean over venues and
+rounds where brokers offer it).
 
 Prints one JSON line: per scenario and seed ``with`` / ``without`` figures and the ratios
 ``served_ratio`` and ``delivered_ratio`` (with / without; the named baseline is the run
@@ -34,8 +37,10 @@ import numpy as np
 from _common import parser
 from scipy import stats
 
+from agents.execution import KIND_DEVICE
 from agents.model import EdgeMarketModel
 from agents.scenario import load_scenario, small
+from market.resources import N_RESOURCES
 
 SCENARIOS = ("smart_city", "factory", "highway", "metro", "codesign_cell")
 
@@ -50,8 +55,10 @@ def run(name: str, brokers: bool, rounds: int, seed: int, quick: bool,
     model = EdgeMarketModel(sc, seed=seed)
     served = requests = trades = broker_trades = relay_trades = relay_met = 0
     delivered = broker_value = trade_value = 0.0
+    shifts: list[np.ndarray] = []
     for _ in range(rounds):
         rr = model.step()
+        shifts.append(reference_shift(model))
         served += rr.n_served
         requests += rr.n_requests
         trades += len(rr.clearing.trades)
@@ -67,7 +74,40 @@ def run(name: str, brokers: bool, rounds: int, seed: int, quick: bool,
             "broker_share": round(broker_trades / trades, 5) if trades else 0.0,
             "broker_value_share": round(broker_value / trade_value, 5) if trade_value else 0.0,
             "relay_trades": relay_trades, "relay_sla_met": relay_met,
-            "brokers": int(model.devices.is_broker.sum())}
+            "brokers": int(model.devices.is_broker.sum()),
+            "reference_shift": _column_means(np.vstack(shifts))}
+
+
+def _column_means(a: np.ndarray) -> list[float | None]:
+    """Mean of each column over its finite values (None where it has none)."""
+    return [round(float(c[np.isfinite(c)].mean()), 4) if np.isfinite(c).any() else None
+            for c in a.T]
+
+
+def reference_shift(model: EdgeMarketModel) -> np.ndarray:
+    """(4,) this round's mean, over the edge venues where brokers offer a resource, of the
+    ratio of the venue's split reference price with and without the brokers' asks (the
+    quantity-weighted mean ask that market.split.value_shares weighs bundle parts by);
+    NaN where no broker offers it."""
+    if not model._round_orders:
+        return np.full(N_RESOURCES, np.nan)
+    o = model._round_orders[0]
+    broker = model.sellers.kind[o.ask_agent] == KIND_DEVICE
+    key = o.ask_venue * N_RESOURCES + o.ask_resource.astype(np.int64)
+    size = int(key.max(initial=-1)) + 1
+
+    def ref(mask: np.ndarray) -> np.ndarray:
+        q = np.bincount(key[mask], weights=o.ask_quantity[mask], minlength=size)
+        c = np.bincount(key[mask], weights=(o.ask_quantity * o.ask_price)[mask], minlength=size)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return c / q
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = ref(np.ones(key.size, bool)) / ref(~broker)
+    has = np.bincount(key[broker], minlength=size) > 0
+    ratio = np.where(has, ratio, np.nan).reshape(-1, N_RESOURCES)
+    return np.asarray([c[np.isfinite(c)].mean() if np.isfinite(c).any() else np.nan
+                       for c in ratio.T])
 
 
 def mean_ci(xs: list[float]) -> tuple[float | None, float | None]:
@@ -111,6 +151,8 @@ def main() -> None:
                          ("broker_share", lambda r: r["with"]["broker_share"]),
                          ("broker_value_share", lambda r: r["with"]["broker_value_share"])):
             agg[key], agg[key + "_ci95"] = mean_ci([get(r) for r in per_seed.values()])
+        shift = [r["with"]["reference_shift"] for r in per_seed.values()]
+        agg["reference_shift"] = _column_means(np.array(shift, dtype=float))  # type: ignore[assignment]
         out[name] = {"seeds": per_seed, **agg}
     print(json.dumps({"name": "brokers_with_without", "baseline": "same scenario without brokers",
                       "node_capacity": over,
