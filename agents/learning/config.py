@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 PolicyMode = Literal["shared", "per-role", "per-agent"]
 
@@ -62,9 +62,15 @@ class LearningConfig(BaseModel):
             raise ValueError("max_multiplier must be > min_multiplier")
         if isinstance(self.nodes, list) and any(i < 0 for i in self.nodes):
             raise ValueError("nodes: indices must be >= 0")
-        if isinstance(self.brokers, int) and self.brokers < 0:
-            raise ValueError("brokers: must be all, none or a count >= 0")
         return self
+
+    @field_validator("brokers", mode="before")
+    @classmethod
+    def _brokers(cls, v: Any) -> Any:
+        ok = v in ("all", "none") or (isinstance(v, int) and not isinstance(v, bool) and v >= 0)
+        if not ok:
+            raise ValueError(f"must be all, none or a count >= 0, got {v!r}")
+        return v
 
     def broker_slots(self, n_devices: int) -> int:
         """Learning-broker slots per world: k, every device for ``all``, 0 for ``none``."""
