@@ -28,6 +28,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
@@ -160,9 +161,11 @@ class DeviceStrategy(Strategy):
         return None
 
 
-def _takes_obs(method: Any, n_args: int) -> bool:
-    """Whether ``method`` (bound) accepts ``obs`` after its ``n_args`` positional arguments."""
-    params = list(inspect.signature(method).parameters.values())
+@cache
+def _takes_obs(cls: type, name: str, n_args: int) -> bool:
+    """Whether method ``name`` of ``cls`` accepts ``obs`` after its ``n_args`` positional
+    arguments (cached per class: the model asks every round)."""
+    params = list(inspect.signature(getattr(cls, name)).parameters.values())[1:]  # self
     if any(p.kind == p.VAR_KEYWORD for p in params) or any(p.name == "obs" for p in params):
         return True
     if any(p.kind == p.VAR_POSITIONAL for p in params):
@@ -185,7 +188,7 @@ def _check_signature(cls: type, name: str, args: tuple[str, ...]) -> None:
 def device_bid(strategy: DeviceStrategy, value: FloatArray, budget: FloatArray,
                obs: DeviceObservation) -> FloatArray:
     """``strategy.bid`` with the observation, or without it for an old-style strategy."""
-    if _takes_obs(strategy.bid, 2):
+    if _takes_obs(type(strategy), "bid", 2):
         return strategy.bid(value, budget, obs)
     return strategy.bid(value, budget)
 
@@ -193,7 +196,7 @@ def device_bid(strategy: DeviceStrategy, value: FloatArray, budget: FloatArray,
 def device_update(strategy: DeviceStrategy, served: FloatArray, paid: FloatArray,
                   value: FloatArray, obs: DeviceObservation) -> None:
     """``strategy.update`` with the observation, or without it for an old-style strategy."""
-    if _takes_obs(strategy.update, 3):
+    if _takes_obs(type(strategy), "update", 3):
         strategy.update(served, paid, value, obs)
     else:
         strategy.update(served, paid, value)
