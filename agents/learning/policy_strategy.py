@@ -136,11 +136,9 @@ class PolicyRunner:
             self.modules = [module]
         elif mine:
             self.modules = mine
-        elif role == "node":  # checkpoints of node-only trainings
-            self.modules = [meta["modules"][0]]
         else:
-            raise ValueError(f"checkpoint {checkpoint}: no {role} policy (trained with "
-                             f"--learn {role}s=...?)")
+            require_role(checkpoint, role)  # raises, unless an old node-only checkpoint
+            self.modules = [meta["modules"][0]]
         root = Path(checkpoint).expanduser().resolve() / meta.get("modules_dir", str(MODULES_SUBDIR))
         self.loaded = {m: load_module(str(root / m)) for m in dict.fromkeys(self.modules)}
 
@@ -188,6 +186,7 @@ class RLlibPricing(NodeStrategy):
         self._role = "node"
 
     def for_role(self, role: str) -> None:
+        require_role(self.checkpoint, role)
         self._role = role
 
     def _setup(self) -> None:
@@ -236,6 +235,7 @@ class RLlibBidding(DeviceStrategy):
         meta = read_policy_meta(checkpoint)
         if module is not None and module not in meta["modules"]:
             raise ValueError(f"module {module!r} not in checkpoint (has: {', '.join(meta['modules'])})")
+        require_role(checkpoint, "device")
         self.checkpoint = checkpoint
         self.module = module
         self.deterministic = deterministic
@@ -266,6 +266,18 @@ class RLlibBidding(DeviceStrategy):
             raise ValueError("the rllib device strategy needs the DeviceObservation")
         shade = self._act(obs)[0][obs.request]
         return np.minimum(value * (1.0 - shade), budget)
+
+
+def require_role(checkpoint: str, role: str) -> None:
+    """ValueError unless the checkpoint trained agents of ``role`` (node-only trainings of
+    older formats count as having nodes)."""
+    meta = read_policy_meta(checkpoint)
+    agents = meta.get("agent_modules", {})
+    if role == "node" and not agents:
+        return
+    if not any(a.startswith(role + "_") for a in agents):
+        raise ValueError(f"checkpoint {checkpoint}: no {role} policy in it (train with "
+                         f"--learn {role}s=...)")
 
 
 def _agent_row(agent_id: str) -> int:

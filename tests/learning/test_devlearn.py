@@ -3,6 +3,8 @@ strategy interface, old-style device strategies, learning-broker slots in the en
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from learning_helpers import TINY_LEARNING, TINY_OVERRIDES
@@ -13,7 +15,7 @@ from agents.learning.observations import device_features
 from agents.learning.pettingzoo_env import EdgeMarketParallelEnv
 from agents.learning.spaces import env_config
 from agents.model import EdgeMarketModel
-from agents.scenario import small
+from agents.scenario import ScenarioError, small
 from agents.strategies import DeviceObservation, DeviceStrategy, register_strategy
 
 #: Enough brokers in the tiny scenario that most seeds draw some.
@@ -187,3 +189,13 @@ def test_pettingzoo_api_with_nodes_devices_and_brokers(policy):
     assert brokers and {a.split("_")[0] for a in env.agents} == {"node", "device", "broker"}
     widths = {obs[a].shape[0] for a in env.agents}
     assert widths == ({3 + 39} if policy == "shared" else {39, 11})
+
+
+@pytest.mark.parametrize(("key", "role"), [("devices__strategy", "device"),
+                                           ("devices__broker_strategy", "broker")])
+def test_rllib_strategy_of_a_role_the_checkpoint_lacks_is_a_scenario_error(tmp_path, key, role):
+    (tmp_path / "edgemarket_policy.json").write_text(
+        json.dumps({"modules": ["shared"], "agent_modules": {"node_0": "shared"}}))
+    field = key.replace("__", ".")
+    with pytest.raises(ScenarioError, match=rf"{field}: params: .*no {role} policy"):
+        small(**{key: {"name": "rllib", "params": {"checkpoint": str(tmp_path)}}})
