@@ -97,6 +97,7 @@ class BrokerPricing:
         spec = model.scenario.devices.broker_strategy
         strat = get_strategy(spec.name, kind="node", **spec.params)
         assert isinstance(strat, NodeStrategy)
+        strat.for_role("broker")  # a learned policy picks its broker module
         return cls(strat, model.devices.uid.size, model.seed)
 
     def observation(self, model: EdgeMarketModel) -> NodeObservation:

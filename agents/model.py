@@ -41,6 +41,7 @@ from agents.fl.service import FLService
 from agents.handover import HandoverCost, handover_cost
 from agents.honest_welfare import measure_round
 from agents.latency import atom_quantile
+from agents.learning.observations import DeviceFeedback
 from agents.link_adaptation import effective_spectral_eff
 from agents.market_dynamics import MarketDynamics
 from agents.marketplace import Clearing, OrderArrays, clear_venues, merge_results
@@ -52,7 +53,15 @@ from agents.results import AgentSnapshot, RoundResult
 from agents.scenario import NodesConfig, Scenario, load_scenario
 from agents.sessions import SessionBook, session_rounds
 from agents.state import DeviceTable, NodeTable
-from agents.strategies import DeviceStrategy, NodeObservation, NodeStrategy, get_strategy
+from agents.strategies import (
+    DeviceStrategy,
+    NodeObservation,
+    NodeStrategy,
+    decides_brokers,
+    device_bid,
+    device_update,
+    get_strategy,
+)
 from agents.venue_duals import true_cost_duals
 from agents.workloads import ClassTable, Requests, generate
 from market.mechanisms import Mechanism, get_mechanism
@@ -161,6 +170,9 @@ class EdgeMarketModel(mesa.Model):
             self.sellers.kind.size, seed)
         self.link_memory = qi.LinkMemory(n)
         self.broker_pricing = BrokerPricing.from_model(self)  # agents.brokers
+        # What device strategies observe of their devices (state at the end of a round).
+        self.device_feedback = DeviceFeedback(n)
+        self.device_feedback.capture(self)
         self.last_indicators = np.zeros((0, 29))
 
     # --- construction ------------------------------------------------------------------
@@ -374,6 +386,12 @@ class EdgeMarketModel(mesa.Model):
         """One market round; ``node_prices_override`` (m, 4) replaces non-NaN node asks."""
         sc, rng = self.scenario, self.rng
         dev, nodes = self.devices, self.nodes
+        # 0. Device strategies that decide it (a learned broker switch) pick who sells.
+        for strat, idx in self.device_strategies:
+            if decides_brokers(strat):
+                sells = strat.sells(self.device_feedback.observation(idx))
+                if sells is not None:
+                    dev.is_broker[idx] = np.asarray(sells, dtype=bool)
         # 1-2. Move, then measure the channel (attachment and handovers).
         moved = self.mobility.advance(self.round_s, rng)
         moved = self.dynamics.move_followers(self.mobility.pos, moved, self.steps,
@@ -401,7 +419,9 @@ class EdgeMarketModel(mesa.Model):
         for strat, idx in self.device_strategies:
             sel = np.flatnonzero(np.isin(req.device, idx))
             d = req.device[sel]
-            bid_value[sel] = strat.bid(req.value_credits[sel], dev.budget_credits[d])
+            bid_value[sel] = device_bid(strat, req.value_credits[sel], dev.budget_credits[d],
+                                        self.device_feedback.observation(idx, d))
+        own_bid = bid_value.copy()  # the strategies' own bids, before buyers withdraw
         # 5-6. Edge venues, then the cloud for what the edge did not serve.
         venue, edge_design, stage_budget = self._edge_designs(req, link)
         bid_value = self.dynamics.withdraw(req.value_credits, venue, edge_design.feasible,
@@ -464,9 +484,13 @@ class EdgeMarketModel(mesa.Model):
         for strat, idx in self.node_strategies:
             strat.update(self.node_observation(idx), rng)
         self.broker_pricing.update(self)
+        self.device_feedback.record(self, req.device, own_bid, req.value_credits,
+                                    clearing.bundles_served, got.payment)
         for strat, idx in self.device_strategies:
             sel = np.isin(req.device, idx)
-            strat.update(clearing.bundles_served[sel], got.payment[sel], req.value_credits[sel])
+            device_update(strat, clearing.bundles_served[sel], got.payment[sel],
+                          req.value_credits[sel],
+                          self.device_feedback.observation(idx, req.device[sel]))
         rr = RoundResult(
             round=self.steps, clearing=clearing, optimal_welfare=clearing.optimal_welfare,
             efficiency=clearing.efficiency, qoais=qoais, net_credits=trades.net_credits(),
@@ -785,7 +809,8 @@ class EdgeMarketModel(mesa.Model):
                            + e.j_per_mbit * self.round_s * nodes.sold[:, 0])
         dev.sold = np.bincount(idx[is_dev] * N_RESOURCES + r[is_dev], weights=q[is_dev],
                                minlength=n * N_RESOURCES).reshape(n, N_RESOURCES)
-        broker_income = np.bincount(idx[is_dev], weights=earned[is_dev], minlength=n)
+        broker_income = dev.broker_income_credits = np.bincount(
+            idx[is_dev], weights=earned[is_dev], minlength=n).astype(float)
         dev.spent_credits = np.bincount(req.device, weights=got.payment, minlength=n).astype(float)
         dev.budget_credits = (dev.budget_credits - dev.spent_credits + broker_income
                               + sc.devices.budget_refill_credits_per_round)

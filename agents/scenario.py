@@ -84,6 +84,8 @@ class StrategySpec(_Strict):
 
     name: str
     params: dict[str, Any] = Field(default_factory=dict)
+    #: Whom a node strategy prices for, when not nodes (see NodeStrategy.for_role).
+    role: ClassVar[str] = ""
 
     @field_validator("name")
     @classmethod
@@ -100,8 +102,10 @@ class StrategySpec(_Strict):
         from agents.strategies import get_strategy
 
         try:
-            get_strategy(self.name, kind=self.kind, **self.params)
-        except TypeError as exc:
+            strategy = get_strategy(self.name, kind=self.kind, **self.params)
+            if self.role:
+                strategy.for_role(self.role)  # type: ignore[attr-defined]
+        except (TypeError, ValueError) as exc:
             raise ValueError(f"params: {exc}") from None
         return self
 
@@ -116,6 +120,12 @@ class DeviceStrategySpec(StrategySpec):
     """A device bidding strategy: truthful, shading, or a registered one."""
 
     kind: ClassVar[str] = "device"
+
+
+class BrokerStrategySpec(NodeStrategySpec):
+    """The brokers' pricing strategy: a node strategy told it prices for brokers."""
+
+    role: ClassVar[str] = "broker"
 
 
 class Area(_Strict):
@@ -198,8 +208,8 @@ class DevicesConfig(_Strict):
     budget_refill_credits_per_round: float = Field(5.0, ge=0, description="credits per round")
     strategy: DeviceStrategySpec = Field(
         default_factory=lambda: DeviceStrategySpec(name="truthful"))
-    broker_strategy: NodeStrategySpec = Field(
-        default_factory=lambda: NodeStrategySpec(name="zip"),
+    broker_strategy: BrokerStrategySpec = Field(
+        default_factory=lambda: BrokerStrategySpec(name="zip"),
         description="node pricing strategy the brokers price their idle resources with")
     relay: RelayConfig = Field(default_factory=RelayConfig)
 

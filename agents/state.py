@@ -69,6 +69,7 @@ class DeviceTable:
     attached: IntArray = field(init=False)  # node index, -1 if none
     handovers: IntArray = field(init=False)  # cumulative
     sold: FloatArray = field(init=False)  # (n, 4) units sold as a broker this round
+    broker_income_credits: FloatArray = field(init=False)  # earned as a broker this round
     spent_credits: FloatArray = field(init=False)  # this round
 
     def __post_init__(self) -> None:
@@ -76,4 +77,5 @@ class DeviceTable:
         self.attached = np.full(n, -1, dtype=np.int64)
         self.handovers = np.zeros(n, dtype=np.int64)
         self.sold = np.zeros((n, 4))
+        self.broker_income_credits = np.zeros(n)
         self.spent_credits = np.zeros(n)

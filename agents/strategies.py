@@ -7,8 +7,16 @@ group of agents at once, on arrays, so the hot path stays vectorized:
 
 - node strategies: ``quote(obs) -> (n, 4)`` ask prices (credits/unit) from a
   :class:`NodeObservation`, and ``update(obs)`` after the round is cleared;
-- device strategies: ``bid(value, budget) -> (n,)`` bid values (credits per bundle) and
-  ``quote(cost) -> (n, 4)`` ask prices for the idle resources a broker sells.
+- device strategies: ``bid(value, budget, obs) -> (n,)`` bid values (credits per bundle),
+  ``update(served, paid, value, obs)`` after the round, and optionally ``sells(obs)``, the
+  broker switch of their devices at the start of a round. ``obs`` is a
+  :class:`DeviceObservation`: for each device of the group, the same local features a
+  learning device sees in the RL envs (built by one code path,
+  :mod:`agents.learning.observations`), plus which device made each request. Strategies
+  written for the older ``bid(value, budget)`` / ``update(served, paid, value)`` still run
+  (they are called without ``obs``); a ``bid`` that cannot take ``(value, budget)`` is
+  refused when it is registered. Brokers price with a *node* strategy
+  (``devices.broker_strategy``, :mod:`agents.brokers`).
 
 Learned state lives in attributes with a trailing underscore, created on first use for the
 group's size (``fit``-like), and ``reset()`` forgets it. A user strategy is one small
@@ -20,6 +28,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
@@ -28,6 +37,7 @@ from numpy.typing import NDArray
 from market import pricing
 
 FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,34 @@ class NodeObservation:
     demand: FloatArray
     market_price: FloatArray
     sla_rate: FloatArray | None = None
+
+
+@dataclass(frozen=True)
+class DeviceObservation:
+    """What a device strategy sees of its k devices: their state at the end of the last
+    round (before the first round: at the start), per device row ``rows`` (k,).
+
+    budget: credits left / the scenario's initial budget. battery: charge / capacity.
+    is_broker: 1.0 if the device sells idle resources. shade: the bid shading of its last
+    bids, 1 − Σ bid / Σ value (kept while it makes no request). served: share of its last
+    round's requests served. utility: last round's value of what it got − what it paid +
+    broker income − broker true cost, over its service class's value. price: (k, 4)
+    clearing price / marginal cost at its attached node per resource (0 if unattached or
+    nothing traded). attached: 1.0 if attached to a node. request: (r,) for ``bid`` and
+    ``update``, the position in ``rows`` of each request's device (empty for ``sells``).
+    """
+
+    round: int
+    rows: IntArray
+    budget: FloatArray
+    battery: FloatArray
+    is_broker: FloatArray
+    shade: FloatArray
+    served: FloatArray
+    utility: FloatArray
+    price: FloatArray
+    attached: FloatArray
+    request: IntArray
 
 
 class Strategy:
@@ -81,9 +119,15 @@ class Strategy:
 
 
 class NodeStrategy(Strategy):
-    """Prices the resources of a group of edge nodes."""
+    """Prices the resources of a group of edge nodes (or, as ``devices.broker_strategy``,
+    of every broker)."""
 
     kind = "node"
+
+    def for_role(self, role: str) -> None:
+        """Told once, before the first quote, whom it prices for: "node" (the default) or
+        "broker" (agents.brokers). Default: nothing; a learned policy picks its module."""
+        return None
 
     def quote(self, obs: NodeObservation, rng: np.random.Generator) -> FloatArray:
         """(n, 4) ask prices in credits/unit for this round."""
@@ -99,13 +143,68 @@ class DeviceStrategy(Strategy):
 
     kind = "device"
 
-    def bid(self, value: FloatArray, budget: FloatArray) -> FloatArray:
-        """(n,) bid in credits per bundle for requests worth ``value`` credits."""
+    def bid(self, value: FloatArray, budget: FloatArray,
+            obs: DeviceObservation | None = None) -> FloatArray:
+        """(n,) bid in credits per bundle for requests worth ``value`` credits; request i
+        comes from device ``obs.rows[obs.request[i]]``."""
         raise NotImplementedError
 
-    def update(self, served: FloatArray, paid: FloatArray, value: FloatArray) -> None:
-        """Learn from the round: per request bundles served, credits paid, value. Default: nothing."""
+    def update(self, served: FloatArray, paid: FloatArray, value: FloatArray,
+               obs: DeviceObservation | None = None) -> None:
+        """Learn from the round: per request bundles served, credits paid, value; ``obs``
+        is the state after the round. Default: nothing."""
         return None
+
+    def sells(self, obs: DeviceObservation) -> NDArray[np.bool_] | None:
+        """(k,) whether each device sells its idle resources as a broker this round (the
+        RL broker switch); None (the default) leaves the scenario's brokers as they are."""
+        return None
+
+
+@cache
+def _takes_obs(cls: type, name: str, n_args: int) -> bool:
+    """Whether method ``name`` of ``cls`` accepts ``obs`` after its ``n_args`` positional
+    arguments (cached per class: the model asks every round)."""
+    params = list(inspect.signature(getattr(cls, name)).parameters.values())[1:]  # self
+    if any(p.kind == p.VAR_KEYWORD for p in params) or any(p.name == "obs" for p in params):
+        return True
+    if any(p.kind == p.VAR_POSITIONAL for p in params):
+        return True
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) > n_args
+
+
+def _check_signature(cls: type, name: str, args: tuple[str, ...]) -> None:
+    """Refuse a device strategy whose ``name`` method cannot be called with ``args``."""
+    fn = getattr(cls, name)
+    try:
+        inspect.signature(fn).bind(None, *args)
+    except TypeError:
+        want = ", ".join(args)
+        raise TypeError(f"device strategy {cls.__name__}: {name}() must accept ({want}[, obs]); "
+                        f"it is {name}{inspect.signature(fn)}") from None
+
+
+def device_bid(strategy: DeviceStrategy, value: FloatArray, budget: FloatArray,
+               obs: DeviceObservation) -> FloatArray:
+    """``strategy.bid`` with the observation, or without it for an old-style strategy."""
+    if _takes_obs(type(strategy), "bid", 2):
+        return strategy.bid(value, budget, obs)
+    return strategy.bid(value, budget)
+
+
+def device_update(strategy: DeviceStrategy, served: FloatArray, paid: FloatArray,
+                  value: FloatArray, obs: DeviceObservation) -> None:
+    """``strategy.update`` with the observation, or without it for an old-style strategy."""
+    if _takes_obs(type(strategy), "update", 3):
+        strategy.update(served, paid, value, obs)
+    else:
+        strategy.update(served, paid, value)
+
+
+def decides_brokers(strategy: DeviceStrategy) -> bool:
+    """Whether the strategy overrides ``sells`` (so the model builds it an observation)."""
+    return type(strategy).sells is not DeviceStrategy.sells
 
 
 # --- registry --------------------------------------------------------------------------------
@@ -120,6 +219,9 @@ def register_strategy(name: str) -> Callable[[S], S]:
     def deco(cls: S) -> S:
         if not (isinstance(cls, type) and issubclass(cls, NodeStrategy | DeviceStrategy)):
             raise TypeError(f"{cls!r} is not a NodeStrategy or DeviceStrategy subclass")
+        if issubclass(cls, DeviceStrategy):
+            _check_signature(cls, "bid", ("value", "budget"))
+            _check_signature(cls, "update", ("served", "paid", "value"))
         key = (cls.kind, name)
         if key in _REGISTRY and _REGISTRY[key] is not cls:
             raise ValueError(f"{cls.kind} strategy {name!r} is already registered")
@@ -263,7 +365,8 @@ class ZIP(NodeStrategy):
 class Truthful(DeviceStrategy):
     """Bid the request's true value (capped by the budget)."""
 
-    def bid(self, value: FloatArray, budget: FloatArray) -> FloatArray:
+    def bid(self, value: FloatArray, budget: FloatArray,
+            obs: DeviceObservation | None = None) -> FloatArray:
         return np.minimum(value, budget)
 
 
@@ -276,11 +379,13 @@ class Shading(DeviceStrategy):
             raise ValueError("shade must be in [0, 1)")
         self.shade = shade
 
-    def bid(self, value: FloatArray, budget: FloatArray) -> FloatArray:
+    def bid(self, value: FloatArray, budget: FloatArray,
+            obs: DeviceObservation | None = None) -> FloatArray:
         return np.minimum(value * (1.0 - self.shade), budget)
 
 
-# The learned-pricing node strategy ("rllib", agents.learning.policy_strategy) registers
-# itself on import; importing it here makes it available wherever the registry is. It
-# imports neither Ray nor torch until a policy is actually queried.
+# The learned strategies ("rllib" for nodes, brokers and devices,
+# agents.learning.policy_strategy) register themselves on import; importing them here makes
+# them available wherever the registry is. They import neither Ray nor torch until a policy
+# is actually queried.
 from agents.learning import policy_strategy as _policy_strategy  # noqa: E402, F401

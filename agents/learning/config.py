@@ -8,6 +8,7 @@ edge node prices its four resources as a multiplier on its marginal cost in
     learning:
       nodes: all            # "all", "none", or a list of node indices that learn
       devices: 0            # the first k devices act (bid shading + broker switch)
+      brokers: none         # "all", "none", or k: the first k brokers price their idle resources
       max_multiplier: 3.0
       episode_rounds: 25
       sla_penalty: 1.0
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 PolicyMode = Literal["shared", "per-role", "per-agent"]
 
@@ -31,6 +32,10 @@ class LearningConfig(BaseModel):
     nodes: Literal["all", "none"] | list[int] = Field(
         "all", description="edge nodes that learn: all, none, or node indices (0-based)")
     devices: int = Field(0, ge=0, description="the first k devices learn (0: none)")
+    brokers: Literal["all", "none"] | int = Field(
+        "none", description="brokers whose asks (a multiplier over their true cost per "
+                            "resource) are learned: all, none, or the first k brokers of each "
+                            "episode's world (devices drawn as brokers, in row order)")
     min_multiplier: float = Field(1.0, gt=0, description="lowest ask as a multiple of marginal cost")
     max_multiplier: float = Field(3.0, gt=0, description="highest ask as a multiple of marginal cost")
     max_shade: float = Field(0.5, ge=0, lt=1, description="highest bid shading a device may choose")
@@ -58,6 +63,22 @@ class LearningConfig(BaseModel):
         if isinstance(self.nodes, list) and any(i < 0 for i in self.nodes):
             raise ValueError("nodes: indices must be >= 0")
         return self
+
+    @field_validator("brokers", mode="before")
+    @classmethod
+    def _brokers(cls, v: Any) -> Any:
+        ok = v in ("all", "none") or (isinstance(v, int) and not isinstance(v, bool) and v >= 0)
+        if not ok:
+            raise ValueError(f"must be all, none or a count >= 0, got {v!r}")
+        return v
+
+    def broker_slots(self, n_devices: int) -> int:
+        """Learning-broker slots per world: k, every device for ``all``, 0 for ``none``."""
+        if self.brokers == "all":
+            return n_devices
+        if self.brokers == "none":
+            return 0
+        return int(self.brokers)
 
     def learning_node_indices(self, n_nodes: int) -> list[int]:
         """The node rows that learn, for a model with ``n_nodes`` edge nodes."""

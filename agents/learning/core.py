@@ -11,11 +11,26 @@ here). Per round:
    rule-based strategy);
 2. learning devices' actions (j, 2) set their bid shading (a one-device strategy group in
    ``model.device_strategies``) and whether they act as a broker (``devices.is_broker``);
-3. the model clears the round; rewards are each node's profit (revenue − marginal cost of
-   units sold, ``model.node_rewards()``) and each device's utility (value of what it got −
-   payments + broker income − broker cost), minus ``sla_penalty`` × credits at stake in the
-   SLA violations it is the provider of; node rewards are divided by the node's cost of
-   full capacity per round (``reward_scale`` overrides), device rewards by its class value.
+3. learning brokers' actions (b, 4) are price multipliers over their true cost per resource
+   (``devices.cost``): the brokers' pricing strategy is wrapped so that their rows ask
+   ``cost × multiplier`` (the others keep ``devices.broker_strategy``);
+4. the model clears the round; rewards are each node's profit (revenue − marginal cost of
+   units sold, ``model.node_rewards()``), each device's utility (value of what it got −
+   payments + broker income − broker cost) and each broker's profit (broker income − true
+   cost of what it sold), minus ``sla_penalty`` × credits at stake in the SLA violations it
+   is the provider of; node and broker rewards are divided by their cost of full capacity
+   per round (``reward_scale`` overrides), device rewards by its class value.
+
+Device observations are the model's own :class:`~agents.learning.observations.DeviceFeedback`
+(the ``DeviceObservation`` device strategies get in ordinary runs); broker observations are
+:class:`~agents.learning.observations.NodeFeatures` of the brokers' NodeObservation
+(``BrokerPricing.observation``, what ``devices.broker_strategy`` gets in runs).
+
+**Broker slots.** Which devices are brokers is drawn per seed, so learning brokers are
+slots: per world, slot s is bound at each reset to the s-th device (in row order) that the
+new model drew as a broker. Slots without a broker that episode are absent (the envs leave
+them out of ``agents``); a bound broker that stops selling (battery, detached, its device's
+broker switch) stays in the episode with zero reward.
 """
 
 from __future__ import annotations
@@ -29,12 +44,13 @@ from numpy.typing import NDArray
 from agents.learning.config import LearningConfig, learning_config
 from agents.learning.observations import (
     NodeFeatures,
+    broker_margin,
     device_features,
     device_obs_dim,
     node_obs_dim,
 )
 from agents.scenario import Scenario, load_scenario
-from agents.strategies import DeviceStrategy, NodeObservation
+from agents.strategies import DeviceObservation, DeviceStrategy, NodeObservation, NodeStrategy
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -44,27 +60,45 @@ _KIND_NODE, _KIND_DEVICE = 0, 2
 
 
 class ShadeOne(DeviceStrategy):
-    """Internal device strategy of one learning device: bid ``value × (1 − shade)``.
-
-    It records what its device got each round (``update``), which the core turns into the
-    device's utility. Not registered by name: only the learning core creates it.
-    """
+    """Internal device strategy of one learning device: bid ``value × (1 − shade)``, the
+    shade the core sets from the device's action each round. Not registered by name: only
+    the learning core creates it (what the device got is read from the model's
+    DeviceFeedback)."""
 
     def __init__(self, shade: float = 0.0) -> None:
         self.shade = shade
-        self.value_got = 0.0
-        self.paid = 0.0
-        self.requests = 0
-        self.served = 0.0
 
-    def bid(self, value: FloatArray, budget: FloatArray) -> FloatArray:
+    def bid(self, value: FloatArray, budget: FloatArray,
+            obs: DeviceObservation | None = None) -> FloatArray:
         return np.minimum(value * (1.0 - self.shade), budget)
 
-    def update(self, served: FloatArray, paid: FloatArray, value: FloatArray) -> None:
-        self.value_got = float(np.sum(served * value))
-        self.paid = float(np.sum(paid))
-        self.requests = int(served.size)
-        self.served = float(np.sum(served))
+
+class LearnedBrokerAsks(NodeStrategy):
+    """The brokers' pricing strategy with the learning brokers' rows overridden: those ask
+    ``cost × multiplier`` (set by the core each round); the rest keep ``inner``'s quotes,
+    and ``inner`` still learns from every round. Not registered by name."""
+
+    def __init__(self, inner: NodeStrategy) -> None:
+        self.inner = inner
+        self.rows = np.zeros(0, np.int64)
+        self.multipliers = np.zeros((0, 4))
+
+    def quote(self, obs: NodeObservation, rng: np.random.Generator) -> FloatArray:
+        ask = np.array(self.inner.quote(obs, rng), dtype=np.float64)
+        if self.rows.size:
+            ask[self.rows] = np.asarray(obs.cost, np.float64)[self.rows] * self.multipliers
+        return ask
+
+    def update(self, obs: NodeObservation, rng: np.random.Generator) -> None:
+        self.inner.update(obs, rng)
+
+
+def observation_rows(obs: NodeObservation, rows: IntArray) -> NodeObservation:
+    """The NodeObservation of the sellers at ``rows`` only."""
+    return NodeObservation(round=obs.round, cost=obs.cost[rows], capacity=obs.capacity[rows],
+                           last_ask=obs.last_ask[rows], sold=obs.sold[rows],
+                           demand=obs.demand[rows], market_price=obs.market_price[rows],
+                           sla_rate=None if obs.sla_rate is None else obs.sla_rate[rows])
 
 
 @dataclass
@@ -76,6 +110,8 @@ class StepOutcome:
     round_result: Any
     node_profit: FloatArray
     node_penalty: FloatArray
+    #: One per broker slot (0 for slots without a broker this episode).
+    broker_rewards: FloatArray | None = None
 
 
 def resolve_scenario(scenario: Scenario | str, overrides: dict[str, Any] | None = None) -> Scenario:
@@ -144,15 +180,21 @@ class MarketCore:
         #: (local row, world) of each learning node and device.
         self.node_slots = [(int(r), w) for w in range(self.worlds) for r in local_nodes]
         self.device_slots = [(r, w) for w in range(self.worlds) for r in range(self.cfg.devices)]
-        if self.node_rows.size + self.device_rows.size == 0:
-            raise ValueError("learning: no agent learns (nodes: none and devices: 0)")
+        #: (slot, world) of each learning-broker slot; bound to device rows at each reset.
+        self.broker_slots = [(s, w) for w in range(self.worlds)
+                             for s in range(self.cfg.broker_slots(n_dev))]
+        self.broker_rows = np.full(len(self.broker_slots), -1, np.int64)
+        if self.node_rows.size + self.device_rows.size + len(self.broker_slots) == 0:
+            raise ValueError("learning: no agent learns (nodes: none, devices: 0, brokers: none)")
         self.base_seed = int(seed)
         self.episode = -1
         self.rounds = 0
         self.model: Any = None
         self.features = NodeFeatures(self.cfg.history)
+        self.broker_features = NodeFeatures(self.cfg.history)
+        self._broker_asks: LearnedBrokerAsks | None = None
+        self._broker_scale = np.ones(len(self.broker_slots))
         self._shades: list[ShadeOne] = []
-        self._dev_utility = np.zeros(self.device_rows.size)
         self._node_scale = np.ones(self.node_rows.size)
         self.stats = EpisodeStats(worlds=self.worlds)
         #: Totals of the last finished episode (set when ``done`` becomes true).
@@ -169,6 +211,16 @@ class MarketCore:
     def n_devices(self) -> int:
         """Learning devices."""
         return int(self.device_rows.size)
+
+    @property
+    def n_broker_slots(self) -> int:
+        """Learning-broker slots (bound or not)."""
+        return len(self.broker_slots)
+
+    @property
+    def broker_bound(self) -> NDArray[np.bool_]:
+        """(slots,) whether each broker slot has a broker this episode."""
+        return self.broker_rows >= 0
 
     @property
     def node_obs_dim(self) -> int:
@@ -210,7 +262,35 @@ class MarketCore:
         self._shades = []
         if self.n_devices:
             self._install_device_groups()
-        self._dev_utility = np.zeros(self.n_devices)
+        if self.n_broker_slots:
+            self._bind_brokers()
+
+    def _bind_brokers(self) -> None:
+        """Bind each world's broker slots to its brokers in row order (see module doc) and
+        wrap the brokers' pricing strategy so the bound rows ask what the policy says."""
+        model = self.model
+        dev = model.devices
+        n_dev = self.scenario.devices.count
+        per_world = self.cfg.broker_slots(n_dev)
+        rows = np.full(self.n_broker_slots, -1, np.int64)
+        for w in range(self.worlds):
+            mine = np.flatnonzero(dev.is_broker[w * n_dev:(w + 1) * n_dev]) + w * n_dev
+            k = min(per_world, mine.size)
+            rows[w * per_world: w * per_world + k] = mine[:k]
+        self.broker_rows = rows
+        bound = rows[rows >= 0]
+        bp = model.broker_pricing
+        self._broker_asks = LearnedBrokerAsks(bp.strategy)
+        self._broker_asks.rows = bound
+        self._broker_asks.multipliers = np.ones((bound.size, 4))
+        bp.strategy = self._broker_asks
+        if self.cfg.reward_scale is not None:
+            self._broker_scale = np.full(bound.size, float(self.cfg.reward_scale))
+        else:
+            cost = np.nan_to_num(dev.cost[bound], posinf=0.0)
+            worth = (dev.capacity[bound] * cost).sum(axis=1)
+            self._broker_scale = np.where(worth > 0, worth, 1.0)
+        self.broker_features.reset()
 
     def _install_device_groups(self) -> None:
         """Each learning device gets its own ShadeOne group; the rest keep theirs."""
@@ -240,27 +320,20 @@ class MarketCore:
         return self.features.features(self.node_observation())
 
     def device_observations(self) -> NDArray[np.float32]:
-        """(j, device_obs_dim) float32 observations of the learning devices."""
-        j = self.n_devices
-        if not j:
+        """(j, device_obs_dim) float32 observations of the learning devices: the model's
+        DeviceFeedback at their rows, as device strategies get it in runs."""
+        if not self.n_devices:
             return np.zeros((0, self.device_obs_dim), np.float32)
-        model, rows = self.model, self.device_rows
-        dev, nodes = model.devices, model.nodes
-        dc = self.scenario.devices
-        budget = dev.budget_credits[rows] / max(dc.budget_credits, 1e-9)
-        battery = np.divide(dev.battery_j[rows], dev.battery_capacity_j[rows],
-                            out=np.zeros(j), where=dev.battery_capacity_j[rows] > 0)
-        shade = np.array([s.shade for s in self._shades])
-        served = np.array([s.served / s.requests if s.requests else 0.0 for s in self._shades])
-        att = dev.attached[rows]
-        ok = att >= 0
-        a = np.maximum(att, 0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            poc = np.where(ok[:, None], nodes.market_price[a] / nodes.cost[a], 0.0)
-        value = model.classes.value_credits[dev.cls[rows]]
-        util = np.divide(self._dev_utility, value, out=np.zeros(j), where=value > 0)
-        return device_features(budget, battery, dev.is_broker[rows].astype(np.float64), shade,
-                               served, util, poc, ok.astype(np.float64))
+        return device_features(self.model.device_feedback.observation(self.device_rows))
+
+    def broker_observations(self) -> NDArray[np.float32]:
+        """(bound slots, node_obs_dim) float32 observations of the bound broker slots:
+        NodeFeatures of their rows of the brokers' NodeObservation."""
+        bound = self.broker_rows[self.broker_bound]
+        if not bound.size:
+            return np.zeros((0, self.node_obs_dim), np.float32)
+        obs = observation_rows(self.model.broker_pricing.observation(self.model), bound)
+        return self.broker_features.features(obs)
 
     # -- one round ----------------------------------------------------------------------
 
@@ -275,8 +348,10 @@ class MarketCore:
         return out
 
     def step(self, node_multipliers: FloatArray | None = None,
-             device_actions: FloatArray | None = None) -> StepOutcome:
-        """Apply the actions, clear one round, return the learning agents' rewards."""
+             device_actions: FloatArray | None = None,
+             broker_multipliers: FloatArray | None = None) -> StepOutcome:
+        """Apply the actions, clear one round, return the learning agents' rewards.
+        ``broker_multipliers``: (bound broker slots, 4)."""
         model = self.model
         if model is None:
             raise RuntimeError("call reset() first")
@@ -292,9 +367,16 @@ class MarketCore:
             for s, v in zip(self._shades, shade.tolist(), strict=True):
                 s.shade = v
             model.devices.is_broker[self.device_rows] = act[:, 1] > 0
+        if self._broker_asks is not None and self._broker_asks.rows.size:
+            b = self._broker_asks.rows.size
+            mult = np.ones((b, 4)) if broker_multipliers is None else \
+                np.asarray(broker_multipliers, np.float64).reshape(b, 4)
+            self._broker_asks.multipliers = np.clip(mult, self.cfg.min_multiplier,
+                                                    self.cfg.max_multiplier)
         rr = model.step(node_prices_override=override)
         self.rounds += 1
-        penalty_node, penalty_dev = self._penalties(rr)
+        pen_nodes, pen_devices = self._penalty_arrays(rr)
+        penalty_node, penalty_dev = pen_nodes[self.node_rows], pen_devices[self.device_rows]
         profit = model.nodes.profit_credits[self.node_rows]
         node_rewards = (profit - penalty_node) / self._node_scale
         if self.cfg.node_reward == "welfare" and self.n_nodes:
@@ -302,20 +384,26 @@ class MarketCore:
             node_rewards = np.full(self.n_nodes, share) / self._node_scale
         dev_rewards = np.zeros(self.n_devices)
         if self.n_devices:
+            # The device's utility as its observation has it (DeviceFeedback, per class
+            # value), minus the SLA penalty it owes as a provider.
             dev = model.devices
             rows = self.device_rows
-            net = np.array([rr.net_credits.get(int(u), 0.0) for u in dev.uid[rows]])
-            broker_cost = (dev.sold[rows] * dev.cost[rows]).sum(axis=1)
-            got = np.array([s.value_got for s in self._shades])
-            self._dev_utility = got + net - broker_cost - penalty_dev
             value = model.classes.value_credits[dev.cls[rows]]
-            dev_rewards = np.divide(self._dev_utility, value, out=np.zeros(rows.size),
-                                    where=value > 0)
+            penalty = np.divide(penalty_dev, value, out=np.zeros(rows.size), where=value > 0)
+            dev_rewards = model.device_feedback.utility[rows] - penalty
+        broker_rewards = np.zeros(self.n_broker_slots)
+        if self.n_broker_slots:
+            bound = self.broker_rows[self.broker_bound]
+            margin = broker_margin(model.devices)[bound] - pen_devices[bound]
+            broker_rewards[self.broker_bound] = margin / self._broker_scale
+            obs = observation_rows(model.broker_pricing.observation(model), bound)
+            self.broker_features.push(obs)
         if self.n_nodes:
             self.features.push(self.node_observation())
         self._account(rr, profit, penalty_node, override)
         return StepOutcome(node_rewards=node_rewards, device_rewards=dev_rewards,
-                           round_result=rr, node_profit=profit.copy(), node_penalty=penalty_node)
+                           round_result=rr, node_profit=profit.copy(), node_penalty=penalty_node,
+                           broker_rewards=broker_rewards)
 
     def _account(self, rr: Any, profit: FloatArray, penalty: FloatArray,
                  override: FloatArray | None) -> None:
@@ -334,9 +422,10 @@ class MarketCore:
         if self.done:
             self.last_episode = st
 
-    def _penalties(self, rr: Any) -> tuple[FloatArray, FloatArray]:
-        """Credits at stake in SLA violations × sla_penalty, per learning node and device."""
-        pn, pd = np.zeros(self.n_nodes), np.zeros(self.n_devices)
+    def _penalty_arrays(self, rr: Any) -> tuple[FloatArray, FloatArray]:
+        """Credits at stake in SLA violations × sla_penalty, per node row and device row."""
+        m, n = self.model.nodes.uid.size, self.model.devices.uid.size
+        pn, pd = np.zeros(m), np.zeros(n)
         if not rr.violations or self.cfg.sla_penalty == 0:
             return pn, pd
         v = np.array([(p, c) for p, _b, c in rr.violations], dtype=np.float64)
@@ -346,12 +435,11 @@ class MarketCore:
         ok = (uid >= 0) & (uid < sellers.kind.size)
         uid, stake = uid[ok], stake[ok]
         kind, index = sellers.kind[uid], sellers.index[uid]
-        m, n = self.model.nodes.uid.size, self.model.devices.uid.size
         node_pen = np.bincount(index[kind == _KIND_NODE], weights=stake[kind == _KIND_NODE],
                                minlength=m)
         dev_pen = np.bincount(index[kind == _KIND_DEVICE], weights=stake[kind == _KIND_DEVICE],
                               minlength=n)
-        return node_pen[self.node_rows], dev_pen[self.device_rows]
+        return node_pen, dev_pen
 
     # -- metadata -----------------------------------------------------------------------
 
@@ -362,6 +450,7 @@ class MarketCore:
             "learning": self.cfg.model_dump(mode="json"),
             "node_rows": self.node_rows.tolist(),
             "device_rows": self.device_rows.tolist(),
+            "broker_slots": self.n_broker_slots,
             "node_obs_dim": self.node_obs_dim,
             "worlds": self.worlds,
             "device_obs_dim": self.device_obs_dim,

@@ -21,18 +21,27 @@ rate of the requests it served last round when the observation carries one (fiel
 ``sla_rate`` of the NodeObservation; 1.0 otherwise), and ``valid`` (history): 1 for history
 slots already filled. Everything is clipped into the Box ``[0, 10]``.
 
-:class:`DeviceFeatures` does the same for learning devices (budget, battery, broker flag,
-last shade, served share, prices at the attached node).
+:class:`DeviceFeedback` keeps every device's state at the end of each round (budget,
+battery, broker flag, last bid shading, served share, utility, prices at the attached
+node); the model hands slices of it (a :class:`~agents.strategies.DeviceObservation`) to
+device strategies, and :func:`device_features` turns one into the float32 vector a
+learning device sees, in the envs and in the ``rllib`` device strategy alike.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from market.resources import N_RESOURCES
 
+if TYPE_CHECKING:  # agents.strategies imports this module (through policy_strategy)
+    from agents.strategies import DeviceObservation
+
 FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
 F32Array = NDArray[np.float32]
 
 #: Upper bound of every observation feature (the Box is [0, OBS_HIGH]).
@@ -142,15 +151,121 @@ def device_obs_dim() -> int:
     return len(DEVICE_FEATURES)
 
 
-def device_features(budget_share: FloatArray, battery_share: FloatArray, is_broker: FloatArray,
-                    shade: FloatArray, served_share: FloatArray, utility_share: FloatArray,
-                    price_over_cost: FloatArray, attached: FloatArray) -> F32Array:
-    """(k, 11) device observations (see DEVICE_FEATURES), clipped into [0, OBS_HIGH]."""
-    cols = [np.clip(budget_share, 0, OBS_HIGH), np.clip(battery_share, 0, 1), is_broker,
-            shade, np.clip(served_share, 0, 1), np.clip(utility_share + 1.0, 0, OBS_HIGH)]
-    out = np.column_stack([*cols, np.clip(np.nan_to_num(price_over_cost, nan=0.0), 0, OBS_HIGH),
-                           attached])
+def device_features(obs: DeviceObservation) -> F32Array:
+    """(k, 11) device observations (see DEVICE_FEATURES) of a DeviceObservation, clipped
+    into [0, OBS_HIGH]; utility is shifted by +1 so a loss of up to one class value shows."""
+    cols = [np.clip(obs.budget, 0, OBS_HIGH), np.clip(obs.battery, 0, 1), obs.is_broker,
+            obs.shade, np.clip(obs.served, 0, 1), np.clip(obs.utility + 1.0, 0, OBS_HIGH)]
+    out = np.column_stack([*cols, np.clip(np.nan_to_num(obs.price, nan=0.0), 0, OBS_HIGH),
+                           obs.attached])
     return np.clip(out, 0.0, OBS_HIGH).astype(np.float32)
+
+
+class DeviceFeedback:
+    """Every device's observation state (the fields of
+    :class:`~agents.strategies.DeviceObservation`) at the end of the last round.
+
+    The model records it once per round (``record``, after settlement) and hands slices of
+    it to device strategies (``observation``); the RL envs read the same slices for their
+    learning devices, so a trained device policy sees in ``edgemarket run`` what it saw in
+    training. Before the first round it holds the initial state (``capture``).
+    """
+
+    def __init__(self, n: int) -> None:
+        self.round = 0
+        self.shade = np.zeros(n)
+        self.served = np.zeros(n)
+        self.utility = np.zeros(n)
+        self.budget = np.ones(n)
+        self.battery = np.ones(n)
+        self.is_broker = np.zeros(n)
+        self.price = np.zeros((n, N_RESOURCES))
+        self.attached = np.zeros(n)
+
+    def capture(self, model: Any) -> None:
+        """Copy the devices' state (budget, battery, broker flag, attachment and the
+        clearing price over marginal cost at the attached node) from the model."""
+        dev, nodes = model.devices, model.nodes
+        n = dev.uid.size
+        self.round = int(model.steps)
+        self.budget = dev.budget_credits / max(model.scenario.devices.budget_credits, 1e-9)
+        self.battery = np.divide(dev.battery_j, dev.battery_capacity_j, out=np.zeros(n),
+                                 where=dev.battery_capacity_j > 0)
+        self.is_broker = dev.is_broker.astype(np.float64)
+        att = dev.attached
+        ok = att >= 0
+        self.attached = ok.astype(np.float64)
+        # Per node first (m rows), then one gather; a last zero row serves the unattached
+        # (att = -1): masked division and assignment over n device rows cost ~50x more.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.nan_to_num(nodes.market_price / nodes.cost, nan=0.0, posinf=0.0)
+        ratio = np.vstack([ratio.reshape(-1, N_RESOURCES), np.zeros((1, N_RESOURCES))])
+        self.price = ratio.take(att, axis=0)
+
+    def record(self, model: Any, device: IntArray, bid: FloatArray, value: FloatArray,
+               served: FloatArray, paid: FloatArray) -> None:
+        """After a settled round: per request its device, the strategy's bid, its value,
+        bundles served and payment; broker income and sales come from the device table."""
+        dev = model.devices
+        n = dev.uid.size
+        n_req = np.bincount(device, minlength=n)
+        asked = n_req > 0
+        bid_sum = np.bincount(device, weights=bid, minlength=n)
+        val_sum = np.bincount(device, weights=value, minlength=n)
+        self.shade = np.where(asked & (val_sum > 0),
+                              1.0 - np.divide(bid_sum, val_sum, out=np.ones(n), where=val_sum > 0),
+                              self.shade)
+        self.served = np.divide(np.bincount(device, weights=served, minlength=n), n_req,
+                                out=np.zeros(n), where=asked)
+        got = np.bincount(device, weights=served * value, minlength=n)
+        spent = np.bincount(device, weights=paid, minlength=n)
+        utility = got - spent + broker_margin(dev)
+        cls_value = model.classes.value_credits[dev.cls]
+        self.utility = np.divide(utility, cls_value, out=np.zeros(n), where=cls_value > 0)
+        self.capture(model)
+
+    def observation(self, rows: IntArray, request_device: IntArray | None = None) -> DeviceObservation:
+        """The DeviceObservation of the devices at ``rows`` (sorted); ``request_device``:
+        the device row of each request (all in ``rows``)."""
+        from agents.strategies import DeviceObservation
+
+        rows = np.asarray(rows, dtype=np.int64)
+        n = self.shade.size
+        if rows.size == n:  # every device (sorted, unique): rows is arange(n); no gathers
+            req = (np.zeros(0, np.int64) if request_device is None
+                   else np.asarray(request_device, np.int64))
+            return DeviceObservation(
+                round=self.round, rows=rows, budget=self.budget, battery=self.battery,
+                is_broker=self.is_broker, shade=self.shade, served=self.served,
+                utility=self.utility, price=self.price, attached=self.attached, request=req)
+        req = (np.zeros(0, np.int64) if request_device is None
+               else np.searchsorted(rows, request_device).astype(np.int64))
+        return DeviceObservation(
+            round=self.round, rows=rows, budget=self.budget[rows], battery=self.battery[rows],
+            is_broker=self.is_broker[rows], shade=self.shade[rows], served=self.served[rows],
+            utility=self.utility[rows], price=self.price[rows], attached=self.attached[rows],
+            request=req)
+
+
+def broker_margin(dev: Any) -> FloatArray:
+    """(n,) each device's broker income last round minus the true cost of what it sold."""
+    margin = np.array(dev.broker_income_credits, dtype=np.float64)
+    # Few devices sell: only their rows (a flat scan; .any(axis=1) costs 20x more).
+    rows = np.unique(np.flatnonzero(dev.sold.reshape(-1)) // N_RESOURCES)
+    sold = dev.sold[rows]
+    cost = np.where(sold > 0, dev.cost[rows], 0.0)  # an unsold resource's cost may be inf
+    margin[rows] -= (sold * cost).sum(axis=1)
+    return margin
+
+
+def encode_unified(features: F32Array, role: str, roles: tuple[str, ...] | list[str],
+                   width: int) -> F32Array:
+    """(k, d) features of ``role`` -> (k, width) unified observations: the role's one-hot
+    over ``roles``, then the features, zero-padded (envs and ``rllib`` strategies alike)."""
+    out = np.zeros((features.shape[0], width), np.float32)
+    out[:, list(roles).index(role)] = 1.0
+    out[:, len(roles):len(roles) + features.shape[1]] = features
+    return out
 
 
 def unsquash(a: NDArray[np.float64] | NDArray[np.float32], low: NDArray[np.float32] | float,

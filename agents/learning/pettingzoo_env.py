@@ -22,7 +22,7 @@ from agents.learning.spaces import AgentSpaces, core_from_config
 
 
 class EdgeMarketParallelEnv(ParallelEnv):
-    """Edge nodes (and optionally devices) of one model as PettingZoo parallel agents."""
+    """Edge nodes (and optionally devices and brokers) of one model as PettingZoo parallel agents."""
 
     metadata = {"name": "edgemarket_v0", "render_modes": [], "is_parallelizable": True}
 
@@ -53,15 +53,15 @@ class EdgeMarketParallelEnv(ParallelEnv):
             seed = self._seed
         self._seeded = True
         self.core.reset(seed)
-        self.agents = list(self.possible_agents)
+        self.agents = self.spaces.present(self.core)  # broker slots bind per episode
         return self._obs(), {a: {} for a in self.agents}
 
     def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
         sp, core = self.spaces, self.core
         if not self.agents:
             raise RuntimeError("episode is over: call reset()")
-        out = core.step(*sp.decode(actions))
-        rewards = sp.rewards(out)
+        out = core.step(*sp.decode(actions, core))
+        rewards = sp.rewards(out, core)
         obs = self._obs()
         done = core.done
         agents = list(self.agents)

@@ -20,7 +20,7 @@ from agents.learning.spaces import AgentSpaces, core_from_config
 
 
 class EdgeMarketMultiAgentEnv(MultiAgentEnv):
-    """Edge nodes (and optionally devices) of one model as RLlib agents."""
+    """Edge nodes (and optionally devices and brokers) of one model as RLlib agents."""
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
         super().__init__()
@@ -45,13 +45,13 @@ class EdgeMarketMultiAgentEnv(MultiAgentEnv):
             seed = self._seed
         self._seeded = True
         self.core.reset(seed)
-        self.agents = list(self.possible_agents)
+        self.agents = self.spaces.present(self.core)  # broker slots bind per episode
         return self._obs(), {}
 
     def step(self, action_dict: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
         sp, core = self.spaces, self.core
-        out = core.step(*sp.decode(action_dict))
+        out = core.step(*sp.decode(action_dict, core))
         self.last_round = out.round_result
-        rewards = sp.rewards(out)
+        rewards = sp.rewards(out, core)
         done = core.done
         return (self._obs(), rewards, {"__all__": False}, {"__all__": done}, {})

@@ -8,10 +8,12 @@ default's per-episode numpy conversion makes sampling cost grow with the batch),
 runs in this process), local Ray with 2 CPUs by default (``address`` for a cluster), and all
 scratch under ``data/``. Policies:
 
-- ``shared``: one module ``shared`` for every learning node (and devices too, with unified
-  spaces, when devices learn);
-- ``per-role``: ``node`` for the nodes, ``device`` for the devices;
-- ``per-agent``: one module per agent id (``node_0``, ...).
+- ``shared``: one module ``shared`` for every learning agent (with unified spaces when
+  more than one role learns);
+- ``per-role``: ``node`` for the nodes, ``device`` for the devices, ``broker`` for the
+  brokers;
+- ``per-agent``: one module per node or device id (``node_0``, ...); broker slots share one
+  ``broker`` module (a slot is a different device every episode).
 
 The checkpoint (``algo.save_to_path``) is written to ``out``, with ``edgemarket_policy.json``
 beside it describing the env (learning config, spaces, agent -> module mapping) so the
@@ -31,6 +33,7 @@ from typing import Any
 from agents.learning.config import PolicyMode
 from agents.learning.policy_strategy import MODULES_SUBDIR, POLICY_META
 from agents.learning.ray_session import DATA_DIR, RESULTS_DIR, configure_scratch, ray_session
+from agents.learning.spaces import role_of
 
 #: Metrics added per episode by the callbacks (``env_runners/<name>`` in results).
 EPISODE_METRICS = ("welfare", "node_profit", "sla_penalty", "mean_multiplier", "sla_rate")
@@ -102,12 +105,12 @@ class PolicyMapper:
 
     def module_for(self, agent_id: str) -> str:
         """The module (policy) id acting for ``agent_id``."""
-        role = "node" if str(agent_id).startswith("node_") else "device"
-        if self.mode == "per-agent":  # one module per slot, shared by every world copy
-            return str(agent_id).split("@", 1)[0]
-        if self.mode == "per-role":
+        role = role_of(str(agent_id))
+        if self.mode == "per-agent" and role != "broker":
+            return str(agent_id).split("@", 1)[0]  # one module per slot, shared by every world
+        if self.mode in ("per-role", "per-agent"):
             return role
-        return "shared" if (role == "node" or self.unified) else "shared_device"
+        return "shared" if (role == "node" or self.unified) else f"shared_{role}"
 
     def __call__(self, agent_id: Any, episode: Any = None, **kwargs: Any) -> str:
         return self.module_for(str(agent_id))
@@ -240,10 +243,12 @@ def policy_meta(cfg: dict[str, Any], mapper: PolicyMapper, modules: list[str]) -
     spaces = AgentSpaces(core, cfg.get("unified"))
     d = core.describe()
     return {
-        "format": 1, "unified": spaces.unified, "learning": d["learning"],
+        "format": 1, "unified": spaces.unified, "roles": list(spaces.roles),
+        "learning": d["learning"],
         "agent_modules": {a: mapper.module_for(a) for a in spaces.agent_ids},
         "modules": modules, "modules_dir": str(MODULES_SUBDIR),
-        **{k: d[k] for k in ("node_obs_dim", "device_obs_dim", "node_rows", "device_rows")},
+        **{k: d[k] for k in ("node_obs_dim", "device_obs_dim", "node_rows", "device_rows",
+                             "broker_slots")},
     }
 
 

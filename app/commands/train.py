@@ -1,4 +1,4 @@
-"""`edgemarket train` and `edgemarket evaluate`: learn node pricing with PPO, then compare it.
+"""`edgemarket train` and `edgemarket evaluate`: learn pricing and bidding with PPO, then compare.
 
     edgemarket train smart_city --iterations 20 --policy shared --out data/policies/city
     edgemarket evaluate smart_city --checkpoint data/policies/city --seeds 3 --rounds 50
@@ -9,8 +9,10 @@
 shows the mean episode reward per policy each iteration, saves a checkpoint and stores the
 training curve in the run store. `evaluate` runs learned pricing, tâtonnement, fixed markup
 and the competitive equilibrium on the same seeds and stores one row per pricing and seed.
-A trained policy is used in an ordinary run by naming it as the nodes' strategy:
-`--set 'nodes.strategy={name: rllib, params: {checkpoint: DIR}}'`, or in the scenario file.
+A trained policy is used in an ordinary run by naming it as the strategy of the role it
+learned: `--set 'nodes.strategy={name: rllib, params: {checkpoint: DIR}}'`, likewise
+`devices.strategy` (bidding and the broker switch, `--learn devices=K`) and
+`devices.broker_strategy` (broker pricing, `--learn brokers=all`), or in the scenario file.
 """
 
 from __future__ import annotations
@@ -49,7 +51,8 @@ def register(cli: typer.Typer) -> None:
         small: bool = typer.Option(True, "--small/--full", help="Shrink the scenario (40 devices, 4 nodes)."),
         sets: list[str] = typer.Option([], "--set", help="key=value scenario override; repeatable."),
         learn: list[str] = typer.Option([], "--learn", help="key=value of the learning section "
-                                        "(nodes, devices, max_multiplier, episode_rounds, ...); repeatable."),
+                                        "(nodes, devices, brokers, max_multiplier, episode_rounds, "
+                                        "...); repeatable."),
         time_budget: float = typer.Option(None, "--time-budget", min=1, help="Stop after this many seconds."),
         seed: int = typer.Option(0, "--seed"),
         batch: int = typer.Option(1000, "--batch", min=10, help="Env steps per iteration."),
@@ -59,7 +62,8 @@ def register(cli: typer.Typer) -> None:
         db: str = typer.Option(None, "--db", help="Run store URL (default: data/edgemarket.db)."),
         as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     ) -> None:
-        """Train node pricing (PPO, RLlib new API stack) and save a checkpoint."""
+        """Train node pricing, device bidding and broker pricing (PPO, RLlib new API stack,
+        multi-agent) and save a checkpoint."""
         from pydantic import ValidationError
         from rich.console import Console
         from rich.progress import (
@@ -118,7 +122,15 @@ def register(cli: typer.Typer) -> None:
         last = result.curve[-1] if result.curve else None
         typer.echo(f"trained {len(result.curve)} iterations ({last.env_steps if last else 0:,} env steps) "
                    f"in {result.wall_s:.0f}s; checkpoint {result.checkpoint}; session {result.session}")
-        typer.echo(f"use it: --set 'nodes.strategy={{name: rllib, params: {{checkpoint: {result.checkpoint}}}}}'")
+        roles = {"node_": "nodes.strategy", "device_": "devices.strategy",
+                 "broker_": "devices.broker_strategy"}
+        from agents.learning.policy_strategy import read_policy_meta
+
+        agents = read_policy_meta(result.checkpoint).get("agent_modules", {})
+        for prefix, key in roles.items():
+            if any(a.startswith(prefix) for a in agents):
+                typer.echo(f"use it: --set '{key}={{name: rllib, params: "
+                           f"{{checkpoint: {result.checkpoint}}}}}'")
 
     @cli.command("evaluate")
     def evaluate_command(

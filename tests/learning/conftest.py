@@ -16,7 +16,7 @@ from agents.learning.ray_session import RaySessionInfo, configure_scratch
 # Make this folder's helper module importable by the test modules (any import mode).
 sys.path.insert(0, str(Path(__file__).parent))
 
-from learning_helpers import TINY_LEARNING, TINY_OVERRIDES
+from learning_helpers import TRAINED_LEARNING, TRAINED_OVERRIDES
 
 configure_scratch()
 
@@ -41,7 +41,8 @@ def db_url(tmp_path: Path) -> str:
 
 @pytest.fixture(scope="session")
 def trained(ray_local: RaySessionInfo, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """One tiny PPO training (2 iterations of 40 env steps), shared by the tests that need a
+    """One tiny PPO training (2 iterations of 40 env steps) of nodes, devices and brokers
+    together (one shared policy, unified spaces), shared by the tests that need a
     checkpoint; its curve goes to a session-wide store."""
     from agents.learning.training import TrainSpec, train
 
@@ -49,8 +50,8 @@ def trained(ray_local: RaySessionInfo, tmp_path_factory: pytest.TempPathFactory)
     before = set(os.listdir(home_results)) if home_results.is_dir() else set()
     out = tmp_path_factory.mktemp("policy")
     db = f"sqlite:///{out.parent / 'train.db'}"
-    spec = TrainSpec(scenario="smart_city", overrides=TINY_OVERRIDES, small=True,
-                     learning=TINY_LEARNING, iterations=2, out=str(out / "ckpt"),
+    spec = TrainSpec(scenario="smart_city", overrides=TRAINED_OVERRIDES, small=True,
+                     learning=TRAINED_LEARNING, iterations=2, out=str(out / "ckpt"),
                      train_batch_size=40, minibatch_size=20, num_epochs=1, session="tiny",
                      db_url=db)
     result = train(spec)

@@ -37,6 +37,7 @@ def test_train_command(ray_local, tmp_path: Path, capsys: pytest.CaptureFixture[
     (["train", "no_such_scenario"], "unknown scenario"),
     (["train", "smart_city", "--policy", "everyone"], "--policy"),
     (["train", "smart_city", "--learn", "max_multiplier=0.5"], "--learn"),
+    (["train", "smart_city", "--learn", "brokers=some"], "--learn brokers: must be all, none"),
     (["train", "smart_city", "--set", "devices.count=-3"], "devices.count"),
     (["evaluate", "smart_city", "--checkpoint", "/nonexistent"], "--checkpoint"),
     (["sweep", "smart_city", "--grid", "devices.count"], "--grid"),
