@@ -175,6 +175,18 @@ class EdgeMarketModel(mesa.Model):
         self.device_feedback.capture(self)
         self.last_indicators = np.zeros((0, 29))
 
+    def release(self) -> None:
+        """Let this model be garbage-collected once its holder drops it (no more agents).
+
+        Mesa 3.3 numbers agents with a counter per model kept in the class-level dict
+        ``mesa.Agent._ids``, keyed by the model itself: every model ever built stays alive
+        with all its agents, tables and history (mesa issue #3179, fixed after 3.3). An env
+        that builds a model per episode grew by a whole model each reset, and each full
+        garbage collection walked them all. Only for a model that creates no agents after
+        this call (its next agent would be numbered from 1 again).
+        """
+        mesa.Agent._ids.pop(self, None)
+
     # --- construction ------------------------------------------------------------------
 
     def _energy_cost(self, j_per_unit: FloatArray) -> FloatArray:

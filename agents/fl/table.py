@@ -85,8 +85,16 @@ def _build(cfg: FLConfig, seed: int) -> FLTable:
     sel = tr.selected.astype(np.float64)  # (F, R, K)
     w = sel * fed.n
     nsum = np.maximum(w.sum(axis=2), 1e-300)
-    red = np.array([[redundancy(fed.x[tr.selected[i, j]][fed.mask[tr.selected[i, j]] > 0])
-                     for j in range(r)] for i in range(f)])
+    # The same participants recur across levels and rounds: one figure per distinct set.
+    red_of: dict[bytes, float] = {}
+    red = np.zeros((f, r))
+    for i in range(f):
+        for j in range(r):
+            s = tr.selected[i, j]
+            key = s.tobytes()
+            if key not in red_of:
+                red_of[key] = redundancy(fed.x[s][fed.mask[s] > 0])
+            red[i, j] = red_of[key]
     h = tr.label_hist
     with np.errstate(divide="ignore", invalid="ignore"):
         ent = -np.where(h > 0, h * np.log(h), 0.0).sum(axis=2) / np.log(N_CLASSES)

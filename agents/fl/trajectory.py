@@ -76,32 +76,38 @@ def train(fed: Federation, epochs: IntArray, participants: IntArray, strategy: s
                                  "client_acc", "noisy_acc", "ece", "update_error", "label_hist")}
     hist_k = np.stack([np.bincount(fed.y[i][fed.mask[i] > 0], minlength=N_CLASSES)
                        for i in range(k)]).astype(np.float64)  # (K, C)
-    loss_k, _ = fedavg.loss_and_grad(g[:, None], x, y, mask)  # (F, K)
+    # The clients' data with its one-hot labels and counts, built once for every step.
+    data = fedavg.ClientData.of(x, y, mask, N_CLASSES, np.float32)
+    loss_k = fedavg.loss_of(fedavg.softmax(data.x_for(g) @ g[:, None]), g[:, None], data)  # (F, K)
     for _ in range(rounds):
         sel = select(strategy, participants, fed.n, loss_k, t_exp, rng, beta)
         # Config by config: a config with fewer epochs does not pay for the others' steps.
-        local = np.concatenate([fedavg.local_train(g[i][None, None], x, y, mask, int(epochs[i]),
-                                                   np.float32(lr), l2) for i in range(f)])
+        local = np.concatenate([fedavg.descend(g[i][None, None], data, int(epochs[i]),
+                                               np.float32(lr), l2) for i in range(f)])
         w_sel = sel * fed.n[None, :]
         g_new = fedavg.aggregate(local, w_sel)
         g_all = fedavg.aggregate(local, np.broadcast_to(fed.n, (f, k)))
         step = np.linalg.norm((g_all - g).reshape(f, -1), axis=1)
         err = np.linalg.norm((g_new - g_all).reshape(f, -1), axis=1)
         g = g_new
-        loss_new, _ = fedavg.loss_and_grad(g[:, None], x, y, mask)  # (F, K)
-        loss_k = loss_new  # next round selects with the new global model's losses
-        acc_k_train = fedavg.accuracy(g[:, None], x, y, mask)
+        # The new global model's logits on the clients' train data give both their losses
+        # (the next round selects with them) and its train accuracy.
+        z = data.x_for(g) @ g[:, None]
+        loss_new = fedavg.loss_of(fedavg.softmax(z), g[:, None], data)  # (F, K)
+        loss_k = loss_new
+        acc_k_train = fedavg.accuracy_of(z, y, mask)
         wn = np.maximum(w_sel.sum(axis=1), 1e-300)
         h = sel.astype(np.float64) @ hist_k
+        z_test = fed.x_test[None] @ g
         out["selected"].append(sel)
         out["round_time"].append(np.where(sel, t_exp, 0.0).max(axis=1))
-        out["test_acc"].append(fedavg.accuracy(g, fed.x_test[None], fed.y_test[None]))
+        out["test_acc"].append(fedavg.accuracy_of(z_test, fed.y_test[None]))
         out["train_acc"].append((w_sel * acc_k_train).sum(axis=1) / wn)
         out["train_loss"].append((w_sel * loss_new).sum(axis=1) / wn)
         out["client_acc"].append(fedavg.accuracy(g[:, None], fed.x_test_local[None],
                                                  fed.y_test_local[None], fed.mask_test_local[None]))
         out["noisy_acc"].append(fedavg.accuracy(g, noise_x[None], fed.y_test[None]))
-        out["ece"].append(fedavg.expected_calibration_error(g, fed.x_test[None], fed.y_test[None]))
+        out["ece"].append(fedavg.calibration_error_of(fedavg.softmax(z_test), fed.y_test[None]))
         out["update_error"].append(np.where(step > 0, err / np.maximum(step, 1e-300), 0.0))
         out["label_hist"].append(h / np.maximum(h.sum(axis=1, keepdims=True), 1e-300))
     st = {name: np.stack(v, axis=1) for name, v in out.items()}

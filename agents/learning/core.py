@@ -248,6 +248,8 @@ class MarketCore:
         else:
             self.episode += 1
         model_seed = self.base_seed + self.episode * self.cfg.seed_stride
+        if self.model is not None:
+            self.model.release()  # else Mesa keeps every episode's model alive
         self.model = EdgeMarketModel(self.scenario, seed=model_seed, worlds=self.worlds)
         self.rounds = 0
         self.stats = EpisodeStats(worlds=self.worlds)

@@ -1,0 +1,148 @@
+"""The fast FedAvg path gives the plain numpy formulas' numbers bit for bit.
+
+Every env reset trains the seed's FL table (agents.fl.table), so its training was made
+cheaper: row reductions on whole columns, data prepared once, float64 copies of the
+float32 data cast once. None of that may change a single bit of what a seed produces
+(an episode must stay the same episode), so each piece is checked against the plain
+formula -- numpy's own reductions, and a FedAvg trajectory trained with the textbook
+expressions written out below -- by bytes, not by tolerance.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from agents.fl import fedavg
+from agents.fl.data import N_CLASSES, make_federation
+from agents.fl.selection import select
+from agents.fl.trajectory import compute_units, train
+
+
+def _same(a: Any, b: Any) -> bool:
+    a, b = np.asarray(a), np.asarray(b)
+    return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("c", [3, 8, 9, 10, 16, 17, 31, 100, 128, 129, 300])
+def test_row_reductions_equal_numpy_bit_for_bit(dtype, c):
+    rng = np.random.default_rng(c)
+    # Magnitudes over 12 decades: any change in the order of the additions shows.
+    e = (rng.random((3, 7, c)) * 10.0 ** rng.uniform(-6, 6, (3, 7, c))).astype(dtype)
+    e[0, 0, c // 2] = -e[0, 0, c // 2]
+    assert _same(fedavg.row_sum(e), e.sum(axis=-1))
+    assert _same(fedavg.row_max(e), e.max(axis=-1))
+    strided = e[:, ::2]  # not C-contiguous: numpy's own sum
+    assert _same(fedavg.row_sum(strided), strided.sum(axis=-1))
+
+
+def test_row_max_keeps_nan():
+    z = np.array([[1.0, np.nan, 3.0] * 4, [1.0, 2.0, 3.0] * 4])
+    assert _same(fedavg.row_max(z), z.max(axis=-1))
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def test_softmax_is_the_plain_formula():
+    rng = np.random.default_rng(1)
+    for dtype in (np.float32, np.float64):
+        z = (rng.normal(size=(4, 10, 57, 10)) * 30).astype(dtype)
+        assert _same(fedavg.softmax(z), _softmax(z))
+
+
+# --- the reference: FedAvg training with the plain expressions -----------------------------
+
+def _loss_and_grad(w, x, y, mask):
+    c = w.shape[-1]
+    p = _softmax(x @ w)
+    n = np.maximum(mask.sum(axis=-1), 1.0)
+    yh = (y[..., None] == np.arange(c)).astype(w.dtype.type)
+    logp = np.log(np.clip(np.take_along_axis(p, y[..., None], axis=-1)[..., 0], 1e-300, None))
+    loss = -(logp * mask).sum(axis=-1) / n + 0.5 * 0.0 * (w * w).sum(axis=(-2, -1))
+    return loss, np.swapaxes(x, -1, -2) @ ((p - yh) * mask[..., None]) / n[..., None, None]
+
+
+def _local_train(w0, x, y, mask, epochs, lr, l2):
+    w = np.array(np.broadcast_to(w0, np.broadcast_shapes(w0.shape, (*x.shape[:-2], *w0.shape[-2:]))))
+    c = w.shape[-1]
+    n = np.maximum(mask.sum(axis=-1), 1.0)
+    yh = (y[..., None] == np.arange(c)).astype(w.dtype.type)
+    for step in range(epochs):
+        p = _softmax(x @ w)
+        g = np.swapaxes(x, -1, -2) @ ((p - yh) * mask[..., None]) / n[..., None, None] + l2 * w
+        w -= lr * np.asarray(step < epochs).astype(w.dtype)[..., None, None] * g
+    return w
+
+
+def _accuracy(w, x, y, mask=None):
+    hit = (np.argmax(x @ w, axis=-1) == y).astype(np.float64)
+    if mask is None:
+        return hit.mean(axis=-1)
+    return (hit * mask).sum(axis=-1) / np.maximum(mask.sum(axis=-1), 1.0)
+
+
+def _ece(w, x, y, bins=10):
+    p = _softmax(x @ w)
+    conf = p.max(axis=-1)
+    hit = (p.argmax(axis=-1) == y).astype(np.float64)
+    b = np.minimum((conf * bins).astype(np.int64), bins - 1)
+    onehot = (b[..., None] == np.arange(bins)).astype(np.float64)
+    return np.abs(np.einsum("...nb,...n->...b", onehot, hit - conf)).sum(axis=-1) / conf.shape[-1]
+
+
+def _reference_train(fed, epochs, participants, strategy, rounds, seed, lr, l2, beta, input_noise):
+    rng = np.random.default_rng(seed)
+    f, k, d = epochs.size, fed.k, fed.x.shape[-1]
+    t_exp = compute_units(fed, epochs) + (1.0 / fed.link)[None, :]
+    noise_x = fed.x_test.copy()
+    noise_x[:, :-1] += input_noise * rng.standard_normal((noise_x.shape[0], d - 1))
+    x, y, mask = fed.x[None].astype(np.float32), fed.y[None], fed.mask[None].astype(np.float32)
+    g = np.zeros((f, d, N_CLASSES)).astype(np.float32)
+    loss_k, _ = _loss_and_grad(g[:, None], x, y, mask)
+    out: dict[str, list] = {n: [] for n in ("selected", "test_acc", "train_acc", "train_loss",
+                                            "client_acc", "noisy_acc", "ece", "update_error")}
+    for _ in range(rounds):
+        sel = select(strategy, participants, fed.n, loss_k, t_exp, rng, beta)
+        local = np.concatenate([_local_train(g[i][None, None], x, y, mask, int(epochs[i]),
+                                             np.float32(lr), l2) for i in range(f)])
+        w_sel = sel * fed.n[None, :]
+        g_new = fedavg.aggregate(local, w_sel)
+        g_all = fedavg.aggregate(local, np.broadcast_to(fed.n, (f, k)))
+        step = np.linalg.norm((g_all - g).reshape(f, -1), axis=1)
+        err = np.linalg.norm((g_new - g_all).reshape(f, -1), axis=1)
+        g = g_new
+        loss_k, _ = _loss_and_grad(g[:, None], x, y, mask)
+        wn = np.maximum(w_sel.sum(axis=1), 1e-300)
+        out["selected"].append(sel)
+        out["test_acc"].append(_accuracy(g, fed.x_test[None], fed.y_test[None]))
+        out["train_acc"].append((w_sel * _accuracy(g[:, None], x, y, mask)).sum(axis=1) / wn)
+        out["train_loss"].append((w_sel * loss_k).sum(axis=1) / wn)
+        out["client_acc"].append(_accuracy(g[:, None], fed.x_test_local[None],
+                                           fed.y_test_local[None], fed.mask_test_local[None]))
+        out["noisy_acc"].append(_accuracy(g, noise_x[None], fed.y_test[None]))
+        out["ece"].append(_ece(g, fed.x_test[None], fed.y_test[None]))
+        out["update_error"].append(np.where(step > 0, err / np.maximum(step, 1e-300), 0.0))
+    return {n: np.stack(v, axis=1) for n, v in out.items()}
+
+
+@pytest.mark.parametrize("seed", [0, 41])
+def test_trajectory_equals_the_plain_formulas_bit_for_bit(seed):
+    """The scenario default's federation (10 clients, 4 levels, importance selection),
+    6 rounds: every recorded figure is the reference's, byte for byte."""
+    fed = make_federation(10, 0.5, seed, missing_max=0.15, label_noise_max=0.15,
+                          speed_sigma=0.6, link_sigma=0.4)
+    epochs, parts = np.array([1, 2, 3, 4]), np.array([2, 3, 4, 5])
+    args = ("importance", 6, seed + 1)
+    kw = {"lr": 1.0, "l2": 1e-4, "beta": 1.0, "input_noise": 0.3}
+    fast = train(fed, epochs, parts, *args, **kw)
+    ref = _reference_train(fed, epochs, parts, *args, **kw)
+    for name, want in ref.items():
+        assert _same(getattr(fast, name), want), name
+    # The run is long enough for FedAvg to move (and for float64 weights to take over).
+    assert fast.test_acc[:, -1].min() > fast.test_acc[:, 0].min()
