@@ -28,18 +28,25 @@ _TERMS = 8
 
 
 @njit(inline="always", error_model="numpy")
-def _interp(r: float, grid_x: Array, h: float) -> float:
-    # agents.latency._interp_x for one value.
+def _grid_pos(r: float, size: int, h: float) -> tuple[int, float]:
+    # Index and fraction of ρ = r on the uniform grid (agents.latency._interp_x).
     pos = r / h - 1.0
-    last = grid_x.size - 1.0
+    last = size - 1.0
     if pos < 0.0:
         pos = 0.0
     elif pos > last:
         pos = last
     i = int(pos)
-    if i > grid_x.size - 2:
-        i = grid_x.size - 2
-    return grid_x[i] + (pos - i) * (grid_x[i + 1] - grid_x[i])
+    if i > size - 2:
+        i = size - 2
+    return i, pos - i
+
+
+@njit(inline="always", error_model="numpy")
+def _interp(r: float, grid_x: Array, h: float) -> float:
+    # agents.latency._interp_x for one value.
+    i, f = _grid_pos(r, grid_x.size, h)
+    return grid_x[i] + f * (grid_x[i + 1] - grid_x[i])
 
 
 @njit(inline="always", error_model="numpy")
@@ -131,16 +138,7 @@ def _wait_quantile_units(ln_eps: float, eps: float, rho: float, grid_x: Array,
     r = min(max(rho, 0.0), 1 - 1e-12)
     if r < h and eps >= r:  # below the grid (its first ρ is h): P(W > 0) = ρ <= ε
         return 0.0
-    pos = r / h - 1.0
-    last = grid_x.size - 1.0
-    if pos < 0.0:
-        pos = 0.0
-    elif pos > last:
-        pos = last
-    i = int(pos)
-    if i > grid_x.size - 2:
-        i = grid_x.size - 2
-    f = pos - i
+    i, f = _grid_pos(r, grid_x.size, h)
     x = grid_x[i] + f * (grid_x[i + 1] - grid_x[i])
     lnc = grid_lnc[i] + f * (grid_lnc[i + 1] - grid_lnc[i])
     w = (lnc - ln_eps) / x

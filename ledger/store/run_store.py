@@ -190,6 +190,11 @@ class ThreadWriter:
         while self._inflight:
             self._inflight.pop(0).result()
 
+    def idle(self) -> bool:
+        """Never: a writing thread competes with the simulation for the GIL, so batches
+        stay at ``flush_every`` rounds."""
+        return False
+
     def close(self) -> None:
         self.sync()
         self._pool.shutdown()
@@ -223,6 +228,18 @@ class ProcessWriter:
     def submit(self, pending: dict[str, list[Any]]) -> None:
         self._sent += 1
         self._inbox.put((self._sent, pending))
+
+    def idle(self) -> bool:
+        """Whether every batch sent has been written (acks drained without waiting)."""
+        while self._acked < self._sent:
+            try:
+                batch_id, error = self._acks.get_nowait()
+            except queue.Empty:
+                return False
+            self._acked = batch_id
+            if error:
+                raise RuntimeError(f"run-store write failed: {error}")
+        return True
 
     def sync(self) -> None:
         while self._acked < self._sent:
@@ -418,7 +435,10 @@ class RunStore:
                 run_id, int(rr.round), curves.resource.astype(np.int64),
                 curves.side.astype(np.int64), step, curves.quantity, curves.price))])
         self._pending_rounds += 1
-        if self._pending_rounds >= self.flush_every:
+        # A process writer that has caught up takes what is buffered at once: batches then
+        # follow its pace, and what is left to write when the run ends is small (with fixed
+        # batches of 20 rounds the run waited ~2.3 s for the last one at 10,000 devices).
+        if self._pending_rounds >= self.flush_every or self._writer.idle():
             self._submit()
 
     def _buffer(self, table: str, rows: list[tuple]) -> None:

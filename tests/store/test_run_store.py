@@ -170,3 +170,26 @@ def test_order_curves_are_stored_read_back_and_deleted_with_the_run(sqlite_url: 
     assert order_curve(store.engine, s.run_id, 3, 0).empty
     store.delete_run(s.run_id)
     assert _count(store, OrderCurveRow, s.run_id) == 0
+
+
+def test_a_caught_up_process_writer_takes_each_round_at_once(tmp_path) -> None:
+    """With a process writer that has nothing left to write, a round is handed over when it
+    is recorded, not after ``flush_every`` rounds: a reader sees it once the writer syncs,
+    while the run is still open (so little is left to write when a run ends)."""
+    from agents.model import EdgeMarketModel
+    from agents.scenario import small
+
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    store = RunStore(url, writer="process", flush_every=1000)
+    model = EdgeMarketModel(small("smart_city"), seed=4)
+    run_id = store.create_run("smart_city", {}, 4, rounds_planned=3)
+    reader = RunStore(url)
+    try:
+        for n in (1, 2, 3):
+            store.record_round(run_id, model.step())
+            assert store._pending_rounds == 0  # handed to the idle writer, not buffered
+            store.sync()
+            assert _count(reader, RoundRow, run_id) == n
+    finally:
+        store.close()
+        reader.close()
