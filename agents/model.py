@@ -14,7 +14,9 @@ give the same run bit for bit.
 
 RL seams: ``step(node_prices_override=...)`` lets an outside policy set node asks,
 ``observe_nodes()`` returns per-node observation arrays (``NODE_OBSERVATION_FIELDS``), and
-``set_node_strategy()`` swaps the pricing strategy of a group of nodes.
+``set_node_strategy()`` swaps the pricing strategy of a group of nodes. Device strategies
+see their devices through ``device_feedback`` (agents.learning.observations.DeviceFeedback,
+recorded once a round), the same observation the RL envs give learning devices.
 """
 
 from __future__ import annotations

@@ -28,7 +28,6 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
@@ -161,17 +160,19 @@ class DeviceStrategy(Strategy):
         return None
 
 
-@cache
+_TAKES_OBS: dict[tuple[type, str], bool] = {}
+
+
 def _takes_obs(cls: type, name: str, n_args: int) -> bool:
     """Whether method ``name`` of ``cls`` accepts ``obs`` after its ``n_args`` positional
     arguments (cached per class: the model asks every round)."""
-    params = list(inspect.signature(getattr(cls, name)).parameters.values())[1:]  # self
-    if any(p.kind == p.VAR_KEYWORD for p in params) or any(p.name == "obs" for p in params):
-        return True
-    if any(p.kind == p.VAR_POSITIONAL for p in params):
-        return True
-    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    return len(positional) > n_args
+    key = (cls, name)
+    if key not in _TAKES_OBS:
+        params = list(inspect.signature(getattr(cls, name)).parameters.values())[1:]  # self
+        positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        _TAKES_OBS[key] = (any(p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL) or p.name == "obs"
+                               for p in params) or len(positional) > n_args)
+    return _TAKES_OBS[key]
 
 
 def _check_signature(cls: type, name: str, args: tuple[str, ...]) -> None:

@@ -49,6 +49,8 @@ def load_plugins() -> list[str]:
             _import_plugin(name)
         except ImportError as exc:
             raise UserError(f"cannot import plug-in {name!r}: {exc}", where="EDGEMARKET_PLUGINS") from None
+        except TypeError as exc:  # register_strategy refused a class (e.g. a bid() signature)
+            raise UserError(f"plug-in {name!r}: {exc}", where="EDGEMARKET_PLUGINS") from None
         _loaded.add(name)
         new.append(name)
     return new

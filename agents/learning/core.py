@@ -441,7 +441,7 @@ class MarketCore:
                                minlength=m)
         dev_pen = np.bincount(index[kind == _KIND_DEVICE], weights=stake[kind == _KIND_DEVICE],
                               minlength=n)
-        return node_pen, dev_pen
+        return np.asarray(node_pen, np.float64), np.asarray(dev_pen, np.float64)
 
     # -- metadata -----------------------------------------------------------------------
 

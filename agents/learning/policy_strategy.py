@@ -241,6 +241,9 @@ class RLlibBidding(DeviceStrategy):
         self.deterministic = deterministic
         self.broker_switch = broker_switch
 
+    shade_: FloatArray
+    switch_: FloatArray
+
     def _act(self, obs: DeviceObservation) -> tuple[FloatArray, FloatArray]:
         """(shade, switch) of every device in ``obs`` this round (computed once a round)."""
         if not hasattr(self, "runner_"):

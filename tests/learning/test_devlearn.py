@@ -199,3 +199,20 @@ def test_rllib_strategy_of_a_role_the_checkpoint_lacks_is_a_scenario_error(tmp_p
     field = key.replace("__", ".")
     with pytest.raises(ScenarioError, match=rf"{field}: params: .*no {role} policy"):
         small(**{key: {"name": "rllib", "params": {"checkpoint": str(tmp_path)}}})
+
+
+def test_a_plugin_with_an_unusable_bid_is_a_one_line_user_error(tmp_path, monkeypatch):
+    from app.errors import UserError
+    from app.plugins import load_plugins
+
+    (tmp_path / "broken_bid_plugin.py").write_text(
+        "from agents.strategies import DeviceStrategy, register_strategy\n\n"
+        "@register_strategy('broken_bid')\n"
+        "class Broken(DeviceStrategy):\n"
+        "    def bid(self):\n"
+        "        return 0.0\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("EDGEMARKET_PLUGINS", "broken_bid_plugin")
+    with pytest.raises(UserError, match=r"EDGEMARKET_PLUGINS: plug-in 'broken_bid_plugin': device "
+                                        r"strategy Broken: bid\(\) must accept"):
+        load_plugins()

@@ -110,7 +110,8 @@ def test_policy_mapping(mode, unified, expected):
 def test_edgemarket_run_with_learned_nodes_devices_and_brokers(trained, tmp_path):
     """The real CLI, in a subprocess: nodes, devices and brokers all on `rllib` strategies
     from the session's checkpoint; then the same scenario in process shows that the device
-    policy's bids are not the truthful ones, and that learned brokers priced."""
+    policy's bids are not the truthful ones, and that learned brokers priced (there with the
+    scenario's brokers kept, `broker_switch: false`, so that some surely offer)."""
     ckpt = trained["result"].checkpoint
     spec = f"{{name: rllib, params: {{checkpoint: '{ckpt}'}}}}"
     sets = {**TRAINED_OVERRIDES, "nodes.strategy": spec, "devices.strategy": spec,
@@ -130,17 +131,21 @@ def test_edgemarket_run_with_learned_nodes_devices_and_brokers(trained, tmp_path
     params = {"checkpoint": ckpt}
     sc = small(**{k.replace(".", "__"): v for k, v in TRAINED_OVERRIDES.items()},
                nodes__strategy={"name": "rllib", "params": params},
-               devices__strategy={"name": "rllib", "params": params},
+               devices__strategy={"name": "rllib", "params": {**params, "broker_switch": False}},
                devices__broker_strategy={"name": "rllib", "params": params})
     model = EdgeMarketModel(sc, seed=2)
     strat = model.device_strategies[0][0]
     assert isinstance(strat, RLlibBidding)
+    mult = []
     for _ in range(3):
         model.step()
+        bp = model.broker_pricing
+        offered = bp.offered > 0
+        mult += (bp.ask[offered] / model.devices.cost[offered]).tolist()
     fb = model.device_feedback
     asked = fb.served > 0
     # Truthful bids have shade 0 (bid = value when the budget allows).
     assert asked.any() and np.all(fb.shade[asked] > 0.01)
     assert np.allclose(fb.shade[asked], strat.shade_[asked], atol=1e-9)
-    assert isinstance(model.broker_pricing.strategy, RLlibPricing)
-    assert model.broker_pricing.strategy.runner_.role == "broker"
+    assert isinstance(bp.strategy, RLlibPricing) and bp.strategy.runner_.role == "broker"
+    assert mult and min(mult) >= 1 - 1e-9 and max(mult) <= 3 + 1e-9
