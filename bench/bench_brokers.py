@@ -76,7 +76,8 @@ def run(name: str, brokers: bool, rounds: int, seed: int, quick: bool,
             "broker_value_share": round(broker_value / trade_value, 5) if trade_value else 0.0,
             "relay_trades": relay_trades, "relay_sla_met": relay_met,
             "brokers": int(model.devices.is_broker.sum()),
-            "reference_shift": _column_means(np.vstack(shifts))}
+            "reference_shift": _column_means(np.vstack(shifts) if shifts
+                                             else np.full((1, N_RESOURCES), np.nan))}
 
 
 def _column_means(a: np.ndarray) -> list[float | None]:
