@@ -169,8 +169,10 @@ def assign_units(trades: Trades, group: IntArray, harm: FloatArray, asks: AskBoo
     n = len(trades)
     if not n:
         return trades
-    from_broker = asks.broker[trades.ask_index]
+    known = trades.ask_index >= 0  # trades the clearing tied to an ask row (all, at the edge)
+    from_broker = known & asks.broker[np.where(known, trades.ask_index, 0)]
     sel = np.isin(group, np.unique(group[from_broker]))
+    sel &= ~np.isin(group, np.unique(group[~known]))  # never guess the seller of a trade
     if not sel.any():
         return trades
     keep = np.flatnonzero(~sel)

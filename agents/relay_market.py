@@ -27,7 +27,9 @@ One round, as the model calls it:
 3. :func:`relay_trades` (after the edge clears): each relayed request that bought node
    bandwidth buys the D2D hop from its broker, bilaterally at the broker's posted ask:
    quantity = min(node-hop rate it got, pair cap) Mbps. Relay radio is not put in the
-   venue: only the paired device can use it.
+   venue: only the paired device can use it. Every other paired device goes back to its
+   own link (:func:`release`): one that won no node bandwidth and is served at the cloud
+   reaches it directly, at its own rate.
 4. :func:`cap_rates` (after execution's aggregation): the relayed request's rate is that
    two-hop rate; its latency and reliability follow from the relayed link view (delay
    atoms, residual loss), hence so do its QoAIS, SLA and delivered welfare. The broker's
@@ -38,8 +40,6 @@ Pairing uses :func:`agents.relay.plan_relays` (D2D rate at 10 % BLER). The hop i
 BLER (its service class's, as its direct link would): CQI, BLER curve, Chase-combining
 HARQ (``max_retransmissions``, one ``harq_rtt_ms`` each) in both directions, goodput
 rate; plus the air interface both ways.
-Simplification: a relayed request that ends up at the cloud (no edge service) is still
-seen through the relay path.
 """
 
 from __future__ import annotations
@@ -345,27 +345,46 @@ def reserve(model: EdgeMarketModel, relay: RelayRound, req: Requests, venue: Int
 
 def relay_trades(model: EdgeMarketModel, relay: RelayRound, req: Requests,
                  edge_trades: Trades) -> Trades:
-    """The D2D hop bought by each relayed request that got node bandwidth (module doc)."""
+    """The D2D hop bought by each relayed request that got node bandwidth (module doc).
+
+    Every other paired device is released (:func:`release`): it bought no hop, so its
+    traffic (to the cloud, say) goes over its own link, at its own rate."""
     n_req = len(req)
     b = relay.broker[req.device]
-    if not len(edge_trades) or not (b >= 0).any():
+    if not (b >= 0).any():
+        release(model, relay, np.zeros(0, np.int64))
         return Trades.empty()
-    ratio = model._comm_se_ratio(edge_trades, req)
-    comm = edge_trades.resource == 0
-    hop = np.bincount(edge_trades.bid_index[comm],
-                      weights=edge_trades.quantity[comm] * ratio[comm], minlength=n_req)
+    hop = np.zeros(n_req)
+    if len(edge_trades):
+        ratio = model._comm_se_ratio(edge_trades, req)
+        comm = edge_trades.resource == 0
+        hop = np.bincount(edge_trades.bid_index[comm],
+                          weights=edge_trades.quantity[comm] * ratio[comm], minlength=n_req)
     rows = np.flatnonzero((b >= 0) & (hop > 0))
-    if rows.size == 0:
-        return Trades.empty()
     q = np.minimum(hop[rows], relay.cap_mbps[req.device[rows]])
     keep = q > 0
     rows, q = rows[keep], q[keep]
+    release(model, relay, req.device[rows])
+    if rows.size == 0:
+        return Trades.empty()
     br = b[rows]
     price = model.broker_pricing.ask[br, 0]
     return Trades(buyer=model.devices.uid[req.device[rows]], seller=model.devices.uid[br],
                   resource=np.zeros(rows.size, np.int8), quantity=q, price=price,
                   bid_index=rows.astype(np.int64), ask_index=np.full(rows.size, -1, np.int64),
                   seller_price=price)
+
+
+def release(model: EdgeMarketModel, relay: RelayRound, buying: IntArray) -> None:
+    """Paired devices other than ``buying`` (device rows that bought a D2D hop) go back to
+    their own links for the rest of the round (in place on ``relay``): no broker, the
+    channel's own link view. A request that planned on a relay but won no node bandwidth
+    buys no hop; served at the cloud, it reaches it over its own link, and its rate must
+    not be capped at a sidelink it does not use."""
+    d = np.setdiff1d(relay.relayed, buying)
+    if d.size:
+        relay.broker[d] = -1
+        _restore(relay.link, relay.raw, d, model.scenario.channel.harq_rtt_ms)
 
 
 def cap_rates(model: EdgeMarketModel, relay: RelayRound, req: Requests, got: ex.Received,

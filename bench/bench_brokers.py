@@ -19,11 +19,12 @@ a 95 % Student-t half-width (``*_ci95``; null with one seed). ``--quick``: the s
 versions (agents.scenario.small) for 6 rounds. ``--node-capacity``: the same with scarcer
 edge nodes (both arms), where node prices rise above the brokers' costs.
 
-    .venv/bin/python bench/bench_brokers.py [--quick] [--rounds 20] [--seeds 0,1,2]
+    .venv/bin/python bench/bench_brokers.py [--quick] [--rounds 20] [--seeds 0,1,2] [--paired 10]
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import platform
 import sys
@@ -75,7 +76,8 @@ def run(name: str, brokers: bool, rounds: int, seed: int, quick: bool,
             "broker_value_share": round(broker_value / trade_value, 5) if trade_value else 0.0,
             "relay_trades": relay_trades, "relay_sla_met": relay_met,
             "brokers": int(model.devices.is_broker.sum()),
-            "reference_shift": _column_means(np.vstack(shifts))}
+            "reference_shift": _column_means(np.vstack(shifts) if shifts
+                                             else np.full((1, N_RESOURCES), np.nan))}
 
 
 def _column_means(a: np.ndarray) -> list[float | None]:
@@ -110,6 +112,32 @@ def reference_shift(model: EdgeMarketModel) -> np.ndarray:
                        for c in ratio.T])
 
 
+def paired(name: str, rounds: int, seed: int, quick: bool, warm: int = 3) -> dict[str, float]:
+    """Per round, the same model state stepped with its brokers and, in a copy, with them
+    switched off for that round only: the brokers' effect within a round, free of the
+    drift that makes two whole runs part ways. Summed delivered welfare and served
+    requests of both, and the per-round difference of delivered welfare (mean, 95 % t
+    half-width over the rounds)."""
+    sc = small(name) if quick else load_scenario(name)
+    model = EdgeMarketModel(sc, seed=seed)
+    for _ in range(warm):
+        model.step()
+    rows = []
+    for _ in range(rounds):
+        twin = copy.deepcopy(model)
+        twin.devices.is_broker[:] = False
+        a, b = model.step(), twin.step()
+        rows.append((a.delivered_welfare, b.delivered_welfare, a.n_served, b.n_served))
+    d = np.array(rows)
+    diff = d[:, 0] - d[:, 1]
+    mean, half = mean_ci(diff.tolist())
+    return {"delivered_with": round(float(d[:, 0].sum()), 3),
+            "delivered_without": round(float(d[:, 1].sum()), 3),
+            "delivered_ratio": round(float(d[:, 0].sum() / d[:, 1].sum()), 5),
+            "served_with": int(d[:, 2].sum()), "served_without": int(d[:, 3].sum()),
+            "diff_per_round": mean, "diff_per_round_ci95": half}
+
+
 def mean_ci(xs: list[float]) -> tuple[float | None, float | None]:
     """Mean and 95 % Student-t half-width (None with fewer than two values)."""
     a = np.array([x for x in xs if x is not None], dtype=float)
@@ -126,6 +154,8 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=20)
     p.add_argument("--scenarios", default=",".join(SCENARIOS))
     p.add_argument("--seeds", default="", help="comma-separated seeds (default: --seed)")
+    p.add_argument("--paired", type=int, default=0,
+                   help="also N paired rounds per seed (brokers off in a copy, one round at a time)")
     p.add_argument("--node-capacity", default="",
                    help="scarce edge: e.g. computation_gflop=2000,caching_gb=20 (both arms)")
     args = p.parse_args()
@@ -151,6 +181,11 @@ def main() -> None:
                          ("broker_share", lambda r: r["with"]["broker_share"]),
                          ("broker_value_share", lambda r: r["with"]["broker_value_share"])):
             agg[key], agg[key + "_ci95"] = mean_ci([get(r) for r in per_seed.values()])
+        if args.paired:
+            for seed in seeds:
+                per_seed[str(seed)]["paired"] = paired(name, args.paired, seed, args.quick)
+            agg["paired_ratio"], agg["paired_ratio_ci95"] = mean_ci(
+                [r["paired"]["delivered_ratio"] for r in per_seed.values()])
         shift = [r["with"]["reference_shift"] for r in per_seed.values()]
         agg["reference_shift"] = _column_means(np.array(shift, dtype=float))  # type: ignore[assignment]
         out[name] = {"seeds": per_seed, **agg}

@@ -62,14 +62,15 @@ def test_brokers_never_sell_below_cost_nor_beyond_idle_capacity(strategy: str) -
 CLASS = "robot"  # small tasks: a D2D hop can carry them
 
 
-def _layout_model(security: int = 2) -> tuple[EdgeMarketModel, int, int, int]:
+def _layout_model(security: int = 2, cls: str = CLASS,
+                  **extra: object) -> tuple[EdgeMarketModel, int, int, int]:
     """One node at (1000, 1000), coverage 500 m; broker B 490 m east (covered); devices A
     and C just out of coverage, 15 m and 18 m from B. No shadowing; nobody moves.
     Brokers at ``security`` level 2 by default: robots need privacy 2 to relay via one."""
-    sc = small("smart_city", devices__count=3, nodes__count=1, devices__mix={CLASS: 1.0},
-               **{f"service_classes__{CLASS}__mobility__model": "static"},
-               channel__shadowing_sigma_db=0.0, cloud__enabled=False,
-               devices__security_level=security)
+    sc = small("smart_city", devices__count=3, nodes__count=1, devices__mix={cls: 1.0},
+               **{f"service_classes__{cls}__mobility__model": "static", "cloud__enabled": False,
+                  **extra},
+               channel__shadowing_sigma_db=0.0, devices__security_level=security)
     model = EdgeMarketModel(sc, seed=3)
     pos = model.mobility.pos
     pos[:] = [[1505.0, 1000.0], [1490.0, 1000.0], [1505.0, 1010.0]]
@@ -367,3 +368,34 @@ def test_brokers_trade_in_a_short_run_of_each_ready_scenario(name: str) -> None:
     model = EdgeMarketModel(load_scenario(name), seed=0)
     trades = sum(model.step().info["broker_trades"] for _ in range(3 if name == "metro" else 6))
     assert trades > 0
+
+
+def test_a_paired_device_that_buys_no_hop_goes_back_to_its_own_link() -> None:
+    """A and C are paired with B; if the edge sells them no node bandwidth (no edge trades
+    at all here), they buy no D2D hop, so they leave the relay: the link view is the
+    channel's own for them again, and a rate they get elsewhere (the cloud's access rate)
+    is not capped at the sidelink they do not use."""
+    from agents import relay_market
+    from agents.workloads import generate
+    from market.orders import Trades
+
+    model, a, _, c = _layout_model(cls="driving", cloud__enabled=True)
+    model.step()
+    relay = relay_market.begin_round(model, model.last_relay.raw)
+    assert relay.relayed.tolist() == [a, c]  # paired, seen through B
+    assert relay.link.attached.tolist() == [0, 0, 0]
+    req = generate(model.classes, model.devices.cls, np.ones(3, bool), np.random.default_rng(0))
+    assert set(req.device.tolist()) >= {a, c}
+    assert len(relay_market.relay_trades(model, relay, req, Trades.empty())) == 0
+    assert relay.relayed.size == 0
+    raw = relay.raw
+    assert relay.link.attached.tolist() == raw.attached.tolist() == [-1, 0, -1]
+    for name in ("link_delay_ms", "jitter_ms", "residual_loss", "per"):
+        np.testing.assert_array_equal(getattr(relay.link, name), getattr(raw, name))
+    k = raw.delay_prob.shape[1]
+    np.testing.assert_array_equal(relay.link.delay_prob[:, :k], raw.delay_prob)
+    assert not relay.link.delay_prob[:, k:].any()
+    got = ex.received(Trades.empty(), len(req), model.sellers, np.zeros(0), np.zeros(0))
+    got.rate_mbps[:] = model.scenario.cloud.access_rate_mbps
+    relay_market.cap_rates(model, relay, req, got, Trades.empty())
+    np.testing.assert_array_equal(got.rate_mbps, model.scenario.cloud.access_rate_mbps)
