@@ -169,6 +169,31 @@ def descend(w0: FloatArray, data: ClientData, epochs: IntArray | int,
     return w
 
 
+def descend_configs(g: FloatArray, data: ClientData, epochs: IntArray, lr: float | np.floating[Any],
+                    l2: float = 0.0) -> FloatArray:
+    """Every client's local model under each of F configs: (F, K, d, C).
+
+    Config f starts all clients from its own global model ``g[f]`` (d, C) and takes
+    ``epochs[f]`` steps: the same numbers as F calls of :func:`descend`, in fewer, larger
+    calls. With nondecreasing epochs (the levels' configs) the configs still training at a
+    step are a tail ``g[first:]``, so nothing is masked: each product is the same per-client
+    matrix product, each step the same arithmetic on the same numbers.
+    """
+    e = np.asarray(epochs, dtype=np.int64)
+    if e.size == 0 or bool(np.any(np.diff(e) < 0)):
+        return np.concatenate([descend(g[i][None, None], data, int(e[i]), lr, l2)
+                               for i in range(e.size)])
+    x = data.x_for(g)
+    w = np.array(np.broadcast_to(g[:, None], (e.size, x.shape[-3], *g.shape[-2:])))
+    # descend's step factor for a client still training: (step < epochs) as w's dtype, 1.
+    active = np.asarray(True).astype(w.dtype)
+    for step in range(int(e.max())):
+        sub = w[int(np.searchsorted(e, step, side="right")):]  # configs with epochs > step
+        grad = grad_of(softmax(x @ sub), sub, data, l2)
+        sub -= lr * active[..., None, None] * grad
+    return w
+
+
 def local_train(w0: FloatArray, x: FloatArray, y: IntArray, mask: FloatArray,
                 epochs: IntArray | int, lr: float | np.floating[Any], l2: float = 0.0) -> FloatArray:
     """Each client's model after ``epochs`` full-batch GD steps from ``w0`` (broadcast).

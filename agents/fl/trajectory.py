@@ -81,9 +81,8 @@ def train(fed: Federation, epochs: IntArray, participants: IntArray, strategy: s
     loss_k = fedavg.loss_of(fedavg.softmax(data.x_for(g) @ g[:, None]), g[:, None], data)  # (F, K)
     for _ in range(rounds):
         sel = select(strategy, participants, fed.n, loss_k, t_exp, rng, beta)
-        # Config by config: a config with fewer epochs does not pay for the others' steps.
-        local = np.concatenate([fedavg.descend(g[i][None, None], data, int(epochs[i]),
-                                               np.float32(lr), l2) for i in range(f)])
+        # A config with fewer epochs does not pay for the others' steps.
+        local = fedavg.descend_configs(g, data, epochs, np.float32(lr), l2)
         w_sel = sel * fed.n[None, :]
         g_new = fedavg.aggregate(local, w_sel)
         g_all = fedavg.aggregate(local, np.broadcast_to(fed.n, (f, k)))
