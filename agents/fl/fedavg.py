@@ -170,7 +170,7 @@ def descend(w0: FloatArray, data: ClientData, epochs: IntArray | int,
 
 
 def descend_configs(g: FloatArray, data: ClientData, epochs: IntArray, lr: float | np.floating[Any],
-                    l2: float = 0.0) -> FloatArray:
+                    l2: float = 0.0, p0: FloatArray | None = None) -> FloatArray:
     """Every client's local model under each of F configs: (F, K, d, C).
 
     Config f starts all clients from its own global model ``g[f]`` (d, C) and takes
@@ -178,6 +178,10 @@ def descend_configs(g: FloatArray, data: ClientData, epochs: IntArray, lr: float
     calls. With nondecreasing epochs (the levels' configs) the configs still training at a
     step are a tail ``g[first:]``, so nothing is masked: each product is the same per-client
     matrix product, each step the same arithmetic on the same numbers.
+
+    ``p0``: ``softmax(x @ g[:, None])`` (F, K, n, C) when already computed (FedAvg computed
+    it for the clients' losses under the new global models): the first step's
+    probabilities, the same per-client products of the same matrices.
     """
     e = np.asarray(epochs, dtype=np.int64)
     if e.size == 0 or bool(np.any(np.diff(e) < 0)):
@@ -188,8 +192,10 @@ def descend_configs(g: FloatArray, data: ClientData, epochs: IntArray, lr: float
     # descend's step factor for a client still training: (step < epochs) as w's dtype, 1.
     active = np.asarray(True).astype(w.dtype)
     for step in range(int(e.max())):
-        sub = w[int(np.searchsorted(e, step, side="right")):]  # configs with epochs > step
-        grad = grad_of(softmax(x @ sub), sub, data, l2)
+        first = int(np.searchsorted(e, step, side="right"))  # configs with epochs > step
+        sub = w[first:]
+        p = p0[first:] if step == 0 and p0 is not None else softmax(x @ sub)
+        grad = grad_of(p, sub, data, l2)
         sub -= lr * active[..., None, None] * grad
     return w
 
