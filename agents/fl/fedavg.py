@@ -50,7 +50,7 @@ def row_sum(e: FloatArray) -> FloatArray:
     (r_j += e[i + j] in steps of 8), adds them as ((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7)) and
     then the rest one by one; this replays that order on whole columns, which is ~5x faster
     for 10 classes than numpy's row-at-a-time reduction. Other lengths, or a
-    non-contiguous ``e``, go to numpy itself. ``tests/agents/test_fl_fast.py`` checks the
+    non-contiguous ``e``, go to numpy itself. ``tests/agents/test_fl_exact.py`` checks the
     equality against ``np.sum``.
     """
     c = e.shape[-1]
