@@ -326,18 +326,28 @@ def pooled_prices(clearings: list[Clearing]) -> tuple[FloatArray, FloatArray]:
     return p, d
 
 
+def none_rows(a: FloatArray) -> list[list[float | None]]:
+    """A 2-D array as JSON-able rows: Python floats, None where not finite.
+
+    Through an object array rather than a float-by-float loop: five tables of ~640 venues
+    x 4 a round in a 128-world env, ~2 ms of each round that way.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    out = a.astype(object)
+    out[~np.isfinite(a)] = None
+    rows: list[list[float | None]] = out.tolist()
+    return rows
+
+
 def venue_prices(clearings: list[Clearing]) -> dict[str, list]:
     """Each venue's clearing price next to its LP dual (JSON-able lists, venue order):
     ``venue`` ids (edge >= 0, cloud < 0), ``price`` / ``dual`` / ``volume`` rows of 4
     (None for NaN)."""
-    def rows(a: FloatArray) -> list[list[float | None]]:
-        return [[None if not math.isfinite(x) else float(x) for x in r] for r in a.tolist()]
-
     cs = [c for c in clearings if c.venues.size]
     if not cs:
         return {"venue": [], "price": [], "dual": [], "volume": []}
     cat = np.concatenate
     return {"venue": cat([c.venues for c in cs]).tolist(),
-            "price": rows(cat([c.prices for c in cs])),
-            "dual": rows(cat([c.equilibrium for c in cs])),
-            "volume": rows(cat([c.volume for c in cs]))}
+            "price": none_rows(cat([c.prices for c in cs])),
+            "dual": none_rows(cat([c.equilibrium for c in cs])),
+            "volume": none_rows(cat([c.volume for c in cs]))}

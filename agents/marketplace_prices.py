@@ -25,12 +25,11 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
-from agents.marketplace import Clearing, pooled_prices, venue_prices
+from agents.marketplace import Clearing, none_rows, pooled_prices, venue_prices
 
 
 def _list(a: np.ndarray) -> list[float]:
@@ -45,8 +44,6 @@ def venue_label(venue: int, scope: str) -> tuple[str, str]:
     return kind, f"{scope if scope in ('cell', 'zone', 'pool') else 'venue'} {venue}"
 
 
-def _rows(a: np.ndarray) -> list[list[float | None]]:
-    return [[None if not math.isfinite(x) else float(x) for x in r] for r in a.tolist()]
 
 
 def round_prices(edge: Clearing, cloud: Clearing, *, scope: str = "cell",
@@ -60,8 +57,8 @@ def round_prices(edge: Clearing, cloud: Clearing, *, scope: str = "cell",
     supply = np.concatenate([c.supply_total for c in cs]) if cs else np.zeros((0, 4))
     nan = np.full(4, np.nan)
     td = true_duals or {}
-    vp["supply"] = _rows(supply)
-    vp["dual_true"] = _rows(np.array([td.get(v, nan) for v in vp["venue"]]).reshape(-1, 4))
+    vp["supply"] = none_rows(supply)
+    vp["dual_true"] = none_rows(np.array([td.get(v, nan) for v in vp["venue"]]).reshape(-1, 4))
     labels = [venue_label(v, scope) for v in vp["venue"]]
     vp["kind"] = [k for k, _ in labels]
     vp["name"] = [n for _, n in labels]

@@ -151,7 +151,11 @@ class EdgeMarketModel(mesa.Model):
         # Each agent holds its strategy; the groups acting together are AgentSet.groupby.
         self._node_agents.set("strategy", node_strategy)
         self._device_agents.set("strategy", device_strategy)
-        self._groups: dict[type, list[tuple[Any, IntArray]]] = {}
+        # What AgentSet.groupby would find now (one strategy per kind, every row), without
+        # walking 5,000+ agents at the first round of each env episode.
+        self._groups: dict[type, list[tuple[Any, IntArray]]] = {
+            EdgeNode: [(node_strategy, np.arange(m, dtype=np.int64))] if m else [],
+            Device: [(device_strategy, np.arange(n, dtype=np.int64))] if n else []}
         self._mechanisms: dict[int, Mechanism] = {}
         self.node_venue = self._node_venues()
         self.planned_backhaul_ms = self._planned_backhaul()

@@ -13,7 +13,9 @@ every step (``EdgeNode.state()`` dicts per node, Python lists -> arrays), asks s
 a per-node Python loop.
 Also reported: ``model_only_steps_per_s`` (bare ``model.step()`` of one world with the same
 overrides as ours) and ``env_overhead_share``, the share of our time spent outside
-``model.step`` (timed inside the same run, so other load on the machine does not skew it).
+``model.step`` (timed inside the same run, so other load on the machine does not skew it);
+``resets_timed`` and ``reset_s_mean``: the resets inside our timed loop and the mean time
+of one (the model and the seed's FL table built anew).
 Target: >= 2,000 env steps/s (``target_met`` says whether it was).
 
     .venv/bin/python bench/bench_env.py [--quick] [--steps N] [--worlds K]
@@ -41,13 +43,20 @@ from agents.scenario import SMALL_OVERRIDES, load_scenario  # noqa: E402
 EPISODE = 25
 
 
+#: Resets inside the last ``time_ours`` loop: count and seconds (detail, not the target).
+RESETS = {"n": 0, "s": 0.0}
+
+
 def time_ours(steps: int, seed: int, worlds: int = 1) -> tuple[float, int, float]:
     """Seconds for ``steps`` env calls of ``worlds`` copies each (resets included), the
-    number of agents, and the seconds spent inside ``model.step`` (timed in the same run)."""
+    number of agents, and the seconds spent inside ``model.step`` (timed in the same run).
+    The resets inside the timed loop are counted and timed in :data:`RESETS`."""
+    from agents.learning.core import MarketCore
     from agents.model import EdgeMarketModel
 
     inside = [0.0]
     original = EdgeMarketModel._wrapped_step
+    original_reset = MarketCore.reset
 
     def timed(self: Any, *a: Any, **kw: Any) -> Any:
         t = time.perf_counter()
@@ -56,11 +65,21 @@ def time_ours(steps: int, seed: int, worlds: int = 1) -> tuple[float, int, float
         finally:
             inside[0] += time.perf_counter() - t
 
+    def timed_reset(self: Any, *a: Any, **kw: Any) -> Any:
+        t = time.perf_counter()
+        try:
+            return original_reset(self, *a, **kw)
+        finally:
+            RESETS["n"] += 1
+            RESETS["s"] += time.perf_counter() - t
+
     EdgeMarketModel._wrapped_step = timed  # type: ignore[method-assign]
+    MarketCore.reset = timed_reset  # type: ignore[method-assign]
     try:
         total, agents = _time_env(steps, seed, worlds)
     finally:
         EdgeMarketModel._wrapped_step = original  # type: ignore[method-assign]
+        MarketCore.reset = original_reset  # type: ignore[method-assign]
     return total, agents, inside[0]
 
 
@@ -72,6 +91,7 @@ def _time_env(steps: int, seed: int, worlds: int) -> tuple[float, int]:
     env.reset(seed=seed)
     actions = [{a: rng.uniform(1.0, 3.0, 4).astype(np.float32) for a in env.possible_agents}
                for _ in range(64)]
+    RESETS.update(n=0, s=0.0)
     t0 = time.perf_counter()
     for i in range(steps):
         _obs, _rew, _term, trunc, _ = env.step(actions[i % 64])
@@ -142,6 +162,7 @@ def main() -> None:
     calls = 2 * EPISODE if args.quick else 4 * EPISODE  # whole episodes: resets included
     time_ours(3, args.seed, k)  # warm-up (imports, caches)
     ours, agents, in_model = time_ours(calls, args.seed, k)
+    resets = dict(RESETS)
     one, _, _ = time_ours(steps, args.seed, 1)
     model_only = time_model_only(steps, args.seed)
     base = time_baseline(steps, args.seed)
@@ -156,6 +177,8 @@ def main() -> None:
            baseline_steps_per_s=round(steps / base, 1), baseline_steps=steps,
            model_only_steps_per_s=round(steps / model_only, 1),
            env_overhead_share=round((ours - in_model) / ours, 3),
+           resets_timed=resets["n"],
+           reset_s_mean=round(resets["s"] / resets["n"], 4) if resets["n"] else None,
            target_met=rate >= 2000)
 
 

@@ -50,7 +50,7 @@ def row_sum(e: FloatArray) -> FloatArray:
     (r_j += e[i + j] in steps of 8), adds them as ((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7)) and
     then the rest one by one; this replays that order on whole columns, which is ~5x faster
     for 10 classes than numpy's row-at-a-time reduction. Other lengths, or a
-    non-contiguous ``e``, go to numpy itself. ``tests/agents/test_fl_fast.py`` checks the
+    non-contiguous ``e``, go to numpy itself. ``tests/agents/test_fl_exact.py`` checks the
     equality against ``np.sum``.
     """
     c = e.shape[-1]
@@ -166,6 +166,37 @@ def descend(w0: FloatArray, data: ClientData, epochs: IntArray | int,
         g = grad_of(softmax(x @ w), w, data, l2)
         active = (step < e).astype(w.dtype)
         w -= lr * active[..., None, None] * g
+    return w
+
+
+def descend_configs(g: FloatArray, data: ClientData, epochs: IntArray, lr: float | np.floating[Any],
+                    l2: float = 0.0, p0: FloatArray | None = None) -> FloatArray:
+    """Every client's local model under each of F configs: (F, K, d, C).
+
+    Config f starts all clients from its own global model ``g[f]`` (d, C) and takes
+    ``epochs[f]`` steps: the same numbers as F calls of :func:`descend`, in fewer, larger
+    calls. With nondecreasing epochs (the levels' configs) the configs still training at a
+    step are a tail ``g[first:]``, so nothing is masked: each product is the same per-client
+    matrix product, each step the same arithmetic on the same numbers.
+
+    ``p0``: ``softmax(x @ g[:, None])`` (F, K, n, C) when already computed (FedAvg computed
+    it for the clients' losses under the new global models): the first step's
+    probabilities, the same per-client products of the same matrices.
+    """
+    e = np.asarray(epochs, dtype=np.int64)
+    if e.size == 0 or bool(np.any(np.diff(e) < 0)):
+        return np.concatenate([descend(g[i][None, None], data, int(e[i]), lr, l2)
+                               for i in range(e.size)])
+    x = data.x_for(g)
+    w = np.array(np.broadcast_to(g[:, None], (e.size, x.shape[-3], *g.shape[-2:])))
+    # descend's step factor for a client still training: (step < epochs) as w's dtype, 1.
+    active = np.asarray(True).astype(w.dtype)
+    for step in range(int(e.max())):
+        first = int(np.searchsorted(e, step, side="right"))  # configs with epochs > step
+        sub = w[first:]
+        p = p0[first:] if step == 0 and p0 is not None else softmax(x @ sub)
+        grad = grad_of(p, sub, data, l2)
+        sub -= lr * active[..., None, None] * grad
     return w
 
 

@@ -78,12 +78,14 @@ def train(fed: Federation, epochs: IntArray, participants: IntArray, strategy: s
                        for i in range(k)]).astype(np.float64)  # (K, C)
     # The clients' data with its one-hot labels and counts, built once for every step.
     data = fedavg.ClientData.of(x, y, mask, N_CLASSES, np.float32)
-    loss_k = fedavg.loss_of(fedavg.softmax(data.x_for(g) @ g[:, None]), g[:, None], data)  # (F, K)
+    # Each global model's probabilities on the clients' data: its clients' losses, and the
+    # first local step of the next round.
+    p_k = fedavg.softmax(data.x_for(g) @ g[:, None])  # (F, K, n, C)
+    loss_k = fedavg.loss_of(p_k, g[:, None], data)  # (F, K)
     for _ in range(rounds):
         sel = select(strategy, participants, fed.n, loss_k, t_exp, rng, beta)
-        # Config by config: a config with fewer epochs does not pay for the others' steps.
-        local = np.concatenate([fedavg.descend(g[i][None, None], data, int(epochs[i]),
-                                               np.float32(lr), l2) for i in range(f)])
+        # A config with fewer epochs does not pay for the others' steps.
+        local = fedavg.descend_configs(g, data, epochs, np.float32(lr), l2, p0=p_k)
         w_sel = sel * fed.n[None, :]
         g_new = fedavg.aggregate(local, w_sel)
         g_all = fedavg.aggregate(local, np.broadcast_to(fed.n, (f, k)))
@@ -93,7 +95,8 @@ def train(fed: Federation, epochs: IntArray, participants: IntArray, strategy: s
         # The new global model's logits on the clients' train data give both their losses
         # (the next round selects with them) and its train accuracy.
         z = data.x_for(g) @ g[:, None]
-        loss_new = fedavg.loss_of(fedavg.softmax(z), g[:, None], data)  # (F, K)
+        p_k = fedavg.softmax(z)
+        loss_new = fedavg.loss_of(p_k, g[:, None], data)  # (F, K)
         loss_k = loss_new
         acc_k_train = fedavg.accuracy_of(z, y, mask)
         wn = np.maximum(w_sel.sum(axis=1), 1e-300)

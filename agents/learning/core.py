@@ -248,9 +248,11 @@ class MarketCore:
         else:
             self.episode += 1
         model_seed = self.base_seed + self.episode * self.cfg.seed_stride
-        if self.model is not None:
-            self.model.release()  # else Mesa keeps every episode's model alive
-        self.model = EdgeMarketModel(self.scenario, seed=model_seed, worlds=self.worlds)
+        self.release_model()
+        # history_limit=1: the core reads each round's RoundResult as it comes (its rounds'
+        # per-venue lists would otherwise pile up for the whole episode, for the GC to walk).
+        self.model = EdgeMarketModel(self.scenario, seed=model_seed, worlds=self.worlds,
+                                     history_limit=1)
         self.rounds = 0
         self.stats = EpisodeStats(worlds=self.worlds)
         self.features.reset()
@@ -293,6 +295,12 @@ class MarketCore:
             worth = (dev.capacity[bound] * cost).sum(axis=1)
             self._broker_scale = np.where(worth > 0, worth, 1.0)
         self.broker_features.reset()
+
+    def release_model(self) -> None:
+        """Drop the current model, released (else Mesa keeps every episode's model alive)."""
+        if self.model is not None:
+            self.model.release()
+            self.model = None
 
     def _install_device_groups(self) -> None:
         """Each learning device gets its own ShadeOne group; the rest keep theirs."""

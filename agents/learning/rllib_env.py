@@ -19,23 +19,26 @@ from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
 from agents.learning.spaces import AgentSpaces, core_from_config
 
-_frozen = False
+#: Whether this process froze its long-lived objects after importing RLlib / after the
+#: first episode of an env.
+_frozen = {"imports": False, "episode": False}
 
 
-def freeze_long_lived() -> None:
-    """Move everything alive now out of the cyclic garbage collector's sight, once a process.
+def freeze_long_lived(stage: str) -> None:
+    """Move everything alive now out of the cyclic garbage collector's sight, once a process
+    per ``stage``.
 
-    Importing RLlib (ray, torch, pandas ...) leaves ~300,000 long-lived objects, and every
-    full collection walks them all again: in ``bench/bench_env.py`` a full collection came
-    every ~2 episodes and cost ~0.1-0.3 s of the ~1.5 s the episode itself takes. Frozen
-    objects are still freed by reference counting; only cycles among them are never
-    collected, so the collection just before frees the cycles that are garbage already.
+    Importing RLlib (ray, torch, pandas ...) leaves ~310,000 long-lived objects, and the
+    first episode's lazy imports and numba compilations ~95,000 more; every full collection
+    walked them all again. In ``bench/bench_env.py`` a full collection came every ~2
+    episodes and cost ~0.1-0.3 s (of ~1.5 s an episode). Frozen objects are still freed by
+    reference counting; only cycles among them are never collected, so the collection just
+    before frees the cycles that are garbage already.
     """
-    global _frozen
-    if not _frozen:
+    if not _frozen[stage]:
         gc.collect()
         gc.freeze()
-        _frozen = True
+        _frozen[stage] = True
 
 
 class EdgeMarketMultiAgentEnv(MultiAgentEnv):
@@ -54,7 +57,7 @@ class EdgeMarketMultiAgentEnv(MultiAgentEnv):
         self._seed = int(config.get("seed", 0))
         #: The model's RoundResult of the last step (for inspection and callbacks).
         self.last_round: Any = None
-        freeze_long_lived()
+        freeze_long_lived("imports")
 
     def _obs(self) -> dict[str, np.ndarray]:
         return self.spaces.observations(self.core)
@@ -64,6 +67,11 @@ class EdgeMarketMultiAgentEnv(MultiAgentEnv):
         if seed is None and not self._seeded:
             seed = self._seed
         self._seeded = True
+        if self.core.model is not None and not _frozen["episode"]:
+            # After a whole episode every lazy import and compilation has happened: freeze
+            # them, without the episode's model (released first, so it is collected).
+            self.core.release_model()
+            freeze_long_lived("episode")
         self.core.reset(seed)
         self.agents = self.spaces.present(self.core)  # broker slots bind per episode
         return self._obs(), {}

@@ -146,3 +146,15 @@ def test_trajectory_equals_the_plain_formulas_bit_for_bit(seed):
         assert _same(getattr(fast, name), want), name
     # The run is long enough for FedAvg to move (and for float64 weights to take over).
     assert fast.test_acc[:, -1].min() > fast.test_acc[:, 0].min()
+
+
+@pytest.mark.parametrize("epochs", [[1, 2, 3, 4], [0, 2, 2, 3], [3, 1, 2]])
+def test_configs_descend_together_as_each_alone(epochs):
+    """All configs' local training in one call == each config's plain local training."""
+    fed = make_federation(6, 0.5, 3)
+    x, y, mask = fed.x[None].astype(np.float32), fed.y[None], fed.mask[None].astype(np.float32)
+    g = np.random.default_rng(4).normal(scale=0.1, size=(len(epochs), x.shape[-1], N_CLASSES))
+    data = fedavg.ClientData.of(x, y, mask, N_CLASSES, np.float32)
+    got = fedavg.descend_configs(g, data, np.array(epochs), np.float32(0.7), 1e-3)
+    for i, e in enumerate(epochs):
+        assert _same(got[i], _local_train(g[i][None, None], x, y, mask, e, np.float32(0.7), 1e-3)[0])

@@ -63,3 +63,19 @@ def test_run_summary_compares_like_with_like(tmp_path) -> None:
             assert p == pytest.approx(eq, rel=1e-9), name
     assert set(s.cloud_prices) == set(s.final_prices)
     assert any(v is not None and math.isfinite(v) for v in s.cloud_prices.values())
+
+
+def test_none_rows_is_the_float_by_float_conversion() -> None:
+    """The tables' rows: Python floats as they are (-0.0 included), None for NaN and inf."""
+    from agents.marketplace import none_rows
+
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(50, 4)) * 10.0 ** rng.integers(-300, 300, (50, 4))
+    a[rng.random((50, 4)) < 0.3] = np.nan
+    a[0] = [np.inf, -np.inf, -0.0, 5.0]
+    want = [[None if not math.isfinite(x) else float(x) for x in r] for r in a.tolist()]
+    got = none_rows(a)
+    assert got == want
+    assert [[type(x) for x in r] for r in got] == [[type(x) for x in r] for r in want]
+    assert math.copysign(1.0, got[0][2]) == -1.0
+    assert none_rows(np.zeros((0, 4))) == []

@@ -101,3 +101,16 @@ def test_reset_lets_the_previous_model_go():
     assert old() is None
     assert len(mesa.Agent._ids) == known
     assert len(core.model.agents) == core.model.nodes.uid.size + core.model.devices.uid.size + 1
+
+
+def test_initial_strategy_groups_are_the_agents_groupby():
+    """The model starts with the groups AgentSet.groupby finds on its agents."""
+    core = MarketCore("smart_city", {"episode_rounds": 2, "worlds": 2}, overrides=TINY_OVERRIDES)
+    core.reset(seed=3)
+    model = core.model
+    built = {t: list(model._groups[t]) for t in model._groups}
+    model._groups.clear()  # recomputed from the agents themselves
+    for kind, groups in built.items():
+        walked = model._strategy_groups(kind)
+        assert [s for s, _ in groups] == [s for s, _ in walked]
+        assert all(_same(a, b) for (_, a), (_, b) in zip(groups, walked, strict=True))
