@@ -177,13 +177,20 @@ def assign_units(trades: Trades, group: IntArray, harm: FloatArray, asks: AskBoo
         return trades
     keep = np.flatnonzero(~sel)
     cols: list[list[NDArray[Any]]] = [[] for _ in range(8)]
+    # Each group's trades and asks as slices of one stable sort (ascending rows within a
+    # group, as np.flatnonzero would give them), not a scan of every row per group.
+    t_order = np.argsort(group, kind="stable")
+    t_sorted = group[t_order]
+    a_live = np.flatnonzero(asks.offered > 0)
+    a_order = a_live[np.argsort(asks.group[a_live], kind="stable")]
+    a_sorted = asks.group[a_order]
     for g in np.unique(group[sel]):
-        rows = np.flatnonzero(group == g)
+        rows = t_order[np.searchsorted(t_sorted, g): np.searchsorted(t_sorted, g, "right")]
         q = trades.quantity[rows]
         total = float(q.sum())
         seller_price = float(q @ trades.seller_price[rows]) / total
         # 1. Merit order over the group's asks.
-        a_rows = np.flatnonzero((asks.group == g) & (asks.offered > 0))
+        a_rows = a_order[np.searchsorted(a_sorted, g): np.searchsorted(a_sorted, g, "right")]
         a_rows = a_rows[np.lexsort((a_rows, asks.broker[a_rows], asks.price[a_rows]))]
         a_cum = np.cumsum(asks.offered[a_rows])
         a_q = np.diff(np.minimum(np.r_[0.0, a_cum], total))
