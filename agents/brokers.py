@@ -144,7 +144,8 @@ class AskBook:
     broker: NDArray[np.bool_]
 
 
-def assign_units(trades: Trades, group: IntArray, harm: FloatArray, asks: AskBook) -> Trades:
+def assign_units(trades: Trades, group: IntArray, harm: FloatArray, asks: AskBook,
+                 kernel: bool | None = None) -> Trades:
     """The same clearing, with broker units sold only behind cheaper node units and handed
     to the buyers they harm least (see :func:`assign_broker_units`).
 
@@ -165,6 +166,9 @@ def assign_units(trades: Trades, group: IntArray, harm: FloatArray, asks: AskBoo
     Each buyer keeps its units and its payment (its trades' mean unit price); the group's
     units sold are unchanged and every seller gets the group's mean seller price (one
     price per group in every built-in mechanism).
+
+    A compiled loop by default (agents.broker_kernels, the same rows, amounts equal to
+    float rounding); ``kernel=False`` runs the numpy code.
     """
     n = len(trades)
     if not n:
@@ -184,7 +188,31 @@ def assign_units(trades: Trades, group: IntArray, harm: FloatArray, asks: AskBoo
     a_live = np.flatnonzero(asks.offered > 0)
     a_order = a_live[np.argsort(asks.group[a_live], kind="stable")]
     a_sorted = asks.group[a_order]
-    for g in np.unique(group[sel]):
+    groups = np.unique(group[sel])
+    from market.matching import kernel_input, use_kernels
+
+    if use_kernels(kernel):
+        from agents import broker_kernels
+
+        ki = kernel_input
+        f64 = np.float64
+        new = broker_kernels.assign_groups(
+            ki(groups.astype(np.int64)), ki(t_order.astype(np.int64)),
+            ki(np.searchsorted(t_sorted, groups).astype(np.int64)),
+            ki(np.searchsorted(t_sorted, groups, "right").astype(np.int64)),
+            ki(a_order.astype(np.int64)),
+            ki(np.searchsorted(a_sorted, groups).astype(np.int64)),
+            ki(np.searchsorted(a_sorted, groups, "right").astype(np.int64)),
+            ki(trades.quantity.astype(f64)), ki(trades.price.astype(f64)),
+            ki(trades.seller_price.astype(f64)), ki(trades.bid_index.astype(np.int64)),
+            ki(trades.buyer.astype(np.int64)), ki(np.asarray(harm, f64)),
+            ki(asks.price.astype(f64)), ki(asks.offered.astype(f64)),
+            ki(asks.broker.astype(np.uint8)), ki(asks.agent.astype(np.int64)), N_RESOURCES)
+        for c, v in zip(cols, (new[0], new[1], new[2], new[3], new[4], new[5], new[6],
+                               new[7]), strict=True):
+            c.append(v)
+        groups = groups[:0]  # done: the loop below is the numpy path
+    for g in groups:
         rows = t_order[np.searchsorted(t_sorted, g): np.searchsorted(t_sorted, g, "right")]
         q = trades.quantity[rows]
         total = float(q.sum())

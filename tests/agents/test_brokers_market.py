@@ -308,6 +308,23 @@ def test_a_broker_unit_never_displaces_a_cheaper_node_unit_nor_suits_its_buyer_w
         assert not [(x, y) for x in got_b for y in got_n if x != y and h[x] > h[y]]
 
 
+@pytest.mark.parametrize("seed", range(0, 60, 3))
+def test_the_compiled_assignment_equals_the_numpy_code(seed: int) -> None:
+    """agents.broker_kernels against assign_units' numpy path: the same trade rows (buyer,
+    seller, request, ask, resource) in the same order, amounts and prices to float
+    rounding (sums are taken in another order)."""
+    from agents.brokers import assign_units
+
+    t, grp, harm, asks = _random_clearing(np.random.default_rng(seed))
+    fast = assign_units(t, grp, harm, asks, kernel=True)
+    slow = assign_units(t, grp, harm, asks, kernel=False)
+    assert len(fast) == len(slow) > 0
+    for f in ("buyer", "seller", "bid_index", "ask_index", "resource"):
+        np.testing.assert_array_equal(getattr(fast, f), getattr(slow, f), err_msg=f)
+    for f in ("quantity", "price", "seller_price"):
+        np.testing.assert_allclose(getattr(fast, f), getattr(slow, f), rtol=1e-12, err_msg=f)
+
+
 def test_in_a_run_brokers_sell_only_behind_cheaper_node_supply_to_buyers_they_suit() -> None:
     """Scarce nodes, many brokers: per edge venue and resource, (1) a broker unit is sold
     only when every node ask below the broker's ask is sold out (it displaces no cheaper
