@@ -189,68 +189,66 @@ def assign_units(trades: Trades, group: IntArray, harm: FloatArray, asks: AskBoo
     a_order = a_live[np.argsort(asks.group[a_live], kind="stable")]
     a_sorted = asks.group[a_order]
     groups = np.unique(group[sel])
+    t_lo, t_hi = np.searchsorted(t_sorted, groups), np.searchsorted(t_sorted, groups, "right")
+    a_lo, a_hi = np.searchsorted(a_sorted, groups), np.searchsorted(a_sorted, groups, "right")
     from market.matching import kernel_input, use_kernels
 
     if use_kernels(kernel):
         from agents import broker_kernels
 
         ki = kernel_input
-        f64 = np.float64
+        f64, i64 = np.float64, np.int64
         new = broker_kernels.assign_groups(
-            ki(groups.astype(np.int64)), ki(t_order.astype(np.int64)),
-            ki(np.searchsorted(t_sorted, groups).astype(np.int64)),
-            ki(np.searchsorted(t_sorted, groups, "right").astype(np.int64)),
-            ki(a_order.astype(np.int64)),
-            ki(np.searchsorted(a_sorted, groups).astype(np.int64)),
-            ki(np.searchsorted(a_sorted, groups, "right").astype(np.int64)),
-            ki(trades.quantity.astype(f64)), ki(trades.price.astype(f64)),
-            ki(trades.seller_price.astype(f64)), ki(trades.bid_index.astype(np.int64)),
-            ki(trades.buyer.astype(np.int64)), ki(np.asarray(harm, f64)),
-            ki(asks.price.astype(f64)), ki(asks.offered.astype(f64)),
-            ki(asks.broker.astype(np.uint8)), ki(asks.agent.astype(np.int64)), N_RESOURCES)
-        for c, v in zip(cols, (new[0], new[1], new[2], new[3], new[4], new[5], new[6],
-                               new[7]), strict=True):
+            ki(groups.astype(i64)), ki(t_order.astype(i64)), ki(t_lo.astype(i64)),
+            ki(t_hi.astype(i64)), ki(a_order.astype(i64)), ki(a_lo.astype(i64)),
+            ki(a_hi.astype(i64)), ki(trades.quantity.astype(f64)),
+            ki(trades.price.astype(f64)), ki(trades.seller_price.astype(f64)),
+            ki(trades.bid_index.astype(i64)), ki(trades.buyer.astype(i64)),
+            ki(np.asarray(harm, f64)), ki(asks.price.astype(f64)),
+            ki(asks.offered.astype(f64)), ki(asks.broker.astype(np.uint8)),
+            ki(asks.agent.astype(i64)), N_RESOURCES)
+        for c, v in zip(cols, new, strict=True):
             c.append(v)
-        groups = groups[:0]  # done: the loop below is the numpy path
-    for g in groups:
-        rows = t_order[np.searchsorted(t_sorted, g): np.searchsorted(t_sorted, g, "right")]
-        q = trades.quantity[rows]
-        total = float(q.sum())
-        seller_price = float(q @ trades.seller_price[rows]) / total
-        # 1. Merit order over the group's asks.
-        a_rows = a_order[np.searchsorted(a_sorted, g): np.searchsorted(a_sorted, g, "right")]
-        a_rows = a_rows[np.lexsort((a_rows, asks.broker[a_rows], asks.price[a_rows]))]
-        a_cum = np.cumsum(asks.offered[a_rows])
-        a_q = np.diff(np.minimum(np.r_[0.0, a_cum], total))
-        a_q[-1] += max(total - a_cum[-1], 0.0)  # float dust of a book sold out
-        fill = a_q > 0
-        a_rows, a_q = a_rows[fill], a_q[fill]
-        deal = np.lexsort((a_rows, asks.broker[a_rows]))  # node units dealt first
-        a_rows, a_q = a_rows[deal], a_q[deal]
-        # 2. Buyers (request rows), most harmed first; ties by request row.
-        bid, b_inv = np.unique(trades.bid_index[rows], return_inverse=True)
-        b_q = np.bincount(b_inv, weights=q)
-        b_pay = np.bincount(b_inv, weights=q * trades.price[rows])
-        b_harm = np.full(bid.size, -np.inf)
-        np.maximum.at(b_harm, b_inv, harm[rows])
-        b_agent = np.zeros(bid.size, np.int64)
-        b_agent[b_inv] = trades.buyer[rows]
-        bo = np.lexsort((bid, -b_harm))
-        bc, sc = np.cumsum(b_q[bo]), np.cumsum(a_q)
-        bc[-1] = sc[-1] = total  # both sides end together (float dust of the sums)
-        cuts = np.unique(np.concatenate([[0.0], bc, sc]))
-        lo, hi = cuts[:-1], cuts[1:]
-        mid = (lo + hi) / 2
-        bi = bo[np.minimum(np.searchsorted(bc, mid), bo.size - 1)]
-        si = np.minimum(np.searchsorted(sc, mid), a_rows.size - 1)
-        amount = hi - lo
-        ok = amount > 0
-        bi, si, amount = bi[ok], si[ok], amount[ok]
-        ask = a_rows[si]
-        for c, v in zip(cols, (b_agent[bi], asks.agent[ask], bid[bi], ask, amount,
-                               b_pay[bi] / b_q[bi], np.full(bi.size, seller_price),
-                               np.full(bi.size, g % N_RESOURCES, np.int8)), strict=True):
-            c.append(v)
+    else:
+        for k, g in enumerate(groups):
+            rows = t_order[t_lo[k]: t_hi[k]]
+            q = trades.quantity[rows]
+            total = float(q.sum())
+            seller_price = float(q @ trades.seller_price[rows]) / total
+            # 1. Merit order over the group's asks.
+            a_rows = a_order[a_lo[k]: a_hi[k]]
+            a_rows = a_rows[np.lexsort((a_rows, asks.broker[a_rows], asks.price[a_rows]))]
+            a_cum = np.cumsum(asks.offered[a_rows])
+            a_q = np.diff(np.minimum(np.r_[0.0, a_cum], total))
+            a_q[-1] += max(total - a_cum[-1], 0.0)  # float dust of a book sold out
+            fill = a_q > 0
+            a_rows, a_q = a_rows[fill], a_q[fill]
+            deal = np.lexsort((a_rows, asks.broker[a_rows]))  # node units dealt first
+            a_rows, a_q = a_rows[deal], a_q[deal]
+            # 2. Buyers (request rows), most harmed first; ties by request row.
+            bid, b_inv = np.unique(trades.bid_index[rows], return_inverse=True)
+            b_q = np.bincount(b_inv, weights=q)
+            b_pay = np.bincount(b_inv, weights=q * trades.price[rows])
+            b_harm = np.full(bid.size, -np.inf)
+            np.maximum.at(b_harm, b_inv, harm[rows])
+            b_agent = np.zeros(bid.size, np.int64)
+            b_agent[b_inv] = trades.buyer[rows]
+            bo = np.lexsort((bid, -b_harm))
+            bc, sc = np.cumsum(b_q[bo]), np.cumsum(a_q)
+            bc[-1] = sc[-1] = total  # both sides end together (float dust of the sums)
+            cuts = np.unique(np.concatenate([[0.0], bc, sc]))
+            lo, hi = cuts[:-1], cuts[1:]
+            mid = (lo + hi) / 2
+            bi = bo[np.minimum(np.searchsorted(bc, mid), bo.size - 1)]
+            si = np.minimum(np.searchsorted(sc, mid), a_rows.size - 1)
+            amount = hi - lo
+            ok = amount > 0
+            bi, si, amount = bi[ok], si[ok], amount[ok]
+            ask = a_rows[si]
+            for c, v in zip(cols, (b_agent[bi], asks.agent[ask], bid[bi], ask, amount,
+                                   b_pay[bi] / b_q[bi], np.full(bi.size, seller_price),
+                                   np.full(bi.size, g % N_RESOURCES, np.int8)), strict=True):
+                c.append(v)
     cat = np.concatenate
     return Trades(
         buyer=cat([trades.buyer[keep], *cols[0]]), seller=cat([trades.seller[keep], *cols[1]]),
