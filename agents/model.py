@@ -65,6 +65,7 @@ from agents.strategies import (
     get_strategy,
 )
 from agents.venue_duals import true_cost_duals
+from agents.warmup import warm_up
 from agents.workloads import ClassTable, Requests, generate
 from market.mechanisms import Mechanism, get_mechanism
 from market.orders import Asks, Bids, Trades
@@ -162,6 +163,8 @@ class EdgeMarketModel(mesa.Model):
         # Sample of devices for snapshots, fixed for the run.
         self.snapshot_rows = np.sort(rng.permutation(n)[: sc.snapshot_devices])
         self.last_link: LinkState | None = None
+        self._view: ex.LinkView | None = None  # this round's link view (_round_view)
+        self._view_key: int | None = None
         # Sessions that outlast a round hold what they bought (agents.sessions).
         self.session_rounds = session_rounds(self.classes.columns["task_rate_hz"],
                                              self.classes.columns["latency_budget_ms"], self.round_s)
@@ -180,6 +183,7 @@ class EdgeMarketModel(mesa.Model):
         self.device_feedback = DeviceFeedback(n)
         self.device_feedback.capture(self)
         self.last_indicators = np.zeros((0, 29))
+        warm_up(sc, seed)  # compiled kernels loaded now, not in the first round (agents.warmup)
 
     def release(self) -> None:
         """Let this model be garbage-collected once its holder drops it (no more agents).
@@ -441,7 +445,9 @@ class EdgeMarketModel(mesa.Model):
                                         self.device_feedback.observation(idx, d))
         own_bid = bid_value.copy()  # the strategies' own bids, before buyers withdraw
         # 5-6. Edge venues, then the cloud for what the edge did not serve.
-        venue, edge_design, stage_budget = self._edge_designs(req, link)
+        self._view_key = None  # link views are built once a round (self._round_view)
+        venue, edge_design, stage_budget = self._edge_designs(req, link,
+                                                              self._round_view(req, link))
         bid_value = self.dynamics.withdraw(req.value_credits, venue, edge_design.feasible,
                                            edge_design.demand, self.nodes.ask, bid_value,
                                            self.node_venue, dev.uid[req.device])
@@ -455,7 +461,8 @@ class EdgeMarketModel(mesa.Model):
             extra = self._assign_compute_naively(req, link, edge.trades, stage_budget)
         extra = Trades.concat(extra, relay_market.relay_trades(self, relay, req, edge.trades))
         to_cloud = (venue == CLOUD_VENUE) | (sc.market.cloud_fallback & (venue >= 0) & ~got_edge)
-        cloud, cloud_budget = self._clear_cloud(req, link, to_cloud, bid_value)
+        cloud, cloud_budget = self._clear_cloud(req, self._round_view(req, link), to_cloud,
+                                                bid_value)
         served_cloud = np.zeros(n_req, bool)
         if len(cloud.trades):
             served_cloud[cloud.trades.bid_index] = True
@@ -471,7 +478,7 @@ class EdgeMarketModel(mesa.Model):
                           self._transport_ms(trades, req, link))
         got.rate_mbps = np.where(served_cloud, sc.cloud.access_rate_mbps, got.rate_mbps)
         relay_market.cap_rates(self, relay, req, got, trades)
-        lv = self._link_view(req, link)
+        lv = self._round_view(req, link)
         measured, tx_s = ex.measure(req, got, lv, self.round_s)
         measured.stage_budget_s = stage_budget
         qi.measure_inputs(measured, req, got, lv.ber, trades, self.fl, self.link_memory,
@@ -563,7 +570,8 @@ class EdgeMarketModel(mesa.Model):
             ask = np.where(np.isnan(o), ask, o)
         nodes.ask = np.maximum(ask, 0.0)
 
-    def _edge_designs(self, req: Requests, link: LinkState) -> tuple[IntArray, Any, FloatArray]:
+    def _edge_designs(self, req: Requests, link: LinkState, lv: ex.LinkView | None = None
+                      ) -> tuple[IntArray, Any, FloatArray]:
         """Venue of each request (node index or CLOUD_VENUE) and its edge bundle design."""
         sc, nodes = self.scenario, self.nodes
         att = link.attached[req.device]
@@ -582,7 +590,8 @@ class EdgeMarketModel(mesa.Model):
             too_private[:] = False
         venue = np.where((att >= 0) & ~too_private, att, CLOUD_VENUE)
         price = np.where(np.isfinite(nodes.expected_price), nodes.expected_price, nodes.ask)[node]
-        delay = self._planned_link_ms(req, self._link_view(req, link))
+        lv = self._link_view(req, link) if lv is None else lv
+        delay = self._planned_link_ms(req, lv.delay_ms, lv.delay_prob)
         extra = planned_transport_ms(self, venue)  # agents.brokers
         if sc.market.bundling == "joint":
             d = req.device
@@ -598,10 +607,11 @@ class EdgeMarketModel(mesa.Model):
         return venue, design, design.stage_budget_s
 
     @staticmethod
-    def _planned_link_ms(req: Requests, lv: ex.LinkView) -> FloatArray:
+    def _planned_link_ms(req: Requests, delay_ms: FloatArray, delay_prob: FloatArray
+                         ) -> FloatArray:
         """Link delay a bundle plans for: its HARQ distribution's (1 − ε/2) quantile, ε =
         1 − min_reliability (the queue gets the other half, agents.bundles.queue_eps)."""
-        return atom_quantile(lv.delay_ms, lv.delay_prob, (1 - req.min_reliability) / 2)
+        return atom_quantile(delay_ms, delay_prob, (1 - req.min_reliability) / 2)
 
     def _asks_edge(self) -> tuple[IntArray, IntArray, NDArray[np.int8], FloatArray, FloatArray]:
         """Edge asks (venue, agent, resource, quantity, price): nodes, then active brokers."""
@@ -644,9 +654,10 @@ class EdgeMarketModel(mesa.Model):
         every = self.scenario.market.optimum_every
         return every == 0 or (self.steps - 1) % every != 0
 
-    def _clear_cloud(self, req: Requests, link: LinkState, to_cloud: NDArray[np.bool_],
+    def _clear_cloud(self, req: Requests, lv: ex.LinkView, to_cloud: NDArray[np.bool_],
                      bid_value: FloatArray) -> tuple[Clearing, FloatArray]:
-        """The cloud market: compute/cache/learning bundles, bandwidth best-effort."""
+        """The cloud market: compute/cache/learning bundles, bandwidth best-effort (``lv``:
+        the link view of every request)."""
         sc, n_req = self.scenario, len(req)
         if self.cloud_agent is None or not to_cloud.any():
             return Clearing(served=np.zeros(n_req)), np.zeros(n_req)
@@ -656,11 +667,10 @@ class EdgeMarketModel(mesa.Model):
         traffic = sub.data_mbit + sub.result_mbit
         tx_s = np.where(traffic > 0, traffic / cc.access_rate_mbps, 0.0)
         extra_ms = cc.rtt_ms + 1000 * stage_latency_s(tx_s, sub.task_rate_hz)
-        lv = self._link_view(sub, link)
         no_data = dataclasses.replace(sub, data_mbit=np.zeros(rows.size),
                                       result_mbit=np.zeros(rows.size))
         design = design_joint(no_data, np.ones(rows.size), np.ones(rows.size),
-                              self._planned_link_ms(sub, lv),
+                              self._planned_link_ms(sub, lv.delay_ms[rows], lv.delay_prob[rows]),
                               np.nan_to_num(extra_ms, nan=np.inf, posinf=1e12),
                               np.zeros(rows.size), np.full(rows.size, self.cloud_ask[2]),
                               self.round_s, sc.market.deadline_margin, eps=queue_eps(sub))
@@ -779,6 +789,16 @@ class EdgeMarketModel(mesa.Model):
         out[kind == ex.KIND_DEVICE] = sc.devices.d2d_ms
         out[kind == ex.KIND_CLOUD] = sc.cloud.rtt_ms
         return out
+
+    def _round_view(self, req: Requests, link: LinkState) -> ex.LinkView:
+        """This round's link view of ``req`` (:meth:`_link_view`), built once and again
+        only after relayed devices went back to their own links (``link`` changed in place,
+        agents.relay_market.RelayRound.version)."""
+        key = self.last_relay.version
+        if self._view_key != key:
+            self._view, self._view_key = self._link_view(req, link), key
+        assert self._view is not None
+        return self._view
 
     def _link_view(self, req: Requests, link: LinkState) -> ex.LinkView:
         """Per request link figures; devices out of coverage use a wide-area default."""

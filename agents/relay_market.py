@@ -80,6 +80,9 @@ class RelayRound:
     link: LinkState
     raw: LinkState  # the channel's own links
     planned: FloatArray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    #: Bumped whenever rows of ``link`` go back to the devices' own links (views built
+    #: from ``link`` before that are stale).
+    version: int = 0
 
     @property
     def relayed(self) -> IntArray:
@@ -336,6 +339,7 @@ def reserve(model: EdgeMarketModel, relay: RelayRound, req: Requests, venue: Int
             d = sub.device[back]
             relay.broker[d] = -1
             _restore(relay.link, relay.raw, d, model.scenario.channel.harq_rtt_ms)
+            relay.version += 1
     design.demand[:] = demand
     relay.planned[rows] = np.where(ok, need, 0.0)
     out = bid_value.copy()
@@ -385,6 +389,7 @@ def release(model: EdgeMarketModel, relay: RelayRound, buying: IntArray) -> None
     if d.size:
         relay.broker[d] = -1
         _restore(relay.link, relay.raw, d, model.scenario.channel.harq_rtt_ms)
+        relay.version += 1
 
 
 def cap_rates(model: EdgeMarketModel, relay: RelayRound, req: Requests, got: ex.Received,
