@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from agents.scenario import Scenario
 
 #: Devices and nodes of the warm-up copy: enough for brokers, relays and several venues.
-WARM_DEVICES, WARM_NODES = 60, 4
+WARM_DEVICES, WARM_NODES = 300, 4
 
 _warm = False
 
