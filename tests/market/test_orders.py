@@ -117,3 +117,24 @@ def test_trades_defaults_and_net_credits() -> None:
     assert len(Trades.empty()) == 0
     with pytest.raises(ValueError, match="rows"):
         Trades([1], [2, 3], [0], [1.0], [1.0], [0])
+
+
+@pytest.mark.parametrize("top", [50, 10**9])
+def test_net_credits_equal_a_plain_ledger(top: int) -> None:
+    # Dense ids take the binning path, sparse ones the sorting path: both must equal a plain
+    # per-trade ledger (same sums: each id's flows added in trade order).
+    rng = np.random.default_rng(top)
+    n = 400
+    buyer, seller = rng.integers(0, top, n), rng.integers(0, top, n)
+    q, p = rng.uniform(0, 5, n), rng.uniform(0, 3, n)
+    sp = p * rng.uniform(0.5, 1.0, n)
+    t = Trades(buyer, seller, rng.integers(0, 4, n), q, p, np.arange(n), np.arange(n), sp)
+    ledger: dict[int, float] = {}
+    for i in range(n):
+        ledger[int(buyer[i])] = ledger.get(int(buyer[i]), 0.0) + (-q[i] * p[i])
+    for i in range(n):
+        ledger[int(seller[i])] = ledger.get(int(seller[i]), 0.0) + q[i] * sp[i]
+    net = t.net_credits()
+    assert list(net) == sorted(ledger)
+    assert net == ledger
+    assert Trades.empty().net_credits() == {}
