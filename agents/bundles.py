@@ -163,8 +163,9 @@ def fit_scale_quantile(t1: FloatArray, t2: FloatArray, rate_hz: FloatArray,
                        kernel: bool | None = None) -> FloatArray:
     """Per request, the largest s in [0, 1] (to 2**-24) such that the (1 − ε) quantile of
     the tandem sojourn with service times s·t1 and s·t2 fits the budget (bisection).
-    A compiled loop by default (agents.queue_kernels, the same steps: it can differ only
-    where a step lands within float rounding of the budget); ``kernel=False`` runs numpy."""
+    A compiled loop by default (agents.queue_kernels: the same lattice of scales and the
+    same test, searched by false position, so it lands on the bisection's scale except where
+    the test is within float rounding of the budget); ``kernel=False`` runs numpy."""
     from market.matching import kernel_input, use_kernels
 
     if use_kernels(kernel):

@@ -140,3 +140,23 @@ def test_quantile_fit_kernel_is_the_largest_scale_that_fits() -> None:
         if s < 1 - 4 * step:  # ... and fails a little above it
             assert not _plain_quantile_fits(s * (1 + 1e-3) + 2 * step, t1[i], t2[i], lam[i], budget[i],
                                             eps[i]), i
+
+
+def test_quantile_fit_search_lands_where_the_bisection_does() -> None:
+    """The kernel searches the bisection's lattice of scales by false position; the fit is
+    monotone in the scale, so it must land on the very scale the plain bisection (numpy,
+    24 halvings) returns, bar float rounding of the test itself on a handful of rows."""
+    from agents.bundles import FIT_ITERATIONS, fit_scale_quantile
+
+    rng = np.random.default_rng(5)
+    n = 20_000
+    t1 = rng.uniform(1e-5, 0.3, n) * rng.choice([1.0, 1.0, 1.0, 0.0], n)
+    t2 = rng.uniform(1e-5, 0.3, n) * rng.choice([1.0, 1.0, 1.0, 0.0], n)
+    lam = rng.choice([0.0, 1.0, 5.0, 20.0, 200.0], n) * rng.uniform(0.5, 1.5, n)
+    budget = rng.uniform(-0.1, 0.5, n)
+    eps = 10.0 ** -rng.uniform(0.5, 7, n)
+    fast = fit_scale_quantile(t1, t2, lam, budget, eps, kernel=True)
+    slow = fit_scale_quantile(t1, t2, lam, budget, eps, kernel=False)
+    assert np.all(np.abs(fast - slow) <= 2.0 ** -FIT_ITERATIONS)
+    assert (fast == slow).mean() > 0.999
+    assert (fast == 0).any() and (fast == 1 - 2.0 ** -FIT_ITERATIONS).any()
