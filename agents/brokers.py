@@ -295,7 +295,8 @@ def assign_broker_units(model: EdgeMarketModel, edge: Clearing, req: Requests,
         edge.sold = np.asarray(sold[edge.ask_rows], np.float64)
 
 
-def planned_transport_ms(model: EdgeMarketModel, venue: IntArray) -> FloatArray:
+def planned_transport_ms(model: EdgeMarketModel, venue: IntArray,
+                         markets: IntArray | None = None) -> FloatArray:
     """Per request (``venue``: node index, < 0 for the cloud), the ms its bundle design
     plans for reaching whoever sells its compute: in a zone or pool, the backhaul across
     a zone or half the area; plus, where a broker in the request's venue asks less for
@@ -303,25 +304,33 @@ def planned_transport_ms(model: EdgeMarketModel, venue: IntArray) -> FloatArray:
     reaches it before that node's capacity), its D2D hop (``devices.d2d_ms``) if that is
     longer. A broker dearer than every node is only reached when the nodes run out;
     planning every bundle around it would tax every device for trades that rarely happen
-    (the deadline margin covers those).
+    (the deadline margin covers those). ``markets``: those venues
+    (:func:`cheap_broker_markets`), when the caller has found them already this round.
     """
-    sc, dev = model.scenario, model.devices
+    sc = model.scenario
     base = model.planned_backhaul_ms
     out = np.full(venue.size, base)
-    bp = model.broker_pricing
     if not model.nodes.uid.size:
         return out
-    nodes = model.nodes
+    markets = cheap_broker_markets(model) if markets is None else markets
+    if markets.size:
+        edge = venue >= 0
+        has = np.zeros(venue.size, bool)
+        has[edge] = np.isin(model.node_venue[venue[edge]], markets)
+        out[has] = max(base, sc.devices.d2d_ms)
+    return out
+
+
+def cheap_broker_markets(model: EdgeMarketModel) -> IntArray:
+    """Venues where a broker asks less for some idle compute, cache or learning than a node
+    of the venue (at the asks quoted now)."""
+    dev, nodes, bp = model.devices, model.nodes, model.broker_pricing
+    if not nodes.uid.size:
+        return np.zeros(0, np.int64)
     dearest = np.full((int(model.node_venue.max()) + 1, N_RESOURCES), -np.inf)
     np.maximum.at(dearest, model.node_venue, np.where(nodes.capacity > 0, nodes.ask, -np.inf))
     at = dev.attached >= 0
     cheap = np.zeros(bp.ask.shape, bool)
     cheap[at] = (bp.offered[at] > 0) & (bp.ask[at] < dearest[model.node_venue[dev.attached[at]]])
     selling = np.flatnonzero(cheap[:, 1:].any(axis=1))
-    if selling.size:
-        markets = np.unique(model.node_venue[dev.attached[selling]])
-        edge = venue >= 0
-        has = np.zeros(venue.size, bool)
-        has[edge] = np.isin(model.node_venue[venue[edge]], markets)
-        out[has] = max(base, sc.devices.d2d_ms)
-    return out
+    return np.unique(model.node_venue[dev.attached[selling]])

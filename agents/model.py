@@ -32,7 +32,13 @@ from numpy.typing import NDArray
 from agents import execution as ex
 from agents import qoais_inputs as qi
 from agents import relay_market
-from agents.brokers import BrokerPricing, active_brokers, assign_broker_units, planned_transport_ms
+from agents.brokers import (
+    BrokerPricing,
+    active_brokers,
+    assign_broker_units,
+    cheap_broker_markets,
+    planned_transport_ms,
+)
 from agents.bundles import design_comm_only, design_joint, queue_eps, stage_latency_s
 from agents.channel import Channel, LinkState
 from agents.cloud import Cloud
@@ -164,6 +170,7 @@ class EdgeMarketModel(mesa.Model):
         self.snapshot_rows = np.sort(rng.permutation(n)[: sc.snapshot_devices])
         self.last_link: LinkState | None = None
         self._view: ex.LinkView | None = None  # this round's link view (_round_view)
+        self._broker_markets: IntArray | None = None  # inside a round: see step()
         self._view_key: int | None = None
         # Sessions that outlast a round hold what they bought (agents.sessions).
         self.session_rounds = session_rounds(self.classes.columns["task_rate_hz"],
@@ -446,6 +453,9 @@ class EdgeMarketModel(mesa.Model):
         own_bid = bid_value.copy()  # the strategies' own bids, before buyers withdraw
         # 5-6. Edge venues, then the cloud for what the edge did not serve.
         self._view_key = None  # link views are built once a round (self._round_view)
+        # Asks are all quoted by now: the venues where brokers undercut a node, found once
+        # for every bundle design of the round (agents.brokers.planned_transport_ms).
+        self._broker_markets = cheap_broker_markets(self)
         venue, edge_design, stage_budget = self._edge_designs(req, link,
                                                               self._round_view(req, link))
         bid_value = self.dynamics.withdraw(req.value_credits, venue, edge_design.feasible,
@@ -548,6 +558,7 @@ class EdgeMarketModel(mesa.Model):
                       seller=trades.seller, served_rows=served_rows,
                       indicators=self.last_indicators, dimensions=dims)},
         )
+        self._broker_markets = None  # outside a round, asks may change: found afresh
         if self.history:  # per-request records are big: history keeps the last round's only
             self.history[-1].info.pop("requests", None)
         self.history.append(rr)
@@ -592,7 +603,7 @@ class EdgeMarketModel(mesa.Model):
         price = np.where(np.isfinite(nodes.expected_price), nodes.expected_price, nodes.ask)[node]
         lv = self._link_view(req, link) if lv is None else lv
         delay = self._planned_link_ms(req, lv.delay_ms, lv.delay_prob)
-        extra = planned_transport_ms(self, venue)  # agents.brokers
+        extra = planned_transport_ms(self, venue, self._broker_markets)  # agents.brokers
         if sc.market.bundling == "joint":
             d = req.device
             se = effective_spectral_eff(req.data_mbit, req.result_mbit, link.spectral_eff_ul[d],
