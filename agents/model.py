@@ -802,13 +802,18 @@ class EdgeMarketModel(mesa.Model):
         return out
 
     def _round_view(self, req: Requests, link: LinkState) -> ex.LinkView:
-        """This round's link view of ``req`` (:meth:`_link_view`), built once and again
-        only after relayed devices went back to their own links (``link`` changed in place,
-        agents.relay_market.RelayRound.version)."""
-        key = self.last_relay.version
-        if self._view_key != key:
-            self._view, self._view_key = self._link_view(req, link), key
-        assert self._view is not None
+        """This round's link view of ``req`` (:meth:`_link_view`), built once; after relayed
+        devices went back to their own links (``link`` changed in place for them,
+        agents.relay_market.RelayRound.restored) only their requests' rows are rebuilt."""
+        relay = self.last_relay
+        if self._view_key is None or self._view is None:
+            self._view = self._link_view(req, link)
+        elif self._view_key != relay.version:
+            devices = np.concatenate(relay.restored[self._view_key:])
+            rows = np.flatnonzero(np.isin(req.device, devices))
+            if rows.size:
+                _set_view_rows(self._view, rows, self._link_view(req.take(rows), link))
+        self._view_key = relay.version
         return self._view
 
     def _link_view(self, req: Requests, link: LinkState) -> ex.LinkView:
@@ -963,6 +968,16 @@ def _shift_asks(trades: Trades, offset: int) -> Trades:
     return Trades(trades.buyer, trades.seller, trades.resource, trades.quantity, trades.price,
                   trades.bid_index, np.where(trades.ask_index >= 0, trades.ask_index + offset, -1),
                   trades.seller_price)
+
+
+def _set_view_rows(view: ex.LinkView, rows: IntArray, part: ex.LinkView) -> None:
+    """Rows ``rows`` of ``view`` (in place) become those of ``part`` (one row per row)."""
+    for f in dataclasses.fields(view):
+        if f.name != "handover":
+            getattr(view, f.name)[rows] = getattr(part, f.name)
+    if view.handover is not None and part.handover is not None:
+        for f in dataclasses.fields(view.handover):
+            getattr(view.handover, f.name)[rows] = getattr(part.handover, f.name)
 
 
 def _concat_trades(a: Trades, b: Trades) -> Trades:

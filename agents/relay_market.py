@@ -80,8 +80,9 @@ class RelayRound:
     link: LinkState
     raw: LinkState  # the channel's own links
     planned: FloatArray = dataclasses.field(default_factory=lambda: np.zeros(0))
-    #: Bumped whenever rows of ``link`` go back to the devices' own links (views built
-    #: from ``link`` before that are stale).
+    #: Device rows of ``link`` sent back to their own links, in order (views built from
+    #: ``link`` before are stale for them); ``version`` counts the batches.
+    restored: list[IntArray] = dataclasses.field(default_factory=list)
     version: int = 0
 
     @property
@@ -339,6 +340,7 @@ def reserve(model: EdgeMarketModel, relay: RelayRound, req: Requests, venue: Int
             d = sub.device[back]
             relay.broker[d] = -1
             _restore(relay.link, relay.raw, d, model.scenario.channel.harq_rtt_ms)
+            relay.restored.append(d)
             relay.version += 1
     design.demand[:] = demand
     relay.planned[rows] = np.where(ok, need, 0.0)
@@ -389,6 +391,7 @@ def release(model: EdgeMarketModel, relay: RelayRound, buying: IntArray) -> None
     if d.size:
         relay.broker[d] = -1
         _restore(relay.link, relay.raw, d, model.scenario.channel.harq_rtt_ms)
+        relay.restored.append(d)
         relay.version += 1
 
 

@@ -50,3 +50,38 @@ def test_plan_pairs_each_needy_device_with_the_nearest_broker_in_range() -> None
     assert plan.device.tolist() == [0] and plan.broker.tolist() == [3]
     assert plan.rate_mbps[0] == pytest.approx(5.0)
     assert 2 not in plan.device and 4 not in plan.device  # out of relay range
+
+
+def test_the_round_view_after_relays_end_is_the_view_built_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When relayed devices go back to their own links, the model rebuilds only their rows
+    of the round's link view: every field must equal a view built from scratch."""
+    import dataclasses
+
+    from agents import execution as ex
+    from agents.model import EdgeMarketModel
+    from agents.scenario import load_scenario
+
+    model = EdgeMarketModel(load_scenario("highway", {"devices.count": 400, "nodes.count": 8}),
+                            seed=2)
+    seen: list[tuple[object, ex.LinkView]] = []
+    measure = ex.measure
+
+    def spy(req, got, lv, round_s):  # type: ignore[no-untyped-def]
+        seen.append((req, lv))
+        return measure(req, got, lv, round_s)
+
+    monkeypatch.setattr(ex, "measure", spy)
+    rebuilt = 0
+    for _ in range(4):
+        model.step()
+        req, lv = seen[-1]
+        rebuilt += model.last_relay.version > 0
+        fresh = model._link_view(req, model.last_link)  # type: ignore[arg-type]
+        for f in dataclasses.fields(lv):
+            if f.name == "handover":
+                for g in dataclasses.fields(lv.handover):
+                    np.testing.assert_array_equal(getattr(lv.handover, g.name),
+                                                  getattr(fresh.handover, g.name), g.name)
+            else:
+                np.testing.assert_array_equal(getattr(lv, f.name), getattr(fresh, f.name), f.name)
+    assert rebuilt  # relays ended in some round: the partial rebuild ran
