@@ -8,7 +8,8 @@ under data/bench/ with ``RunStore.record_round`` (batched; the baseline adds one
 trade and commits each round), per-request records included (the scenario's ``store.requests``,
 ``--requests`` overrides it); ``--no-store`` times the models alone.
 Throughput is agent-steps/s = (devices + nodes) × rounds / seconds of ``step()`` calls
-(model construction excluded, reported separately). Peak memory is the peak
+(model construction excluded, reported separately as ``build_s``; it includes loading the
+compiled kernels once per process, agents.warmup, which used to land in the first round). Peak memory is the peak
 resident set size of this process plus the store's writer process (``resource.getrusage``),
 after our run and before the baseline runs.
 
