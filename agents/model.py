@@ -446,10 +446,13 @@ class EdgeMarketModel(mesa.Model):
         self._quote_nodes(node_prices_override)
         bid_value = np.zeros(n_req)
         for strat, idx in self.device_strategies:
-            sel = np.flatnonzero(np.isin(req.device, idx))
+            # A group of every device (the usual single strategy) takes every request.
+            sel = (np.arange(n_req) if idx.size == dev.uid.size
+                   else np.flatnonzero(np.isin(req.device, idx)))
             d = req.device[sel]
             bid_value[sel] = device_bid(strat, req.value_credits[sel], dev.budget_credits[d],
-                                        self.device_feedback.observation(idx, d))
+                                        self.device_feedback.observation(idx, d)
+                                        if strat.observes else None)
         own_bid = bid_value.copy()  # the strategies' own bids, before buyers withdraw
         # 5-6. Edge venues, then the cloud for what the edge did not serve.
         self._view_key = None  # link views are built once a round (self._round_view)
@@ -512,8 +515,9 @@ class EdgeMarketModel(mesa.Model):
         # Every violation is attested; one by a provider without stake (the cloud, a broker,
         # an exited node) is compensated from what is staked, i.e. nothing (MarketSettlement).
         missed = got.served & ~sla_all
-        violations = [(int(p), int(dev.uid[d]), float(c)) for p, d, c in zip(
-            got.provider[missed], req.device[missed], got.payment[missed], strict=True)]
+        violations = list(zip(got.provider[missed].tolist(),  # tolist: Python ints/floats
+                              dev.uid[req.device[missed]].tolist(),
+                              got.payment[missed].astype(np.float64).tolist(), strict=True))
         # 9. Learn.
         self._observe_markets(edge, trades)
         for strat, idx in self.node_strategies:
@@ -522,10 +526,14 @@ class EdgeMarketModel(mesa.Model):
         self.device_feedback.record(self, req.device, own_bid, req.value_credits,
                                     clearing.bundles_served, got.payment)
         for strat, idx in self.device_strategies:
-            sel = np.isin(req.device, idx)
+            if type(strat).update is DeviceStrategy.update:
+                continue  # learns nothing: no observation to build
+            sel = (np.arange(n_req) if idx.size == dev.uid.size
+                   else np.flatnonzero(np.isin(req.device, idx)))
             device_update(strat, clearing.bundles_served[sel], got.payment[sel],
                           req.value_credits[sel],
-                          self.device_feedback.observation(idx, req.device[sel]))
+                          self.device_feedback.observation(idx, req.device[sel])
+                          if strat.observes else None)
         rr = RoundResult(
             round=self.steps, clearing=clearing, optimal_welfare=clearing.optimal_welfare,
             efficiency=clearing.efficiency, qoais=qoais, net_credits=trades.net_credits(),

@@ -141,6 +141,8 @@ class DeviceStrategy(Strategy):
     """Bids for a group of devices (brokers price with a node strategy: agents/brokers.py)."""
 
     kind = "device"
+    #: False: ``bid`` and ``update`` ignore ``obs``, and the model builds none for them.
+    observes: ClassVar[bool] = True
 
     def bid(self, value: FloatArray, budget: FloatArray,
             obs: DeviceObservation | None = None) -> FloatArray:
@@ -187,7 +189,7 @@ def _check_signature(cls: type, name: str, args: tuple[str, ...]) -> None:
 
 
 def device_bid(strategy: DeviceStrategy, value: FloatArray, budget: FloatArray,
-               obs: DeviceObservation) -> FloatArray:
+               obs: DeviceObservation | None) -> FloatArray:
     """``strategy.bid`` with the observation, or without it for an old-style strategy."""
     if _takes_obs(type(strategy), "bid", 2):
         return strategy.bid(value, budget, obs)
@@ -195,7 +197,7 @@ def device_bid(strategy: DeviceStrategy, value: FloatArray, budget: FloatArray,
 
 
 def device_update(strategy: DeviceStrategy, served: FloatArray, paid: FloatArray,
-                  value: FloatArray, obs: DeviceObservation) -> None:
+                  value: FloatArray, obs: DeviceObservation | None) -> None:
     """``strategy.update`` with the observation, or without it for an old-style strategy."""
     if _takes_obs(type(strategy), "update", 3):
         strategy.update(served, paid, value, obs)
@@ -366,6 +368,8 @@ class ZIP(NodeStrategy):
 class Truthful(DeviceStrategy):
     """Bid the request's true value (capped by the budget)."""
 
+    observes = False
+
     def bid(self, value: FloatArray, budget: FloatArray,
             obs: DeviceObservation | None = None) -> FloatArray:
         return np.minimum(value, budget)
@@ -374,6 +378,8 @@ class Truthful(DeviceStrategy):
 @register_strategy("shading")
 class Shading(DeviceStrategy):
     """Bid a fixed fraction below value: ``value × (1 - shade)`` (capped by the budget)."""
+
+    observes = False
 
     def __init__(self, shade: float = 0.2) -> None:
         if not 0 <= shade < 1:
