@@ -101,9 +101,15 @@ def received(trades: Trades, n: int, sellers: SellerInfo, comm_se_ratio: FloatAr
     # Main provider: the seller of the largest-value trade of each request.
     provider = np.full(n, -1, dtype=np.int64)
     if len(trades):
-        order = np.lexsort((value, req))
-        last = np.r_[req[order][1:] != req[order][:-1], True]
-        provider[req[order][last]] = trades.seller[order][last]
+        # The largest value per request; among equal ones the last trade (a stable sort by
+        # (request, value) would end with it), found in two linear passes.
+        top = np.full(n, -np.inf)
+        np.maximum.at(top, req, value)
+        at_top = np.flatnonzero(value == top[req])
+        last = np.full(n, -1, dtype=np.int64)
+        np.maximum.at(last, req[at_top], at_top)
+        has = last >= 0
+        provider[has] = trades.seller[last[has]]
     return Received(units=units, rate_mbps=rate, transport_ms=transport,
                     security=np.where(np.isfinite(security), security, 0.0),
                     autonomy=autonomy, broker_share=broker_share, payment=payment,
