@@ -92,10 +92,13 @@ def shadow_and_rx(dev_xy: Array, rho: Array, z: Array, cand: Array, cols: Array,
 
 @njit(inline="always", error_model="numpy")
 def _bler(x_db: float, g50_db: float, slope: float) -> float:
-    # agents.link_adaptation.bler: 1/(1 + e^x), x = slope·(γ − γ50), as exp(−logaddexp(0, x)).
+    # agents.link_adaptation.bler: 1/(1 + e^x), x = slope·(γ − γ50) -- one exp, taken of
+    # −|x| so that it cannot overflow (numpy's exp(−logaddexp(0, x)) to float rounding).
     x = slope * (x_db - g50_db)
-    lae = x + math.log1p(math.exp(-x)) if x > 0 else math.log1p(math.exp(x))
-    return math.exp(-lae)
+    if x > 0:
+        e = math.exp(-x)
+        return e / (1.0 + e)
+    return 1.0 / (1.0 + math.exp(x))
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -113,6 +116,11 @@ def adapt_links(sinr_db: Array, target: Array, fade_db: Array, max_retx: int, g5
     per = np.empty((2, n))
     prob = np.zeros((n, 2 * k1 - 1))
     retx = np.empty((2, k1))
+    # Chase combining adds the energy of j + 1 transmissions: + 10·log10(j + 1) dB (the
+    # numpy code takes 10·log10 of the summed linear SINR; equal to float rounding).
+    gain_db = np.empty(k1)
+    for j in range(k1):
+        gain_db[j] = 10 * math.log10(j + 1.0)
     for i in range(n):
         ln_t = math.log((1 - target[i]) / target[i]) / slope
         for r in range(2):
@@ -122,10 +130,10 @@ def adapt_links(sinr_db: Array, target: Array, fade_db: Array, max_retx: int, g5
                 if s >= g50_db[q] + ln_t:
                     c += 1
             c = max(c, 1)
-            lin = 10 ** ((s + fade_db[r, i]) / 10)
+            faded = s + fade_db[r, i]
             before, tx_mean = 1.0, 0.0
             for j in range(k1):
-                fail = _bler(10 * math.log10(lin * (j + 1)), g50_db[c - 1], slope)
+                fail = _bler(faded + gain_db[j], g50_db[c - 1], slope)
                 retx[r, j] = max(before - fail, 0.0)
                 tx_mean += before
                 if j == 0:
