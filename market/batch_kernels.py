@@ -63,14 +63,14 @@ def _stable_sort(key: Array, idx: Array, lo: int, hi: int, tk: Array, ti: Array)
                 continue
             i, j, t = s, m, s
             while i < m and j < e:
-                if key[j] < key[i]:  # take the right run only when strictly smaller
-                    tk[t] = key[j]
-                    ti[t] = idx[j]
-                    j += 1
-                else:
-                    tk[t] = key[i]
-                    ti[t] = idx[i]
-                    i += 1
+                # Take the right run only when strictly smaller (stable); selects rather
+                # than branches, as the comparison is a coin flip on random prices.
+                kl, kr = key[i], key[j]
+                right = kr < kl
+                tk[t] = kr if right else kl
+                ti[t] = idx[j] if right else idx[i]
+                j += right
+                i += not right
                 t += 1
             while i < m:
                 tk[t] = key[i]
