@@ -377,13 +377,13 @@ def _clear_flat_kernel(nb: IntArray, na: IntArray, bids: Bids, asks: Asks,
     np.cumsum(nb, out=b_off[1:])
     a_off = np.zeros(n_v + 1, np.int64)
     np.cumsum(na, out=a_off[1:])
-    t_ven = t_grp // R
-    _, t_off = group_offsets(t_ven, n_v)
+    t_ven, t_res, t_bid_local, t_ask_local, t_buyer, t_seller, t_price, t_off = \
+        batch_kernels.trade_columns(t_grp, t_bid, t_ask, prices, b_off, a_off,
+                                    ki(bids.agent), ki(asks.agent))
     return VenueClearing(prices.reshape(n_v, R), volume.reshape(n_v, R),
                          value.reshape(n_v, R), cost.reshape(n_v, R), served, sold, b_off,
-                         a_off, t_off, t_ven, t_bid, t_ask, t_bid - b_off[t_ven],
-                         t_ask - a_off[t_ven], bids.agent[t_bid], asks.agent[t_ask],
-                         (t_grp % R).astype(np.int8), t_qty, prices[t_grp])
+                         a_off, t_off, t_ven, t_bid, t_ask, t_bid_local, t_ask_local, t_buyer,
+                         t_seller, t_res, t_qty, t_price)
 
 
 def _trim_flat(vc: VenueClearing, bk: _Books, asks: Asks) -> VenueClearing:

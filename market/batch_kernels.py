@@ -447,3 +447,38 @@ def clear_flat(
         cost[a_ven[j] * _R + a_res[j]] += sold[j] * a_price[j]
     return (prices, volume, value, cost, served, sold, t_grp[:keep], t_bid[:keep],
             t_ask[:keep], t_qty[:keep], True)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def trade_columns(
+    t_grp: Array, t_bid: Array, t_ask: Array, prices: Array, b_off: Array, a_off: Array,
+    b_agent: Array, a_agent: Array,
+) -> tuple[Array, ...]:
+    """The derived columns of :func:`clear_flat`'s trades in one pass: venue, resource,
+    local bid and ask rows, buyer, seller and price; and where each venue's trades start
+    (n_v + 1 offsets; the trades are venue-major)."""
+    n = t_grp.size
+    n_v = b_off.size - 1
+    t_ven = np.empty(n, np.int64)
+    t_res = np.empty(n, np.int8)
+    bid_local = np.empty(n, np.int64)
+    ask_local = np.empty(n, np.int64)
+    buyer = np.empty(n, np.int64)
+    seller = np.empty(n, np.int64)
+    price = np.empty(n)
+    t_off = np.zeros(n_v + 1, np.int64)
+    for t in range(n):
+        g = t_grp[t]
+        v = g // _R
+        i, j = t_bid[t], t_ask[t]
+        t_ven[t] = v
+        t_res[t] = g % _R
+        bid_local[t] = i - b_off[v]
+        ask_local[t] = j - a_off[v]
+        buyer[t] = b_agent[i]
+        seller[t] = a_agent[j]
+        price[t] = prices[g]
+        t_off[v + 1] += 1
+    for v in range(n_v):
+        t_off[v + 1] += t_off[v]
+    return t_ven, t_res, bid_local, ask_local, buyer, seller, price, t_off
