@@ -344,12 +344,46 @@ def clear_uniform_flat(nb: IntArray, na: IntArray, bids: Bids, asks: Asks,
     Prices, trades, bundles served and units sold are identical to those of
     :func:`clear_uniform_many`; the welfare totals (``value_r``, ``cost_r``, ``volume``)
     are segmented sums, equal to its per-group reductions up to float rounding.
+
+    By default the whole clearing runs as compiled loops
+    (:func:`market.batch_kernels.clear_flat`, bit-identical to the numpy code below, which
+    runs with kernels off: ``EDGEMARKET_KERNELS=0``).
     """
+    if matching.use_kernels(None):
+        return _clear_flat_kernel(nb, na, bids, asks, k)
     bk = _books_of(nb, na, bids, asks)
     vc = uniform_venues(bk, k, exact=False)
     if vc.t_qty.size and bool(np.any(bk.B_res == MULTI_RESOURCE)):
         vc = _trim_flat(vc, bk, asks)
     return vc
+
+
+def _clear_flat_kernel(nb: IntArray, na: IntArray, bids: Bids, asks: Asks,
+                       k: float) -> VenueClearing:
+    """:func:`clear_uniform_flat` through :func:`market.batch_kernels.clear_flat`."""
+    from market import batch_kernels
+
+    ki = matching.kernel_input
+    R = N_RESOURCES
+    nb = np.asarray(nb, np.int64)
+    na = np.asarray(na, np.int64)
+    n_v = nb.size
+    (prices, volume, value, cost, served, sold, t_grp, t_bid, t_ask, t_qty,
+     _trimmed) = batch_kernels.clear_flat(
+        ki(nb), ki(na), ki(bids.demand), ki(bids.value), ki(bids.max_bundles),
+        ki(bids.resource), ki(asks.resource), ki(asks.quantity), ki(asks.price), float(k),
+        REL_TOL)
+    b_off = np.zeros(n_v + 1, np.int64)
+    np.cumsum(nb, out=b_off[1:])
+    a_off = np.zeros(n_v + 1, np.int64)
+    np.cumsum(na, out=a_off[1:])
+    t_ven, t_res, t_bid_local, t_ask_local, t_buyer, t_seller, t_price, t_off = \
+        batch_kernels.trade_columns(t_grp, t_bid, t_ask, prices, b_off, a_off,
+                                    ki(bids.agent), ki(asks.agent))
+    return VenueClearing(prices.reshape(n_v, R), volume.reshape(n_v, R),
+                         value.reshape(n_v, R), cost.reshape(n_v, R), served, sold, b_off,
+                         a_off, t_off, t_ven, t_bid, t_ask, t_bid_local, t_ask_local, t_buyer,
+                         t_seller, t_res, t_qty, t_price)
 
 
 def _trim_flat(vc: VenueClearing, bk: _Books, asks: Asks) -> VenueClearing:
