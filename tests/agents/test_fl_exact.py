@@ -158,3 +158,51 @@ def test_configs_descend_together_as_each_alone(epochs):
     got = fedavg.descend_configs(g, data, np.array(epochs), np.float32(0.7), 1e-3)
     for i, e in enumerate(epochs):
         assert _same(got[i], _local_train(g[i][None, None], x, y, mask, e, np.float32(0.7), 1e-3)[0])
+
+
+# --- the compiled row loops (agents.fl.fedavg_kernels) against the numpy expressions -------
+
+@pytest.mark.parametrize("kernels", [True, False])
+def test_softmax_kernel_and_numpy_paths_equal_the_plain_formula(monkeypatch, kernels):
+    import market.matching
+
+    monkeypatch.setattr(market.matching, "KERNELS", kernels)
+    rng = np.random.default_rng(5)
+    for dtype in (np.float32, np.float64):
+        for c in (3, 8, 10, 17, 128, 129):
+            z = (rng.normal(size=(3, 11, c)) * 10.0 ** rng.uniform(-3, 3, (3, 11, c))).astype(dtype)
+            z[0, 0, 1] = np.nan  # a NaN row stays NaN
+            z[0, 1] = z[0, 1, 0]  # a constant row: max ties
+            assert _same(fedavg.softmax(z), _softmax(z)), (dtype, c)
+            t = np.swapaxes(z, 0, 1)  # not C-contiguous
+            assert _same(fedavg.softmax(t), _softmax(t)), (dtype, c)
+
+
+def test_residual_is_the_plain_expression():
+    rng = np.random.default_rng(6)
+    y = rng.integers(0, 10, (1, 7, 13))
+    for pt, dt in ((np.float32, np.float32), (np.float64, np.float32), (np.float64, np.float64)):
+        p = rng.random((4, 7, 13, 10)).astype(pt)
+        onehot = fedavg.one_hot(y, 10, dt)
+        mask = (rng.random((1, 7, 13)) < 0.7).astype(dt)
+        assert _same(fedavg.residual(p, onehot, mask), (p - onehot) * mask[..., None])
+        # shapes the loop does not take (onehot with a real leading extent) go to numpy
+        oh2 = np.broadcast_to(onehot, (4, *onehot.shape[1:]))
+        m2 = np.broadcast_to(mask, (4, *mask.shape[1:]))
+        assert _same(fedavg.residual(p, oh2, m2), (p - oh2) * m2[..., None])
+
+
+def test_row_argmax_is_numpy_argmax():
+    rng = np.random.default_rng(7)
+    for dtype in (np.float32, np.float64):
+        z = rng.integers(0, 4, (50, 10)).astype(dtype)  # many ties
+        z[3, 5] = np.nan
+        z[4, [2, 7]] = np.nan
+        z[5] = np.nan
+        z[6, 0] = np.nan
+        z[7] = -np.inf
+        z[8, 4] = np.inf
+        z[9, :3] = -0.0
+        assert _same(fedavg.row_argmax(z), z.argmax(axis=-1))
+        z3 = z.reshape(5, 10, 10).transpose(1, 0, 2)
+        assert _same(fedavg.row_argmax(z3), z3.argmax(axis=-1))
