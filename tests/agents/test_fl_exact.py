@@ -10,6 +10,7 @@ expressions written out below -- by bytes, not by tolerance.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -206,3 +207,55 @@ def test_row_argmax_is_numpy_argmax():
         assert _same(fedavg.row_argmax(z), z.argmax(axis=-1))
         z3 = z.reshape(5, 10, 10).transpose(1, 0, 2)
         assert _same(fedavg.row_argmax(z3), z3.argmax(axis=-1))
+
+
+# --- the table's redundancy of many client sets at once -------------------------------------
+
+def _redundancy_each(x, mask, sets):
+    from agents.fl.table import redundancy
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the empty set's std
+        return np.array([redundancy(x[s][mask[s] > 0]) for s in sets])
+
+
+@pytest.mark.parametrize("seed", [0, 3, 11])
+def test_redundancy_of_sets_is_redundancy_of_each_pooled_set(seed, monkeypatch):
+    from agents.fl import table
+
+    fed = make_federation(10, 0.5, seed, missing_max=0.15, label_noise_max=0.15)
+    rng = np.random.default_rng(seed)
+    sets = rng.random((60, 10)) < rng.uniform(0.05, 0.9, (60, 1))
+    sets[0], sets[1], sets[2] = False, True, np.arange(10) == 4  # none, all, one client
+    want = _redundancy_each(fed.x, fed.mask, sets)
+    assert _same(table.redundancy_of_sets(fed.x, fed.mask, sets), want)
+    # Every set near the threshold: all handed to np.corrcoef, the same numbers.
+    monkeypatch.setattr(table, "_MARGIN", 2.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert _same(table.redundancy_of_sets(fed.x, fed.mask, sets), want)
+    # Data off the 1/16 grid: np.corrcoef for every set.
+    monkeypatch.setattr(table, "_MARGIN", 1e-9)
+    x = fed.x + 1e-3 * rng.random(fed.x.shape)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = table.redundancy_of_sets(x, fed.mask, sets)
+    assert _same(got, _redundancy_each(x, fed.mask, sets))
+
+
+def test_redundancy_of_sets_counts_constant_and_duplicate_pixels():
+    from agents.fl import table
+
+    rng = np.random.default_rng(2)
+    x = np.zeros((2, 30, 65))
+    x[..., :64] = rng.integers(0, 17, (2, 30, 64)) / 16.0
+    x[:, :, 5] = 0.25  # constant
+    x[:, :, 9] = x[:, :, 3]  # duplicate of an earlier pixel
+    x[:, :, 10] = 1.0 - x[:, :, 2]  # |r| = 1
+    mask = np.ones((2, 30))
+    mask[1, 20:] = 0.0
+    x[1, 20:] = 0.0
+    sets = np.array([[True, False], [True, True], [False, True]])
+    got = table.redundancy_of_sets(x, mask, sets)
+    assert _same(got, _redundancy_each(x, mask, sets))
+    assert np.all(got >= 3 / 64)
