@@ -255,10 +255,22 @@ def descend_configs(g: FloatArray, data: ClientData, epochs: IntArray, lr: float
     w = np.array(np.broadcast_to(g[:, None], (e.size, x.shape[-3], *g.shape[-2:])))
     # descend's step factor for a client still training: (step < epochs) as w's dtype, 1.
     active = np.asarray(True).astype(w.dtype)
+    # The compiled update (agents.fl.fedavg_kernels.descend_step) takes the scalars in the
+    # dtypes numpy computes ``l2 * w`` and ``lr * active`` in, and n as one row per client.
+    n = data.n.reshape(-1)
+    fused = (_fast_rows(w) and data.n.shape == (1, w.shape[1]) and n.dtype.kind == "f"
+             and np.result_type(data.xt_for(w).dtype, data.onehot.dtype, data.mask.dtype) == w.dtype)
+    l2_w = (l2 * np.ones((), w.dtype)).dtype.type(l2)
+    step_w = (lr * active)[()]
     for step in range(int(e.max())):
         first = int(np.searchsorted(e, step, side="right"))  # configs with epochs > step
         sub = w[first:]
         p = p0[first:] if step == 0 and p0 is not None else softmax(x @ sub)
+        if fused:
+            # grad_of and the update in one pass over the (F, K, d, C) models.
+            r = residual(p, data.onehot, data.mask)
+            _kernels().descend_step(sub, data.xt_for(r) @ r, n, l2_w, step_w)
+            continue
         grad = grad_of(p, sub, data, l2)
         sub -= lr * active[..., None, None] * grad
     return w

@@ -100,3 +100,19 @@ def argmax_rows(z: Array, out: Array) -> None:
                     best = v
                     k = j
         out[i] = k
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def descend_step(w: Array, m: Array, n: Array, l2: Any, step: Any) -> None:
+    """w -= step * (m / n[k] + l2 * w) in place, item by item: w and m (F, K, d, c), n (K,).
+
+    numpy's ``grad = m / n + l2 * w; w -= step * grad`` with the scalars in the dtypes
+    numpy computes them in (the caller passes ``l2`` and ``step`` as such scalars)."""
+    f, k, d, c = w.shape
+    for a in range(f):
+        for b in range(k):
+            nb = n[b]
+            for i in range(d):
+                for j in range(c):
+                    g = m[a, b, i, j] / nb + l2 * w[a, b, i, j]
+                    w[a, b, i, j] = w[a, b, i, j] - step * g
