@@ -20,7 +20,7 @@ from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from agents.fl.config import FLConfig
 from agents.fl.data import N_CLASSES, Federation, make_federation
@@ -150,8 +150,16 @@ def fl_table(cfg: FLConfig, seed: int) -> FLTable:
     thread waits for a core (one build of the small scenario's table, 2 shared cores:
     2.06 s with OpenBLAS's 2 threads, 0.68 s with one; np.corrcoef alone 1.47 s -> 0.03 s).
     """
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _blas_controller().limit(limits=1, user_api="blas"):
         return _build(cfg, seed)
+
+
+@lru_cache(maxsize=1)
+def _blas_controller() -> ThreadpoolController:
+    """The loaded thread pools, found once: ``threadpool_limits`` scans every loaded
+    library anew on each call (~3 ms, at every env reset). The table's products are
+    numpy's, whose BLAS is loaded with numpy (before this module)."""
+    return ThreadpoolController()
 
 
 def outcome(t: FLTable, rho: FloatArray, job_round: IntArray, comp_s: FloatArray,
