@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import mesa
+import numpy as np
+
+from agents.agent_rows import create_rows
 
 if TYPE_CHECKING:
     from agents.model import EdgeMarketModel
@@ -18,6 +21,17 @@ class Device(mesa.Agent):
     def __init__(self, model: EdgeMarketModel, index: int) -> None:
         super().__init__(model)
         self.index = int(index)
+
+    @classmethod
+    def create_agents(cls, model: Any, n: int, *args: Any, **kwargs: Any) -> Any:
+        """Mesa's ``create_agents``; ``(model, n, index=np.arange(n))``, the model's
+        rows, is built in bulk (agents.agent_rows: the same agents and registrations)."""
+        index = kwargs.get("index")
+        if (not args and set(kwargs) == {"index"} and cls.__init__ is Device.__init__
+                and isinstance(index, np.ndarray) and index.shape == (n,)
+                and np.array_equal(index, np.arange(n))):
+            return create_rows(cls, model, n)
+        return super().create_agents(model, n, *args, **kwargs)
 
     @property
     def pos_m(self) -> tuple[float, float]:

@@ -23,6 +23,24 @@ FloatArray = NDArray[np.floating[Any]]
 IntArray = NDArray[np.int64]
 
 
+def _fast_rows(a: FloatArray) -> bool:
+    """Whether the compiled row loops (agents.fl.fedavg_kernels) take ``a``: a non-empty
+    float32/float64 array, with the market's kernels on (``EDGEMARKET_KERNELS``)."""
+    from market.matching import use_kernels
+
+    return a.size > 0 and a.ndim >= 1 and a.dtype in _KERNEL_DTYPES and use_kernels(None)
+
+
+_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _kernels() -> Any:
+    """:mod:`agents.fl.fedavg_kernels`, imported on first use (numba costs ~0.3 s)."""
+    from agents.fl import fedavg_kernels
+
+    return fedavg_kernels
+
+
 #: numpy's pairwise summation adds up to this many items with its 8-accumulator loop
 #: (PW_BLOCKSIZE in numpy's loops_utils.h); :func:`row_sum` replays that loop.
 _PW_BLOCK = 128
@@ -40,6 +58,20 @@ def row_max(z: FloatArray) -> FloatArray:
     out = z[..., 0].copy()
     for i in range(1, c):
         np.maximum(out, z[..., i], out=out)
+    return out
+
+
+def row_argmax(z: FloatArray) -> IntArray:
+    """``z.argmax(axis=-1)``: the first maximum of each row (its first NaN, if any).
+
+    numpy reduces the 10 classes row by row; the compiled loop
+    (agents.fl.fedavg_kernels.argmax_rows) gives the same indices in one pass.
+    """
+    c = z.shape[-1]
+    if not _fast_rows(z) or c == 0:
+        return z.argmax(axis=-1)
+    out = np.empty(z.shape[:-1], np.int64)
+    _kernels().argmax_rows(np.ascontiguousarray(z).reshape(-1, c), out.reshape(-1))
     return out
 
 
@@ -70,9 +102,20 @@ def row_sum(e: FloatArray) -> FloatArray:
 def softmax(z: FloatArray) -> FloatArray:
     """Row softmax over the last axis (shifted by the max: no overflow).
 
-    The same numbers as ``e = exp(z - z.max(-1)); e / e.sum(-1)``, with the two row
-    reductions done by :func:`row_max` and :func:`row_sum`.
+    The same numbers as ``e = exp(z - z.max(-1)); e / e.sum(-1)``: for 8..128 classes the
+    shift and the normalization are compiled row loops around numpy's own exp
+    (agents.fl.fedavg_kernels), else the two row reductions are :func:`row_max` and
+    :func:`row_sum`.
     """
+    c = z.shape[-1]
+    if _fast_rows(z) and 8 <= c <= _PW_BLOCK:
+        k = _kernels()
+        out = np.empty(z.shape, z.dtype)
+        flat = out.reshape(-1, c)
+        k.shift_rows(np.ascontiguousarray(z).reshape(-1, c), flat)
+        np.exp(out, out=out)
+        k.normalize_rows(flat)
+        return out
     e = np.exp(z - row_max(z)[..., None])
     return e / row_sum(e)[..., None]
 
@@ -141,8 +184,29 @@ def loss_of(p: FloatArray, w: FloatArray, data: ClientData, l2: float = 0.0) -> 
 
 def grad_of(p: FloatArray, w: FloatArray, data: ClientData, l2: float = 0.0) -> FloatArray:
     """Gradient of :func:`loss_of` w.r.t. W: X^T ((p - Y) mask) / n + l2 W."""
-    r = (p - data.onehot) * data.mask[..., None]
+    r = residual(p, data.onehot, data.mask)
     return data.xt_for(r) @ r / data.n[..., None, None] + l2 * w
+
+
+def residual(p: FloatArray, onehot: FloatArray, mask: FloatArray) -> FloatArray:
+    """``(p - onehot) * mask[..., None]``: the gradient's per-row residual.
+
+    One compiled pass (agents.fl.fedavg_kernels.residual, the same two operations per
+    item) when p's last three axes are onehot's and onehot has no other extent (FedAvg's
+    (F, K, n, C) against (1, K, n, C)); numpy itself otherwise.
+    """
+    lead = onehot.shape[:-3]
+    if (_fast_rows(p) and onehot.ndim >= 3 and p.ndim >= 3
+            and p.shape[-3:] == onehot.shape[-3:] and all(e == 1 for e in lead)
+            and mask.shape == onehot.shape[:-1] and onehot.dtype.kind == "f"
+            and mask.dtype.kind == "f"):
+        rows, c = int(np.prod(onehot.shape[-3:-1])), onehot.shape[-1]
+        out = np.empty(p.shape, np.result_type(p, onehot, mask))
+        _kernels().residual(np.ascontiguousarray(p).reshape(-1, rows, c),
+                            np.ascontiguousarray(onehot).reshape(rows, c),
+                            np.ascontiguousarray(mask).reshape(rows), out.reshape(-1, rows, c))
+        return out
+    return (p - onehot) * mask[..., None]
 
 
 def loss_and_grad(w: FloatArray, x: FloatArray, y: IntArray, mask: FloatArray,
@@ -191,10 +255,22 @@ def descend_configs(g: FloatArray, data: ClientData, epochs: IntArray, lr: float
     w = np.array(np.broadcast_to(g[:, None], (e.size, x.shape[-3], *g.shape[-2:])))
     # descend's step factor for a client still training: (step < epochs) as w's dtype, 1.
     active = np.asarray(True).astype(w.dtype)
+    # The compiled update (agents.fl.fedavg_kernels.descend_step) takes the scalars in the
+    # dtypes numpy computes ``l2 * w`` and ``lr * active`` in, and n as one row per client.
+    n = data.n.reshape(-1)
+    fused = (_fast_rows(w) and data.n.shape == (1, w.shape[1]) and n.dtype.kind == "f"
+             and np.result_type(data.xt_for(w).dtype, data.onehot.dtype, data.mask.dtype) == w.dtype)
+    l2_w = (l2 * np.ones((), w.dtype)).dtype.type(l2)
+    step_w = (lr * active)[()]
     for step in range(int(e.max())):
         first = int(np.searchsorted(e, step, side="right"))  # configs with epochs > step
         sub = w[first:]
         p = p0[first:] if step == 0 and p0 is not None else softmax(x @ sub)
+        if fused:
+            # grad_of and the update in one pass over the (F, K, d, C) models.
+            r = residual(p, data.onehot, data.mask)
+            _kernels().descend_step(sub, data.xt_for(r) @ r, n, l2_w, step_w)
+            continue
         grad = grad_of(p, sub, data, l2)
         sub -= lr * active[..., None, None] * grad
     return w
@@ -226,7 +302,7 @@ def predict(w: FloatArray, x: FloatArray) -> IntArray:
 
 def accuracy_of(z: FloatArray, y: IntArray, mask: FloatArray | None = None) -> FloatArray:
     """:func:`accuracy` from the logits ``z = XW`` (when they are at hand already)."""
-    hit = (np.argmax(z, axis=-1) == y).astype(np.float64)
+    hit = (row_argmax(z) == y).astype(np.float64)
     if mask is None:
         return hit.mean(axis=-1)
     return (hit * mask).sum(axis=-1) / np.maximum(mask.sum(axis=-1), 1.0)
@@ -245,7 +321,7 @@ def expected_calibration_error(w: FloatArray, x: FloatArray, y: IntArray, bins: 
 def calibration_error_of(p: FloatArray, y: IntArray, bins: int = 10) -> FloatArray:
     """:func:`expected_calibration_error` from the probabilities ``p = softmax(XW)``."""
     conf = row_max(p)
-    hit = (p.argmax(axis=-1) == y).astype(np.float64)
+    hit = (row_argmax(p) == y).astype(np.float64)
     b = np.minimum((conf * bins).astype(np.int64), bins - 1)
     onehot = (b[..., None] == np.arange(bins)).astype(np.float64)  # (..., n, bins)
     n = conf.shape[-1]

@@ -20,7 +20,7 @@ from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from agents.fl.config import FLConfig
 from agents.fl.data import N_CLASSES, Federation, make_federation
@@ -58,6 +58,47 @@ def redundancy(x: FloatArray) -> float:
     return (N_FEATURES - live.size + dup) / N_FEATURES
 
 
+#: Pixels are whole 16ths (the digits' 0..16 grey levels over 16; a missing pixel is 0).
+_LEVELS = 16.0
+#: :func:`redundancy_of_sets` leaves a set to :func:`redundancy` when one of its
+#: correlations lies this close to the 0.95 threshold (both are within ~1e-13 of the exact
+#: correlation, so no pair this far from it can fall on different sides).
+_MARGIN = 1e-9
+
+
+def redundancy_of_sets(x: FloatArray, mask: FloatArray, sets: NDArray[np.bool_]) -> FloatArray:
+    """:func:`redundancy` of the pooled data of each client set: ``sets`` (S, K) selects
+    clients of ``x`` (K, n, d) / ``mask`` (K, n); returns (S,), the same numbers.
+
+    The table needs one figure per (level, round), each an np.corrcoef of ~600 pooled rows
+    (a sixth of a reset's FL work). Pixels here are whole 16ths, so in units of 1/16 the
+    per-client column sums and Gram matrices are integers, and a set's are sums of its
+    clients' -- exact in float64 in any order, as is n·G - s s^T, n times the covariance.
+    A pixel is constant exactly when its variance is 0 (np.std of a non-constant column of
+    16ths is >= 1/(16 n), far above redundancy's 1e-12), and a pair is duplicate when the
+    correlation from these exact figures exceeds 0.95. A set with a correlation within
+    ``_MARGIN`` of 0.95, or data not on the 1/16 grid, is computed by :func:`redundancy`.
+    """
+    px = x[:, :, :N_FEATURES] * _LEVELS
+    out = np.zeros(len(sets))
+    if not np.array_equal(px, np.round(px)):
+        for i, s in enumerate(sets):
+            out[i] = redundancy(x[s][mask[s] > 0])
+        return out
+    from agents.fl.table_kernels import duplicate_pixels
+
+    px = np.where((mask > 0)[..., None], px, 0.0)  # padding rows add nothing
+    gram = np.swapaxes(px, 1, 2) @ px  # (K, 64, 64) integers: exact in any order
+    live, dup, near = duplicate_pixels(np.ascontiguousarray(sets, dtype=np.bool_),
+                                       (mask > 0).sum(axis=1).astype(np.float64),
+                                       px.sum(axis=1), gram, 0.95, _MARGIN)
+    out = (N_FEATURES - live + np.where(live > 1, dup, 0)) / N_FEATURES
+    for i in np.flatnonzero(near):
+        s = sets[i]
+        out[i] = redundancy(x[s][mask[s] > 0])
+    return out
+
+
 @dataclass
 class FLTable:
     """Per level f and job round r, everything the QoAIS indicators read."""
@@ -85,16 +126,7 @@ def _build(cfg: FLConfig, seed: int) -> FLTable:
     sel = tr.selected.astype(np.float64)  # (F, R, K)
     w = sel * fed.n
     nsum = np.maximum(w.sum(axis=2), 1e-300)
-    # The same participants recur across levels and rounds: one figure per distinct set.
-    red_of: dict[bytes, float] = {}
-    red = np.zeros((f, r))
-    for i in range(f):
-        for j in range(r):
-            s = tr.selected[i, j]
-            key = s.tobytes()
-            if key not in red_of:
-                red_of[key] = redundancy(fed.x[s][fed.mask[s] > 0])
-            red[i, j] = red_of[key]
+    red = redundancy_of_sets(fed.x, fed.mask, tr.selected.reshape(f * r, -1)).reshape(f, r)
     h = tr.label_hist
     with np.errstate(divide="ignore", invalid="ignore"):
         ent = -np.where(h > 0, h * np.log(h), 0.0).sum(axis=2) / np.log(N_CLASSES)
@@ -118,8 +150,16 @@ def fl_table(cfg: FLConfig, seed: int) -> FLTable:
     thread waits for a core (one build of the small scenario's table, 2 shared cores:
     2.06 s with OpenBLAS's 2 threads, 0.68 s with one; np.corrcoef alone 1.47 s -> 0.03 s).
     """
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _blas_controller().limit(limits=1, user_api="blas"):
         return _build(cfg, seed)
+
+
+@lru_cache(maxsize=1)
+def _blas_controller() -> ThreadpoolController:
+    """The loaded thread pools, found once: ``threadpool_limits`` scans every loaded
+    library anew on each call (~3 ms, at every env reset). The table's products are
+    numpy's, whose BLAS is loaded with numpy (before this module)."""
+    return ThreadpoolController()
 
 
 def outcome(t: FLTable, rho: FloatArray, job_round: IntArray, comp_s: FloatArray,

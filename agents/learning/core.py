@@ -438,9 +438,10 @@ class MarketCore:
         pn, pd = np.zeros(m), np.zeros(n)
         if not rr.violations or self.cfg.sla_penalty == 0:
             return pn, pd
-        v = np.array([(p, c) for p, _b, c in rr.violations], dtype=np.float64)
+        # (provider, buyer, credits) rows as float64, as the tuples' own numbers.
+        v = np.array(rr.violations, dtype=np.float64).reshape(-1, 3)
         uid = v[:, 0].astype(np.int64)
-        stake = v[:, 1] * self.cfg.sla_penalty
+        stake = v[:, 2] * self.cfg.sla_penalty
         sellers = self.model.sellers
         ok = (uid >= 0) & (uid < sellers.kind.size)
         uid, stake = uid[ok], stake[ok]

@@ -104,11 +104,16 @@ class NodeFeatures:
             demand = np.where(cap > 0, np.asarray(obs.demand) / safe_cap, 0.0)  # type: ignore[attr-defined]
             price = np.nan_to_num(np.asarray(obs.market_price) / safe_cost, nan=0.0)  # type: ignore[attr-defined]
             ask = np.asarray(obs.last_ask) / safe_cost  # type: ignore[attr-defined]
-        row = np.concatenate([np.clip(util, 0, 1), np.clip(demand, 0, 4),
-                              np.clip(price, 0, OBS_HIGH), np.clip(ask, 0, OBS_HIGH)], axis=1)
-        self._buf = np.roll(self._buf, 1, axis=0)
-        self._buf[0] = row
-        self._valid = np.roll(self._valid, 1)
+        # Shift the history one round back in place (np.roll's numbers, without a new
+        # buffer per round) and write the new round, clipped, into slot 0.
+        buf = self._buf
+        buf[1:] = buf[:-1]
+        r = N_RESOURCES
+        np.clip(util, 0, 1, out=buf[0, :, 0:r])
+        np.clip(demand, 0, 4, out=buf[0, :, r:2 * r])
+        np.clip(price, 0, OBS_HIGH, out=buf[0, :, 2 * r:3 * r])
+        np.clip(ask, 0, OBS_HIGH, out=buf[0, :, 3 * r:4 * r])
+        self._valid[1:] = self._valid[:-1]
         self._valid[0] = 1.0
         sla = getattr(obs, "sla_rate", None)
         self._qoais = np.ones(n) if sla is None else np.clip(np.asarray(sla, dtype=np.float64), 0, 1)

@@ -109,6 +109,19 @@ def core_from_config(config: dict[str, Any] | None) -> MarketCore:
     return MarketCore(sc, cfg.get("learning") or None, seed=int(cfg.get("seed", 0)))
 
 
+def _rows(actions: Mapping[str, Any], ids: list[str], missing: NDArray[Any]) -> NDArray[np.float64]:
+    """(len(ids), k) float64: the actions of ``ids`` in order (``missing`` for an absent
+    agent), as ``np.stack`` of each one as a float64 array.
+
+    One ``np.array`` of the list: per-agent ``np.asarray`` calls cost ~1 ms for the 512
+    agents of a 128-world env, 5x more. For actions of one shape both give the same array."""
+    got = [actions.get(a, missing) for a in ids]
+    try:
+        return np.array(got, dtype=np.float64)
+    except ValueError:  # shapes differ: np.stack's own error (or its result)
+        return np.stack([np.asarray(a, np.float64) for a in got])
+
+
 class AgentSpaces:
     """Spaces of the learning agents of a core, and the obs/action codecs."""
 
@@ -192,17 +205,14 @@ class AgentSpaces:
             lo, hi = self.cfg.min_multiplier, self.cfg.max_multiplier
             neutral = np.full(4, np.clip(2.0 * (1.0 - lo) / (hi - lo) - 1.0, -1.0, 1.0))
         if self.node_ids:
-            node_act = self.decode_nodes(np.stack([
-                np.asarray(actions.get(a, neutral), np.float64) for a in self.node_ids]))
+            node_act = self.decode_nodes(_rows(actions, self.node_ids, neutral))
         if self.device_ids:
-            dev_act = self.decode_devices(np.stack([
-                np.asarray(actions.get(a, np.zeros(4)), np.float64) for a in self.device_ids]))
+            dev_act = self.decode_devices(_rows(actions, self.device_ids, np.zeros(4)))
         if self.broker_ids and core is not None:
             bound = [a for a, ok in zip(self.broker_ids, core.broker_bound.tolist(), strict=True)
                      if ok]
             if bound:
-                broker_act = self.decode_nodes(np.stack([
-                    np.asarray(actions.get(a, neutral), np.float64) for a in bound]))
+                broker_act = self.decode_nodes(_rows(actions, bound, neutral))
         return node_act, dev_act, broker_act
 
     def rewards(self, out: StepOutcome, core: MarketCore | None = None) -> dict[str, float]:

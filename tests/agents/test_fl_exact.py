@@ -10,6 +10,7 @@ expressions written out below -- by bytes, not by tolerance.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -158,3 +159,103 @@ def test_configs_descend_together_as_each_alone(epochs):
     got = fedavg.descend_configs(g, data, np.array(epochs), np.float32(0.7), 1e-3)
     for i, e in enumerate(epochs):
         assert _same(got[i], _local_train(g[i][None, None], x, y, mask, e, np.float32(0.7), 1e-3)[0])
+
+
+# --- the compiled row loops (agents.fl.fedavg_kernels) against the numpy expressions -------
+
+@pytest.mark.parametrize("kernels", [True, False])
+def test_softmax_kernel_and_numpy_paths_equal_the_plain_formula(monkeypatch, kernels):
+    import market.matching
+
+    monkeypatch.setattr(market.matching, "KERNELS", kernels)
+    rng = np.random.default_rng(5)
+    for dtype in (np.float32, np.float64):
+        for c in (3, 8, 10, 17, 128, 129):
+            z = (rng.normal(size=(3, 11, c)) * 10.0 ** rng.uniform(-3, 3, (3, 11, c))).astype(dtype)
+            z[0, 0, 1] = np.nan  # a NaN row stays NaN
+            z[0, 1] = z[0, 1, 0]  # a constant row: max ties
+            assert _same(fedavg.softmax(z), _softmax(z)), (dtype, c)
+            t = np.swapaxes(z, 0, 1)  # not C-contiguous
+            assert _same(fedavg.softmax(t), _softmax(t)), (dtype, c)
+
+
+def test_residual_is_the_plain_expression():
+    rng = np.random.default_rng(6)
+    y = rng.integers(0, 10, (1, 7, 13))
+    for pt, dt in ((np.float32, np.float32), (np.float64, np.float32), (np.float64, np.float64)):
+        p = rng.random((4, 7, 13, 10)).astype(pt)
+        onehot = fedavg.one_hot(y, 10, dt)
+        mask = (rng.random((1, 7, 13)) < 0.7).astype(dt)
+        assert _same(fedavg.residual(p, onehot, mask), (p - onehot) * mask[..., None])
+        # shapes the loop does not take (onehot with a real leading extent) go to numpy
+        oh2 = np.broadcast_to(onehot, (4, *onehot.shape[1:]))
+        m2 = np.broadcast_to(mask, (4, *mask.shape[1:]))
+        assert _same(fedavg.residual(p, oh2, m2), (p - oh2) * m2[..., None])
+
+
+def test_row_argmax_is_numpy_argmax():
+    rng = np.random.default_rng(7)
+    for dtype in (np.float32, np.float64):
+        z = rng.integers(0, 4, (50, 10)).astype(dtype)  # many ties
+        z[3, 5] = np.nan
+        z[4, [2, 7]] = np.nan
+        z[5] = np.nan
+        z[6, 0] = np.nan
+        z[7] = -np.inf
+        z[8, 4] = np.inf
+        z[9, :3] = -0.0
+        assert _same(fedavg.row_argmax(z), z.argmax(axis=-1))
+        z3 = z.reshape(5, 10, 10).transpose(1, 0, 2)
+        assert _same(fedavg.row_argmax(z3), z3.argmax(axis=-1))
+
+
+# --- the table's redundancy of many client sets at once -------------------------------------
+
+def _redundancy_each(x, mask, sets):
+    from agents.fl.table import redundancy
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the empty set's std
+        return np.array([redundancy(x[s][mask[s] > 0]) for s in sets])
+
+
+@pytest.mark.parametrize("seed", [0, 3, 11])
+def test_redundancy_of_sets_is_redundancy_of_each_pooled_set(seed, monkeypatch):
+    from agents.fl import table
+
+    fed = make_federation(10, 0.5, seed, missing_max=0.15, label_noise_max=0.15)
+    rng = np.random.default_rng(seed)
+    sets = rng.random((60, 10)) < rng.uniform(0.05, 0.9, (60, 1))
+    sets[0], sets[1], sets[2] = False, True, np.arange(10) == 4  # none, all, one client
+    want = _redundancy_each(fed.x, fed.mask, sets)
+    assert _same(table.redundancy_of_sets(fed.x, fed.mask, sets), want)
+    # Every set near the threshold: all handed to np.corrcoef, the same numbers.
+    monkeypatch.setattr(table, "_MARGIN", 2.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert _same(table.redundancy_of_sets(fed.x, fed.mask, sets), want)
+    # Data off the 1/16 grid: np.corrcoef for every set.
+    monkeypatch.setattr(table, "_MARGIN", 1e-9)
+    x = fed.x + 1e-3 * rng.random(fed.x.shape)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = table.redundancy_of_sets(x, fed.mask, sets)
+    assert _same(got, _redundancy_each(x, fed.mask, sets))
+
+
+def test_redundancy_of_sets_counts_constant_and_duplicate_pixels():
+    from agents.fl import table
+
+    rng = np.random.default_rng(2)
+    x = np.zeros((2, 30, 65))
+    x[..., :64] = rng.integers(0, 17, (2, 30, 64)) / 16.0
+    x[:, :, 5] = 0.25  # constant
+    x[:, :, 9] = x[:, :, 3]  # duplicate of an earlier pixel
+    x[:, :, 10] = 1.0 - x[:, :, 2]  # |r| = 1
+    mask = np.ones((2, 30))
+    mask[1, 20:] = 0.0
+    x[1, 20:] = 0.0
+    sets = np.array([[True, False], [True, True], [False, True]])
+    got = table.redundancy_of_sets(x, mask, sets)
+    assert _same(got, _redundancy_each(x, mask, sets))
+    assert np.all(got >= 3 / 64)
