@@ -36,7 +36,6 @@ def warm_up(scenario: Scenario, seed: int | None) -> None:
     data = scenario.model_dump()
     data["devices"]["count"] = min(data["devices"]["count"], WARM_DEVICES)
     data["nodes"]["count"] = min(data["nodes"]["count"], WARM_NODES)
-    data["market"]["optimum_every"] = 0  # the LP is HiGHS, not a compiled kernel
     small = EdgeMarketModel(Scenario.model_validate(data), seed=seed)
     try:
         small.step()

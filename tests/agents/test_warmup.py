@@ -22,11 +22,13 @@ import json, sys
 from numba.core.registry import CPUDispatcher
 from agents.model import EdgeMarketModel
 import agents.broker_kernels, agents.channel_kernels, agents.kernels, agents.queue_kernels
-import market.kernels
+import agents.fl.fedavg_kernels, agents.fl.table_kernels
+import market.batch_kernels, market.kernels
 
 def signatures():
     mods = (agents.broker_kernels, agents.channel_kernels, agents.kernels,
-            agents.queue_kernels, market.kernels)
+            agents.queue_kernels, agents.fl.fedavg_kernels, agents.fl.table_kernels,
+            market.batch_kernels, market.kernels)
     return {f"{m.__name__}.{k}": len(v.signatures) for m in mods for k, v in vars(m).items()
             if isinstance(v, CPUDispatcher)}
 
