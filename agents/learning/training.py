@@ -126,6 +126,7 @@ def build_config(spec: TrainSpec) -> tuple[Any, dict[str, Any], PolicyMapper, li
     from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
 
     from agents.learning.callbacks import EdgeMarketCallbacks
+    from agents.learning.env_runner import CountingEnvRunner
     from agents.learning.rllib_env import EdgeMarketMultiAgentEnv
     from agents.learning.spaces import AgentSpaces, core_from_config, env_config
 
@@ -143,7 +144,7 @@ def build_config(spec: TrainSpec) -> tuple[Any, dict[str, Any], PolicyMapper, li
         .framework("torch")
         .env_runners(num_env_runners=spec.num_env_runners, num_envs_per_env_runner=1,
                      episodes_to_numpy=spec.episodes_to_numpy, rollout_fragment_length="auto",
-                     num_cpus_per_env_runner=1)
+                     num_cpus_per_env_runner=1, env_runner_cls=CountingEnvRunner)
         .learners(num_learners=0)
         .training(train_batch_size_per_learner=spec.train_batch_size,
                   minibatch_size=spec.minibatch_size, num_epochs=spec.num_epochs, lr=spec.lr,

@@ -1,0 +1,53 @@
+"""The env runner of the project's PPO training: RLlib's MultiAgentEnvRunner, with its
+per-agent step counters logged once per ``sample()`` call instead of once per agent step.
+
+RLlib's runner logs four counters per agent and env step (agent steps and module steps,
+per iteration and lifetime) through its MetricsLogger, ~17 µs a call. The vectorized env
+steps 128 worlds of 4 node agents per call, so that was 2,048 calls and ~35 ms per env
+step, a quarter of the sampling time. Here the counts are summed per (agent, module) while
+sampling and logged once at the end of ``sample()``, under the same keys and reductions:
+the same sums reach ``get_metrics()``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from ray.rllib.env.multi_agent_env_runner import MultiAgentEnvRunner
+from ray.rllib.utils.metrics import (
+    NUM_AGENT_STEPS_SAMPLED,
+    NUM_AGENT_STEPS_SAMPLED_LIFETIME,
+    NUM_MODULE_STEPS_SAMPLED,
+    NUM_MODULE_STEPS_SAMPLED_LIFETIME,
+)
+
+
+class CountingEnvRunner(MultiAgentEnvRunner):  # type: ignore[misc]
+    """MultiAgentEnvRunner whose per-agent step counters are logged once per sample."""
+
+    def _increase_sampled_metrics(self, num_steps: int, next_obs: Any, episode: Any) -> int:
+        # Env-level counters as RLlib logs them (the per-agent loop runs over no agents) ...
+        super()._increase_sampled_metrics(num_steps, {}, episode)
+        # ... and the agents' steps counted here, logged by _flush_agent_steps.
+        counts: Counter[tuple[Any, Any]] = self.__dict__.setdefault("_agent_steps", Counter())
+        for aid in next_obs:
+            counts[(aid, episode.module_for(aid))] += 1
+        return num_steps
+
+    def _flush_agent_steps(self) -> None:
+        counts: Counter[tuple[Any, Any]] = self.__dict__.get("_agent_steps", Counter())
+        for (aid, module), n in counts.items():
+            self.metrics.log_value((NUM_AGENT_STEPS_SAMPLED, str(aid)), n, reduce="sum")
+            self.metrics.log_value((NUM_AGENT_STEPS_SAMPLED_LIFETIME, str(aid)), n,
+                                   reduce="lifetime_sum")
+            self.metrics.log_value((NUM_MODULE_STEPS_SAMPLED, module), n, reduce="sum")
+            self.metrics.log_value((NUM_MODULE_STEPS_SAMPLED_LIFETIME, module), n,
+                                   reduce="lifetime_sum")
+        counts.clear()
+
+    def sample(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().sample(*args, **kwargs)
+        finally:
+            self._flush_agent_steps()
