@@ -219,3 +219,31 @@ def fit_scale_quantile(t1: Array, t2: Array, rate: Array, budget: Array, eps: Ar
                 math.isfinite(gl) and math.isfinite(gh) and gl <= 0.0 < gh)
         out[i] = kl * unit
     return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def fit_compute_time(t1: Array, lam: Array, budget: Array, eps: Array, iters: int,
+                     grid_x: Array, grid_lnc: Array, h: float) -> tuple[Array, Array]:
+    """agents.relay_market.fit_to_cap per element: with the transmission stage held at t1,
+    the longest compute time t2 in [0, budget] (bisection, ``iters`` halvings) such that
+    D·w(λD) + t1 + t2 <= budget, D = max(t1, t2), w the (1 − ε) wait quantile in units of D
+    (:func:`_wait_quantile_units`); and whether t2 = 0 fits at all."""
+    n = t1.size
+    lo_out = np.zeros(n)
+    fits0 = np.zeros(n, np.bool_)
+    for i in range(n):
+        e = eps[i]
+        ln_e = math.log(e)
+        a, b, r = t1[i], budget[i], lam[i]
+        d = max(a, 0.0)
+        fits0[i] = d * _wait_quantile_units(ln_e, e, r * d, grid_x, grid_lnc, h) + a <= b
+        lo, hi = 0.0, max(b, 0.0)
+        for _ in range(iters):
+            mid = (lo + hi) / 2
+            d = max(a, mid)
+            if d * _wait_quantile_units(ln_e, e, r * d, grid_x, grid_lnc, h) + a + mid <= b:
+                lo = mid
+            else:
+                hi = mid
+        lo_out[i] = lo
+    return lo_out, fits0

@@ -229,7 +229,7 @@ def _node_hop_ratio(model: EdgeMarketModel, req: Requests, link: LinkState) -> F
 
 
 def fit_to_cap(req: Requests, cap_mbps: FloatArray, budget_s: FloatArray,
-               round_s: float) -> tuple[FloatArray, FloatArray]:
+               round_s: float, kernel: bool | None = None) -> tuple[FloatArray, FloatArray]:
     """Bundle of a request whose transmission stage is held to ``cap_mbps``: t1 = traffic
     / cap, and the compute stage gets the longest time t2 with which the (1 − ε) quantile
     of the tandem sojourn, max(t1, t2)·w(ρ) + t1 + t2 (agents.latency, ε of
@@ -240,25 +240,45 @@ def fit_to_cap(req: Requests, cap_mbps: FloatArray, budget_s: FloatArray,
     with np.errstate(divide="ignore"):
         t1 = np.where(traffic > 0, traffic / cap_mbps, 0.0)
     eps = np.maximum(queue_eps(req), 1e-300)
-    lam = req.task_rate_hz
-
-    def fits(t2: FloatArray) -> NDArray[np.bool_]:
-        d = np.maximum(t1, t2)
-        with np.errstate(invalid="ignore", over="ignore"):
-            return np.asarray(d * wait_quantile_units(eps, lam * d) + t1 + t2 <= budget_s)
-
-    ok = np.isfinite(t1) & (budget_s > 0) & fits(np.zeros(len(req)))
-    lo, hi = np.zeros(len(req)), np.maximum(budget_s, 0.0)
-    for _ in range(FIT_ITERATIONS):
-        mid = (lo + hi) / 2
-        f = fits(mid)
-        lo, hi = np.where(f, mid, lo), np.where(f, hi, mid)
+    lo, fits0 = _fit_compute_time(t1, np.asarray(req.task_rate_hz, np.float64),
+                                  np.asarray(budget_s, np.float64), eps, kernel)
+    ok = np.isfinite(t1) & (budget_s > 0) & fits0
     work = req.work_gflop * round_s
     with np.errstate(divide="ignore", invalid="ignore"):
         gflop = np.where(req.work_gflop > 0, work / lo, 0.0)
     ok &= np.isfinite(gflop)
     rate = np.where(traffic > 0, cap_mbps, 0.0)
     return np.where(ok, rate, 0.0), np.where(ok, gflop, 0.0)
+
+
+def _fit_compute_time(t1: FloatArray, lam: FloatArray, budget: FloatArray, eps: FloatArray,
+                      kernel: bool | None = None) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """Per request: the longest compute time t2 in [0, budget] (bisection) with which the
+    (1 − ε) sojourn quantile max(t1, t2)·w(ρ) + t1 + t2 fits the budget, and whether t2 = 0
+    fits. A compiled loop by default (agents.queue_kernels.fit_compute_time: the same
+    bisection, equal to float rounding); ``kernel=False`` runs numpy."""
+    from market.matching import kernel_input, use_kernels
+
+    if use_kernels(kernel):
+        from agents import queue_kernels
+        from agents.latency import kernel_grid, kernel_lnc_grid
+
+        ki = kernel_input
+        grid_x, h, _, _ = kernel_grid()
+        return queue_kernels.fit_compute_time(  # type: ignore[no-any-return]
+            ki(t1), ki(lam), ki(budget), ki(eps), FIT_ITERATIONS, grid_x, kernel_lnc_grid(), h)
+
+    def fits(t2: FloatArray) -> NDArray[np.bool_]:
+        d = np.maximum(t1, t2)
+        with np.errstate(invalid="ignore", over="ignore"):
+            return np.asarray(d * wait_quantile_units(eps, lam * d) + t1 + t2 <= budget)
+
+    lo, hi = np.zeros(t1.size), np.maximum(budget, 0.0)
+    for _ in range(FIT_ITERATIONS):
+        mid = (lo + hi) / 2
+        f = fits(mid)
+        lo, hi = np.where(f, mid, lo), np.where(f, hi, mid)
+    return lo, fits(np.zeros(t1.size))
 
 
 def _restore(view: LinkState, raw: LinkState, d: IntArray, harq_ms: float) -> None:

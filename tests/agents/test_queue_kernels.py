@@ -160,3 +160,30 @@ def test_quantile_fit_search_lands_where_the_bisection_does() -> None:
     assert np.all(np.abs(fast - slow) <= 2.0 ** -FIT_ITERATIONS)
     assert (fast == slow).mean() > 0.999
     assert (fast == 0).any() and (fast == 1 - 2.0 ** -FIT_ITERATIONS).any()
+
+
+def test_compute_time_fit_kernel_equals_the_numpy_bisection() -> None:
+    """agents.relay_market's fit of the compute time to a capped transmission: the compiled
+    bisection against the numpy one, and the fit condition checked in plain Python around
+    what it returns."""
+    from agents.bundles import FIT_ITERATIONS
+    from agents.relay_market import _fit_compute_time
+
+    rng = np.random.default_rng(12)
+    n = 2_000
+    t1 = rng.uniform(0.0, 0.1, n) * rng.choice([1.0, 1.0, 0.0], n)
+    lam = rng.choice([0.0, 2.0, 10.0, 30.0], n) * rng.uniform(0.5, 1.5, n)
+    budget = rng.uniform(-0.05, 0.3, n)
+    eps = 10.0 ** -rng.uniform(1, 6, n)
+    fast, ok_fast = _fit_compute_time(t1, lam, budget, eps, kernel=True)
+    slow, ok_slow = _fit_compute_time(t1, lam, budget, eps, kernel=False)
+    step = np.maximum(budget, 0.0) * 2.0 ** -FIT_ITERATIONS
+    assert np.all(np.abs(fast - slow) <= step * (1 + 1e-9))
+    assert (fast == slow).mean() > 0.99 and (ok_fast == ok_slow).mean() > 0.99
+    assert ok_fast.any() and not ok_fast.all() and (fast > 0).any()
+    for i in np.flatnonzero(ok_fast & (fast > 4 * step))[:200]:
+        s = float(fast[i])  # fits a little below what it returns, fails a little above
+        assert _plain_quantile_fits(1.0, t1[i], s * (1 - 1e-3), lam[i], budget[i], eps[i])
+        if fast[i] < budget[i] - 4 * step[i]:
+            assert not _plain_quantile_fits(1.0, t1[i], s * (1 + 1e-3) + 2 * step[i], lam[i],
+                                            budget[i], eps[i])
