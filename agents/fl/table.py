@@ -77,11 +77,14 @@ def redundancy_of_sets(x: FloatArray, mask: FloatArray, sets: NDArray[np.bool_])
     A pixel is constant exactly when its variance is 0 (np.std of a non-constant column of
     16ths is >= 1/(16 n), far above redundancy's 1e-12), and a pair is duplicate when the
     correlation from these exact figures exceeds 0.95. A set with a correlation within
-    ``_MARGIN`` of 0.95, or data not on the 1/16 grid, is computed by :func:`redundancy`.
+    ``_MARGIN`` of 0.95, or data not on the 1/16 grid, is computed by :func:`redundancy`,
+    as is every set with the market's kernels off (``EDGEMARKET_KERNELS=0``).
     """
+    from market.matching import use_kernels
+
     px = x[:, :, :N_FEATURES] * _LEVELS
     out = np.zeros(len(sets))
-    if not np.array_equal(px, np.round(px)):
+    if not use_kernels(None) or not np.array_equal(px, np.round(px)):
         for i, s in enumerate(sets):
             out[i] = redundancy(x[s][mask[s] > 0])
         return out

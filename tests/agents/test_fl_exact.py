@@ -229,6 +229,14 @@ def test_redundancy_of_sets_is_redundancy_of_each_pooled_set(seed, monkeypatch):
     sets[0], sets[1], sets[2] = False, True, np.arange(10) == 4  # none, all, one client
     want = _redundancy_each(fed.x, fed.mask, sets)
     assert _same(table.redundancy_of_sets(fed.x, fed.mask, sets), want)
+    # The market's kernels off: np.corrcoef for every set.
+    import market.matching
+
+    monkeypatch.setattr(market.matching, "KERNELS", False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert _same(table.redundancy_of_sets(fed.x, fed.mask, sets), want)
+    monkeypatch.setattr(market.matching, "KERNELS", True)
     # Every set near the threshold: all handed to np.corrcoef, the same numbers.
     monkeypatch.setattr(table, "_MARGIN", 2.0)
     with warnings.catch_warnings():
