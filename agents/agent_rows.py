@@ -40,7 +40,7 @@ def create_rows(cls: type[A], model: Any, n: int) -> AgentSet[A]:
     if n <= 0 or not _bulk_ok(model):
         import numpy as np
 
-        return mesa.Agent.create_agents.__func__(cls, model, n, index=np.arange(n))  # type: ignore[attr-defined]
+        return mesa.Agent.create_agents.__func__(cls, model, n, index=np.arange(n))
     # Every object made here survives (the model holds them): the ~40 young-generation
     # collections that 5,632 agents with their dicts and weak references would trigger
     # find nothing to free, and each one moved the next full collection closer (a 128-world

@@ -96,9 +96,9 @@ def redundancy_of_sets(x: FloatArray, mask: FloatArray, sets: NDArray[np.bool_])
                                        (mask > 0).sum(axis=1).astype(np.float64),
                                        px.sum(axis=1), gram, 0.95, _MARGIN)
     out = (N_FEATURES - live + np.where(live > 1, dup, 0)) / N_FEATURES
-    for i in np.flatnonzero(near):
-        s = sets[i]
-        out[i] = redundancy(x[s][mask[s] > 0])
+    for j in np.flatnonzero(near):
+        s = sets[j]
+        out[j] = redundancy(x[s][mask[s] > 0])
     return out
 
 
