@@ -27,7 +27,7 @@ class Device(mesa.Agent):
         """Mesa's ``create_agents``; ``(model, n, index=np.arange(n))``, the model's
         rows, is built in bulk (agents.agent_rows: the same agents and registrations)."""
         index = kwargs.get("index")
-        if (not args and set(kwargs) == {"index"} and cls.__init__ is Device.__init__
+        if (not args and set(kwargs) == {"index"} and cls is Device
                 and isinstance(index, np.ndarray) and index.shape == (n,)
                 and np.array_equal(index, np.arange(n))):
             return create_rows(cls, model, n)

@@ -213,9 +213,14 @@ class EdgeMarketModel(mesa.Model):
         nc, k = sc.nodes, self.worlds
         m = nc.count * k
         self.node_world = np.repeat(np.arange(k, dtype=np.int64), nc.count)
-        xy = np.concatenate([place_nodes(nc, sc.area.width_m, sc.area.height_m, rng)
-                             for _ in range(k)]) if k > 1 else \
-            place_nodes(nc, sc.area.width_m, sc.area.height_m, rng)
+        if k > 1 and nc.placement != "random":
+            # Grid and line sites draw nothing: every world has the same ones.
+            xy = np.tile(place_nodes(nc, sc.area.width_m, sc.area.height_m, rng), (k, 1))
+        elif k > 1:
+            xy = np.concatenate([place_nodes(nc, sc.area.width_m, sc.area.height_m, rng)
+                                 for _ in range(k)])
+        else:
+            xy = place_nodes(nc, sc.area.width_m, sc.area.height_m, rng)
         if k > 1:
             xy[:, 0] += self.node_world * self.world_pitch_m
         spread = rng.uniform(-nc.capacity_spread, nc.capacity_spread, (m, N_RESOURCES))

@@ -15,7 +15,7 @@ itself (compute, bandwidth) sets the time each participant needs this round.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -77,11 +77,14 @@ def redundancy_of_sets(x: FloatArray, mask: FloatArray, sets: NDArray[np.bool_])
     A pixel is constant exactly when its variance is 0 (np.std of a non-constant column of
     16ths is >= 1/(16 n), far above redundancy's 1e-12), and a pair is duplicate when the
     correlation from these exact figures exceeds 0.95. A set with a correlation within
-    ``_MARGIN`` of 0.95, or data not on the 1/16 grid, is computed by :func:`redundancy`.
+    ``_MARGIN`` of 0.95, or data not on the 1/16 grid, is computed by :func:`redundancy`,
+    as is every set with the market's kernels off (``EDGEMARKET_KERNELS=0``).
     """
+    from market.matching import use_kernels
+
     px = x[:, :, :N_FEATURES] * _LEVELS
     out = np.zeros(len(sets))
-    if not np.array_equal(px, np.round(px)):
+    if not use_kernels(None) or not np.array_equal(px, np.round(px)):
         for i, s in enumerate(sets):
             out[i] = redundancy(x[s][mask[s] > 0])
         return out
@@ -93,9 +96,9 @@ def redundancy_of_sets(x: FloatArray, mask: FloatArray, sets: NDArray[np.bool_])
                                        (mask > 0).sum(axis=1).astype(np.float64),
                                        px.sum(axis=1), gram, 0.95, _MARGIN)
     out = (N_FEATURES - live + np.where(live > 1, dup, 0)) / N_FEATURES
-    for i in np.flatnonzero(near):
-        s = sets[i]
-        out[i] = redundancy(x[s][mask[s] > 0])
+    for j in np.flatnonzero(near):
+        s = sets[j]
+        out[j] = redundancy(x[s][mask[s] > 0])
     return out
 
 
@@ -113,6 +116,8 @@ class FLTable:
     balance: FloatArray  # (F, R) normalized entropy of the participants' label histogram
     drift: FloatArray  # (F, R) total variation to the previous round's histogram
     n_samples: FloatArray  # (F, R) participants' train samples
+    #: :func:`cell_measures`, once computed.
+    cells: dict[str, FloatArray] | None = field(default=None, repr=False, compare=False)
 
 
 def _build(cfg: FLConfig, seed: int) -> FLTable:
@@ -169,6 +174,9 @@ def outcome(t: FLTable, rho: FloatArray, job_round: IntArray, comp_s: FloatArray
     rho: LU bought / needed; job_round: the FedAvg round its job reached (0-based, < R);
     comp_s: s one nominal client epoch takes on the compute bought; tx_s: s to upload the
     model on the bandwidth bought (inf when none was bought).
+
+    The measures that depend on the (level, round) cell alone are read from
+    :func:`cell_measures` (computed once per table); the times are computed per request.
     """
     tr = t.traj
     f = level_of(rho, t.cfg.levels)
@@ -184,11 +192,38 @@ def outcome(t: FLTable, rho: FloatArray, job_round: IntArray, comp_s: FloatArray
     train_s = steps * np.where(sel, per_client, 0.0).max(axis=1)
     with np.errstate(invalid="ignore", over="ignore"):
         prep_s = comp_s * t.prep_units[f, r]
+    cells = cell_measures(t)
+    cell = f * tr.rounds + r
+    out = {name: col[cell] for name, col in cells.items()}
+    out["fl_train_ms"] = np.nan_to_num(1000 * np.minimum(train_s, 1e12), nan=np.inf)
+    out["fl_prep_ms"] = np.nan_to_num(1000 * np.minimum(prep_s, 1e12), nan=np.inf)
+    return {name: out[name] for name in _MEASURES}
+
+
+#: The measures :func:`outcome` returns, in order.
+_MEASURES = ("fl_accuracy", "fl_train_ms", "fl_gen_gap", "fl_reuse", "fl_robust", "fl_ece",
+             "fl_jain", "fl_update_error", "fl_redundancy", "fl_missing", "fl_label_noise",
+             "fl_prep_ms", "fl_balance", "fl_drift")
+
+
+def cell_measures(t: FLTable) -> dict[str, FloatArray]:
+    """The measures of :func:`outcome` that depend on the (level, round) cell alone, for
+    every cell (F·R,) (index level·R + round), computed once per table and kept on it.
+
+    Each learning request of a round used to gather its cell's rows and redo these
+    formulas (~800 requests a round in a 128-world env); the formulas are the same, row by
+    row, so a request's figure is its cell's, bit for bit.
+    """
+    cached = t.cells
+    if cached is not None:
+        return cached
+    tr = t.traj
+    n_f, n_r = tr.test_acc.shape
+    f, r = np.divmod(np.arange(n_f * n_r, dtype=np.int64), n_r)
     acc = tr.test_acc[f, r]
-    client = tr.client_acc[f, r]  # (n, K)
-    return {
+    client = tr.client_acc[f, r]  # (cells, K)
+    t.cells = {
         "fl_accuracy": acc,
-        "fl_train_ms": np.nan_to_num(1000 * np.minimum(train_s, 1e12), nan=np.inf),
         "fl_gen_gap": tr.train_acc[f, r] - acc,
         "fl_reuse": client.mean(axis=1),
         "fl_robust": np.where(acc > 0, tr.noisy_acc[f, r] / np.maximum(acc, 1e-12), 0.0),
@@ -198,7 +233,7 @@ def outcome(t: FLTable, rho: FloatArray, job_round: IntArray, comp_s: FloatArray
         "fl_redundancy": t.redundancy[f, r],
         "fl_missing": t.missing[f, r],
         "fl_label_noise": t.label_noise[f, r],
-        "fl_prep_ms": np.nan_to_num(1000 * np.minimum(prep_s, 1e12), nan=np.inf),
         "fl_balance": t.balance[f, r],
         "fl_drift": t.drift[f, r],
     }
+    return t.cells

@@ -5,7 +5,7 @@ those correlated |r| > 0.95 with an earlier pixel, from the clients' exact integ
 (see :func:`agents.fl.table.redundancy_of_sets` for why they are exact and how a set whose
 correlations come too close to the threshold is handed to np.corrcoef). One pass over the
 lower triangle of each set's covariance instead of (sets, 64, 64) numpy temporaries.
-Imported lazily.
+Imported lazily; switched off with the market's kernels (``EDGEMARKET_KERNELS=0``).
 """
 
 from __future__ import annotations

@@ -327,7 +327,8 @@ class MarketCore:
         """(k, node_obs_dim) float32 observations of the learning nodes."""
         if not self.n_nodes:
             return np.zeros((0, self.node_obs_dim), np.float32)
-        return self.features.features(self.node_observation())
+        # After a round the history holds everything: no NodeObservation to gather.
+        return self.features.features(None if self.features.started else self.node_observation())
 
     def device_observations(self) -> NDArray[np.float32]:
         """(j, device_obs_dim) float32 observations of the learning devices: the model's
@@ -342,6 +343,8 @@ class MarketCore:
         bound = self.broker_rows[self.broker_bound]
         if not bound.size:
             return np.zeros((0, self.node_obs_dim), np.float32)
+        if self.broker_features.started:
+            return self.broker_features.features()
         obs = observation_rows(self.model.broker_pricing.observation(self.model), bound)
         return self.broker_features.features(obs)
 

@@ -80,6 +80,11 @@ class NodeFeatures:
         """Observation length."""
         return node_obs_dim(self.history)
 
+    @property
+    def started(self) -> bool:
+        """Whether a round was recorded (``features`` then needs no observation)."""
+        return self._buf is not None
+
     def reset(self) -> None:
         """Forget the history (a new episode or run)."""
         self._buf = self._valid = self._cap_share = self._qoais = None
@@ -256,7 +261,11 @@ def broker_margin(dev: Any) -> FloatArray:
     """(n,) each device's broker income last round minus the true cost of what it sold."""
     margin = np.array(dev.broker_income_credits, dtype=np.float64)
     # Few devices sell: only their rows (a flat scan; .any(axis=1) costs 20x more).
-    rows = np.unique(np.flatnonzero(dev.sold.reshape(-1)) // N_RESOURCES)
+    # flatnonzero is ascending, so the distinct rows are where the row changes (np.unique
+    # would sort it again).
+    rows = np.flatnonzero(dev.sold.reshape(-1)) // N_RESOURCES
+    if rows.size > 1:
+        rows = rows[np.concatenate(([True], rows[1:] != rows[:-1]))]
     sold = dev.sold[rows]
     cost = np.where(sold > 0, dev.cost[rows], 0.0)  # an unsold resource's cost may be inf
     margin[rows] -= (sold * cost).sum(axis=1)

@@ -62,3 +62,21 @@ def test_model_built_in_bulk_is_the_model_built_by_mesa(monkeypatch, worlds):
                     {t.__name__: len(s) for t, s in m.agents_by_type.items()}))
         m.release()
     assert out[0] == out[1]
+
+
+@pytest.mark.parametrize("placement", ["grid", "line", "random"])
+def test_world_node_sites_are_each_worlds_own_draw(placement):
+    """Grid and line sites are tiled across worlds; they draw nothing, so the model's random
+    stream (and every random site) is what per-world placement gave."""
+    from agents.model import EdgeMarketModel, place_nodes
+    from agents.scenario import SMALL_OVERRIDES, load_scenario
+
+    sc = load_scenario("smart_city", {**SMALL_OVERRIDES, "nodes.placement": placement})
+    m = EdgeMarketModel(sc, seed=5, worlds=3)
+    rng = np.random.default_rng(5)
+    nc = sc.nodes
+    want = np.concatenate([place_nodes(nc, sc.area.width_m, sc.area.height_m, rng)
+                           for _ in range(3)])
+    want[:, 0] += np.repeat(np.arange(3), nc.count) * m.world_pitch_m
+    assert m.nodes.xy_m.tobytes() == want.tobytes()
+    m.release()

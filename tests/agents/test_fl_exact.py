@@ -229,6 +229,14 @@ def test_redundancy_of_sets_is_redundancy_of_each_pooled_set(seed, monkeypatch):
     sets[0], sets[1], sets[2] = False, True, np.arange(10) == 4  # none, all, one client
     want = _redundancy_each(fed.x, fed.mask, sets)
     assert _same(table.redundancy_of_sets(fed.x, fed.mask, sets), want)
+    # The market's kernels off: np.corrcoef for every set.
+    import market.matching
+
+    monkeypatch.setattr(market.matching, "KERNELS", False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert _same(table.redundancy_of_sets(fed.x, fed.mask, sets), want)
+    monkeypatch.setattr(market.matching, "KERNELS", True)
     # Every set near the threshold: all handed to np.corrcoef, the same numbers.
     monkeypatch.setattr(table, "_MARGIN", 2.0)
     with warnings.catch_warnings():
@@ -259,3 +267,63 @@ def test_redundancy_of_sets_counts_constant_and_duplicate_pixels():
     got = table.redundancy_of_sets(x, mask, sets)
     assert _same(got, _redundancy_each(x, mask, sets))
     assert np.all(got >= 3 / 64)
+
+
+# --- a learning request's measures: its (level, round) cell's, computed once ----------------
+
+def _outcome_reference(t, rho, job_round, comp_s, tx_s):
+    """agents.fl.table.outcome as it was: every formula redone on each request's rows."""
+    from agents.fl.table import level_of
+
+    tr = t.traj
+    f = level_of(rho, t.cfg.levels)
+    r = np.asarray(job_round, dtype=np.int64) % tr.rounds
+    sel = tr.selected[f, r]
+    with np.errstate(invalid="ignore", over="ignore"):
+        per_client = (comp_s[:, None] * tr.compute_units[f] / t.cfg.max_epochs
+                      + tx_s[:, None] * tr.comm_units[None, :])
+    train_s = t.cfg.rounds_per_step * np.where(sel, per_client, 0.0).max(axis=1)
+    with np.errstate(invalid="ignore", over="ignore"):
+        prep_s = comp_s * t.prep_units[f, r]
+    acc = tr.test_acc[f, r]
+    client = tr.client_acc[f, r]
+    return {
+        "fl_accuracy": acc,
+        "fl_train_ms": np.nan_to_num(1000 * np.minimum(train_s, 1e12), nan=np.inf),
+        "fl_gen_gap": tr.train_acc[f, r] - acc,
+        "fl_reuse": client.mean(axis=1),
+        "fl_robust": np.where(acc > 0, tr.noisy_acc[f, r] / np.maximum(acc, 1e-12), 0.0),
+        "fl_ece": tr.ece[f, r],
+        "fl_jain": (client.sum(axis=1) ** 2) / (client.shape[1] * np.maximum((client ** 2).sum(axis=1), 1e-300)),
+        "fl_update_error": tr.update_error[f, r],
+        "fl_redundancy": t.redundancy[f, r],
+        "fl_missing": t.missing[f, r],
+        "fl_label_noise": t.label_noise[f, r],
+        "fl_prep_ms": np.nan_to_num(1000 * np.minimum(prep_s, 1e12), nan=np.inf),
+        "fl_balance": t.balance[f, r],
+        "fl_drift": t.drift[f, r],
+    }
+
+
+@pytest.mark.parametrize("seed", [0, 7])
+def test_outcome_is_each_requests_own_formulas(seed):
+    from agents.fl.config import FLConfig
+    from agents.fl.table import _build, outcome
+
+    t = _build(FLConfig(levels=3, job_rounds=5, rounds_per_step=2), seed)
+    rng = np.random.default_rng(seed)
+    n = 500
+    rho = rng.uniform(-0.2, 1.3, n)
+    job_round = rng.integers(0, 12, n)
+    comp_s = rng.exponential(1.0, n)
+    comp_s[:5] = np.inf
+    tx_s = rng.exponential(0.1, n)
+    tx_s[5:9] = np.inf
+    for _ in range(2):  # the cells computed, then read back
+        got = outcome(t, rho, job_round, comp_s, tx_s)
+        want = _outcome_reference(t, rho, job_round, comp_s, tx_s)
+        assert list(got) == list(want)
+        for name in want:
+            assert _same(got[name], want[name]), name
+    empty = outcome(t, rho[:0], job_round[:0], comp_s[:0], tx_s[:0])
+    assert all(v.shape == (0,) for v in empty.values())

@@ -70,3 +70,18 @@ def test_node_history_is_the_rolled_history(history):
         assert new._buf.tobytes() == old.buf.tobytes()
         assert new._valid.tobytes() == old.valid.tobytes()
         assert new.features().shape == (n, new.dim)
+
+
+def test_broker_margin_rows_are_the_unique_selling_rows():
+    from agents.learning.observations import broker_margin
+
+    rng = np.random.default_rng(4)
+    for share in (0.0, 0.01, 0.3, 1.0):
+        sold = rng.uniform(0, 2, (40, 4)) * (rng.random((40, 4)) < share)
+        cost = rng.uniform(0, 3, (40, 4))
+        cost[(sold == 0) & (rng.random((40, 4)) < 0.3)] = np.inf  # unsold: may cost inf
+        dev = SimpleNamespace(sold=sold, cost=cost, broker_income_credits=rng.uniform(0, 5, 40))
+        rows = np.unique(np.flatnonzero(sold.reshape(-1)) // 4)
+        want = np.array(dev.broker_income_credits, dtype=np.float64)
+        want[rows] -= (sold[rows] * np.where(sold[rows] > 0, cost[rows], 0.0)).sum(axis=1)
+        assert broker_margin(dev).tobytes() == want.tobytes()
