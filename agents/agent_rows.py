@@ -24,6 +24,29 @@ from mesa.agent import AgentSet
 A = TypeVar("A", bound=mesa.Agent)
 
 
+class RowAgent(mesa.Agent):
+    """A Mesa agent that is a view on row ``index`` of its model's state tables (devices,
+    edge nodes); ``create_agents(model, n, index=np.arange(n))`` builds the model's rows
+    in bulk (:func:`create_rows`), anything else through Mesa."""
+
+    def __init__(self, model: Any, index: int) -> None:
+        super().__init__(model)
+        self.index = int(index)
+
+    @classmethod
+    def create_agents(cls, model: Any, n: int, *args: Any, **kwargs: Any) -> Any:
+        """Mesa's ``create_agents``; the model's rows, ``(model, n, index=np.arange(n))``
+        for a class keeping this ``__init__``, are built in bulk."""
+        import numpy as np
+
+        index = kwargs.get("index")
+        if (not args and set(kwargs) == {"index"} and cls.__init__ is RowAgent.__init__
+                and isinstance(index, np.ndarray) and index.shape == (n,)
+                and np.array_equal(index, np.arange(n))):
+            return create_rows(cls, model, n)
+        return super().create_agents(model, n, *args, **kwargs)
+
+
 def _bulk_ok(model: Any) -> bool:
     from mesa import model as mesa_model
 

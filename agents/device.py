@@ -4,34 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import mesa
-import numpy as np
-
-from agents.agent_rows import create_rows
+from agents.agent_rows import RowAgent
 
 if TYPE_CHECKING:
     from agents.model import EdgeMarketModel
 
 
-class Device(mesa.Agent):
+class Device(RowAgent):
     """A buyer (and, if ``is_broker``, a seller); its state is row ``index`` of ``model.devices``."""
 
     model: EdgeMarketModel
-
-    def __init__(self, model: EdgeMarketModel, index: int) -> None:
-        super().__init__(model)
-        self.index = int(index)
-
-    @classmethod
-    def create_agents(cls, model: Any, n: int, *args: Any, **kwargs: Any) -> Any:
-        """Mesa's ``create_agents``; ``(model, n, index=np.arange(n))``, the model's
-        rows, is built in bulk (agents.agent_rows: the same agents and registrations)."""
-        index = kwargs.get("index")
-        if (not args and set(kwargs) == {"index"} and cls is Device
-                and isinstance(index, np.ndarray) and index.shape == (n,)
-                and np.array_equal(index, np.arange(n))):
-            return create_rows(cls, model, n)
-        return super().create_agents(model, n, *args, **kwargs)
 
     @property
     def pos_m(self) -> tuple[float, float]:

@@ -4,35 +4,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import mesa
-import numpy as np
-
-from agents.agent_rows import create_rows
+from agents.agent_rows import RowAgent
 from market.resources import RESOURCE_NAMES
 
 if TYPE_CHECKING:
     from agents.model import EdgeMarketModel
 
 
-class EdgeNode(mesa.Agent):
+class EdgeNode(RowAgent):
     """A seller of all four 3C-L resources; its state is row ``index`` of ``model.nodes``."""
 
     model: EdgeMarketModel
-
-    def __init__(self, model: EdgeMarketModel, index: int) -> None:
-        super().__init__(model)
-        self.index = int(index)
-
-    @classmethod
-    def create_agents(cls, model: Any, n: int, *args: Any, **kwargs: Any) -> Any:
-        """Mesa's ``create_agents``; ``(model, n, index=np.arange(n))``, the model's
-        rows, is built in bulk (agents.agent_rows: the same agents and registrations)."""
-        index = kwargs.get("index")
-        if (not args and set(kwargs) == {"index"} and cls is EdgeNode
-                and isinstance(index, np.ndarray) and index.shape == (n,)
-                and np.array_equal(index, np.arange(n))):
-            return create_rows(cls, model, n)
-        return super().create_agents(model, n, *args, **kwargs)
 
     @property
     def pos_m(self) -> tuple[float, float]:
