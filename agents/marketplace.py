@@ -125,6 +125,14 @@ class Clearing:
 BATCH_VENUES = True
 
 
+def _venue_order(venue: IntArray) -> IntArray:
+    """``np.argsort(venue, kind="stable")``; through int16 keys when the ids fit, which
+    numpy sorts by radix (the same order: the cast keeps every id)."""
+    if venue.size and -(2**15) <= int(venue.min()) and int(venue.max()) < 2**15:
+        return np.argsort(venue.astype(np.int16), kind="stable")
+    return np.argsort(venue, kind="stable")
+
+
 def clear_venues(orders: OrderArrays, n_requests: int,
                  mechanism_for: Callable[[int], Mechanism],
                  optimum_skipped: bool = False, batched: bool | None = None) -> Clearing:
@@ -144,11 +152,13 @@ def clear_venues(orders: OrderArrays, n_requests: int,
                     np.ones(orders.bid_venue.size))
     all_asks = Asks(orders.ask_agent, orders.ask_resource, orders.ask_quantity,
                     orders.ask_price)
-    bo = np.argsort(orders.bid_venue, kind="stable")
-    ao = np.argsort(orders.ask_venue, kind="stable")
+    bo = _venue_order(orders.bid_venue)
+    ao = _venue_order(orders.ask_venue)
     bv, av = orders.bid_venue[bo], orders.ask_venue[ao]
-    venues, b_start = np.unique(bv, return_index=True)
-    b_end = np.r_[b_start[1:], bv.size]
+    # np.unique(bv, return_index=True) of the sorted bv, without sorting it again.
+    b_start = np.flatnonzero(np.concatenate(([True], bv[1:] != bv[:-1])))
+    venues = bv[b_start]
+    b_end = np.append(b_start[1:], bv.size)
     a_start = np.searchsorted(av, venues, side="left")
     a_end = np.searchsorted(av, venues, side="right")
     vlist = venues.tolist()
@@ -160,7 +170,10 @@ def clear_venues(orders: OrderArrays, n_requests: int,
     # Exactly the built-in uniform mechanism: a subclass may change how it clears.
     if use_batch and optimum_skipped and type(first) is UniformPrice and \
             not first.needs_single(b_end - b_start, a_end - a_start):
-        ao_v = ao[np.isin(av, venues)]  # asks of the venues that have bids, venue-sorted
+        # Asks of the venues that have bids, venue-sorted (np.isin(av, venues), by the
+        # position of each ask's venue among the sorted venues).
+        at = np.minimum(np.searchsorted(venues, av), venues.size - 1)
+        ao_v = ao[venues[at] == av]
         return _clear_flat(out, orders, all_bids.take(bo), all_asks.take(ao_v), bo, ao_v,
                            venues, b_end - b_start, a_end - a_start, first.k)
     markets: list[Market] = []

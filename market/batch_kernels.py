@@ -11,8 +11,10 @@ touch each order a handful of times.
 Results are bit-identical to the numpy reference (tests/market/test_batch_kernels.py):
 every float comes from the same operations in the same order -- sums are sequential in the
 order ``np.bincount`` / ``np.cumsum`` take their terms, a row of 4 is summed left to right
-as numpy's ``sum(axis=1)`` does, and the ranked books are the same stable sorts (groups
-bucketed in row order, then a stable sort by price within each group).
+as numpy's ``sum(axis=1)`` does, and the ranked books are sorted by (price, row) within
+each group, which is the numpy code's stable sort of the rows in row order. A venue's bids
+are first ranked once by value per unit of reference cost, which orders every resource's
+book up to rounding, so each book needs only an insertion pass.
 
 House style as agents/queue_kernels.py: serial, ``cache=True``, imported lazily.
 """
@@ -33,27 +35,26 @@ _NONE = -2  # market.orders.NO_RESOURCE
 _INSERTION = 24  # runs up to this length are insertion-sorted before merging
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _stable_sort(key: Array, idx: Array, lo: int, hi: int, tk: Array, ti: Array) -> None:
-    """Sort ``idx[lo:hi]`` (with ``key[lo:hi]``) by key ascending, stably, in place.
+@njit(inline="always")
+def _before(ka: float, ia: int, kb: float, ib: int) -> bool:
+    # (key, index) order: equal keys (-0.0 == 0.0, as in numpy's sorts) by index.
+    return ka < kb or (ka == kb and ia < ib)
 
-    Insertion sort of short runs, then bottom-up merges (``tk`` / ``ti`` as scratch of the
-    same size as ``key``): a stable sort's result is unique, so this equals numpy's.
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _sort_pairs(key: Array, idx: Array, lo: int, hi: int, tk: Array, ti: Array) -> None:
+    """Sort ``key[lo:hi]`` / ``idx[lo:hi]`` by (key, idx) ascending, in place.
+
+    With distinct indices the result does not depend on the input order, and it is a
+    stable sort by key of the rows taken in index order (numpy's stable argsort / lexsort
+    of them). Insertion sort of short runs, then bottom-up merges (``tk`` / ``ti``:
+    scratch of the size of ``key``).
     """
     n = hi - lo
     if n < 2:
         return
     for s in range(lo, hi, _INSERTION):
-        e = min(s + _INSERTION, hi)
-        for i in range(s + 1, e):
-            k, x = key[i], idx[i]
-            j = i - 1
-            while j >= s and k < key[j]:  # strict: equal keys keep their order
-                key[j + 1] = key[j]
-                idx[j + 1] = idx[j]
-                j -= 1
-            key[j + 1] = k
-            idx[j + 1] = x
+        _insertion(key, idx, s, min(s + _INSERTION, hi), n * n)
     width = _INSERTION
     while width < n:
         for s in range(lo, hi, 2 * width):
@@ -63,12 +64,12 @@ def _stable_sort(key: Array, idx: Array, lo: int, hi: int, tk: Array, ti: Array)
                 continue
             i, j, t = s, m, s
             while i < m and j < e:
-                # Take the right run only when strictly smaller (stable); selects rather
-                # than branches, as the comparison is a coin flip on random prices.
-                kl, kr = key[i], key[j]
-                right = kr < kl
+                # Selects rather than branches: the comparison is a coin flip on random
+                # prices.
+                kl, kr, il, ir = key[i], key[j], idx[i], idx[j]
+                right = _before(kr, ir, kl, il)
                 tk[t] = kr if right else kl
-                ti[t] = idx[j] if right else idx[i]
+                ti[t] = ir if right else il
                 j += right
                 i += not right
                 t += 1
@@ -86,6 +87,35 @@ def _stable_sort(key: Array, idx: Array, lo: int, hi: int, tk: Array, ti: Array)
                 key[p] = tk[p]
                 idx[p] = ti[p]
         width *= 2
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _insertion(key: Array, idx: Array, lo: int, hi: int, budget: int) -> bool:
+    """Insertion sort of ``key[lo:hi]`` / ``idx[lo:hi]`` by (key, idx); gives up (False,
+    the slice then partly sorted) after ``budget`` moves."""
+    moves = 0
+    for i in range(lo + 1, hi):
+        k, x = key[i], idx[i]
+        j = i - 1
+        while j >= lo and _before(k, x, key[j], idx[j]):
+            key[j + 1] = key[j]
+            idx[j + 1] = idx[j]
+            j -= 1
+        key[j + 1] = k
+        idx[j + 1] = x
+        moves += i - 1 - j
+        if moves > budget:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _sort_nearly_sorted(key: Array, idx: Array, lo: int, hi: int, tk: Array,
+                        ti: Array) -> None:
+    """:func:`_sort_pairs` for input that is almost in order: insertion sort (linear plus
+    the inversions), the full sort if it meets more than a few inversions per element."""
+    if not _insertion(key, idx, lo, hi, 8 * (hi - lo) + 64):
+        _sort_pairs(key, idx, lo, hi, tk, ti)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -179,38 +209,44 @@ def clear_flat(
             break
     shares = np.zeros((n_bids, _R))
     ref = np.zeros((n_v, _R))
-    if any_multi:
-        qsum = np.zeros(G)
-        csum = np.zeros(G)
-        for j in range(n_asks):
-            g = a_ven[j] * _R + a_res[j]
-            qsum[g] += a_qty[j]
-            csum[g] += a_qty[j] * a_price[j]
-        for v in range(n_v):
-            tot = 0.0
-            cnt = 0
-            for r in range(_R):
-                x = csum[v * _R + r] / qsum[v * _R + r]
-                good = np.isfinite(x) and x > 0
-                tot = tot + (x if good else 0.0)
-                cnt += good
-                ref[v, r] = x if good else math.nan
-            fill = tot / max(cnt, 1) if cnt > 0 else 1.0
-            for r in range(_R):
-                if not ref[v, r] == ref[v, r]:
-                    ref[v, r] = fill
+    # Reference prices per venue (the shares of bundle bids; they also rank the books).
+    qsum = np.zeros(G)
+    csum = np.zeros(G)
+    for j in range(n_asks):
+        g = a_ven[j] * _R + a_res[j]
+        qsum[g] += a_qty[j]
+        csum[g] += a_qty[j] * a_price[j]
+    for v in range(n_v):
+        tot = 0.0
+        cnt = 0
+        for r in range(_R):
+            x = csum[v * _R + r] / qsum[v * _R + r]
+            good = np.isfinite(x) and x > 0
+            tot = tot + (x if good else 0.0)
+            cnt += good
+            ref[v, r] = x if good else math.nan
+        fill = tot / max(cnt, 1) if cnt > 0 else 1.0
+        for r in range(_R):
+            if not ref[v, r] == ref[v, r]:
+                ref[v, r] = fill
     w = np.empty(_R)
+    # approx[i]: minus the bid's value per unit of reference cost. Every split part of a
+    # bid is priced about ref_r times it (exactly, but for rounding), so ranking a venue's
+    # bids once by it leaves each group's book almost sorted.
+    approx = np.zeros(n_bids)
     for i in range(n_bids):
         t = bres[i]
+        v = b_ven[i]
         if t >= 0:
             shares[i, t] = 1.0
+            approx[i] = -(val[i] / (dem[i, t] * ref[v, t]))
         elif t == _MULTI:
-            v = b_ven[i]
             for r in range(_R):
                 w[r] = dem[i, r] * ref[v, r]
             s = ((w[0] + w[1]) + w[2]) + w[3]  # numpy's sum(axis=1) of a row of 4
             for r in range(_R):
                 shares[i, r] = w[r] / s
+            approx[i] = -(val[i] / s)
         else:
             for r in range(_R):
                 shares[i, r] = 1.0 / _R
@@ -231,19 +267,30 @@ def clear_flat(
     rb_p = np.empty(ns)
     key = np.empty(ns)
     fillp = boff[:G].copy()
-    for i in range(n_bids):
-        for r in range(_R):
-            d = dem[i, r]
-            if d > 0:
-                g = b_ven[i] * _R + r
-                p = fillp[g]
-                fillp[g] = p + 1
-                rb_row[p] = i
-                key[p] = -(val[i] * shares[i, r] / d)
+    no_order = np.empty(0, np.int64)
+    b0 = 0
+    for v in range(n_v):
+        b1 = b0 + nb[v]
+        # Small venues (the env's) keep row order: their books are short enough for the
+        # insertion sort, and an argsort per venue would cost more than it saves.
+        presort = b1 - b0 > _INSERTION
+        order = np.argsort(approx[b0:b1]) if presort else no_order
+        for o in range(b1 - b0):
+            i = b0 + (order[o] if presort else o)
+            for r in range(_R):
+                d = dem[i, r]
+                if d > 0:
+                    g = v * _R + r
+                    p = fillp[g]
+                    fillp[g] = p + 1
+                    rb_row[p] = i
+                    key[p] = -(val[i] * shares[i, r] / d)
+        b0 = b1
     tk = np.empty(ns)
     ti = np.empty(ns, np.int64)
     for g in range(G):
-        _stable_sort(key, rb_row, boff[g], boff[g + 1], tk, ti)
+        # By (minus price, row): the stable sort by price of the rows in row order.
+        _sort_nearly_sorted(key, rb_row, boff[g], boff[g + 1], tk, ti)
     for g in range(G):
         r = g % _R
         for p in range(boff[g], boff[g + 1]):
@@ -270,7 +317,7 @@ def clear_flat(
     tk = np.empty(n_asks)
     ti = np.empty(n_asks, np.int64)
     for g in range(G):
-        _stable_sort(akey, ra_row, aoff[g], aoff[g + 1], tk, ti)
+        _sort_pairs(akey, ra_row, aoff[g], aoff[g + 1], tk, ti)
     ra_q = np.empty(n_asks)
     ra_p = np.empty(n_asks)
     for p in range(n_asks):

@@ -19,10 +19,11 @@ def _orders(rng: np.random.Generator) -> marketplace.OrderArrays:
     na = int(rng.integers(1, 200))
     demand = np.where(rng.random((nb, N_RESOURCES)) < 0.6,
                       rng.choice([0.3, 1.0, 2.0, 4.7], (nb, N_RESOURCES)), 0.0)
+    shift = -int(rng.integers(0, 5))  # cloud venues have negative ids
     return marketplace.OrderArrays(
-        bid_venue=rng.integers(0, n_v, nb), bid_row=rng.permutation(nb + 5)[:nb],
+        bid_venue=rng.integers(0, n_v, nb) + shift, bid_row=rng.permutation(nb + 5)[:nb],
         bid_agent=rng.integers(0, 60, nb), bid_demand=demand, bid_value=rng.random(nb) * 10,
-        ask_venue=rng.integers(0, n_v + 2, na), ask_agent=rng.integers(100, 150, na),
+        ask_venue=rng.integers(0, n_v + 2, na) + shift, ask_agent=rng.integers(100, 150, na),
         ask_resource=rng.integers(0, N_RESOURCES, na).astype(np.int8),
         ask_quantity=rng.choice([0.0, 0.5, 1.0, 2.5, 7.0], na),
         ask_price=rng.integers(0, 6, na).astype(float) if rng.random() < 0.5
@@ -72,3 +73,12 @@ def test_venue_demand_is_market_demand_total(seed: int) -> None:
     for v in range(nb.size):
         ref = Market(bids.take(np.arange(b_off[v], b_off[v + 1])), Asks.empty()).demand_total()
         np.testing.assert_array_equal(got[v], ref, strict=True)
+
+
+@pytest.mark.parametrize("scale", [1, 100, 10**6])
+def test_venue_order_is_stable_argsort(scale: int) -> None:
+    rng = np.random.default_rng(scale)
+    for n in (0, 1, 7, 3000):
+        v = rng.integers(-130, 600, n) * scale
+        np.testing.assert_array_equal(marketplace._venue_order(v),
+                                      np.argsort(v, kind="stable"), strict=True)

@@ -95,15 +95,21 @@ def test_large_cases_exercise_trades_and_trim(monkeypatch: pytest.MonkeyPatch) -
 
 
 @pytest.mark.parametrize("seed", range(20))
-def test_stable_sort_equals_numpy(seed: int) -> None:
+def test_group_sorts_equal_numpy(seed: int) -> None:
+    """The per-group sorts by (key, row): from row order they are numpy's stable sort by
+    key; from any order (shuffled, nearly sorted, reversed: the insertion sort's fallback)
+    the same rows."""
     from numba import njit
 
     from market import batch_kernels
 
     @njit
-    def sort_groups(key, idx, off, tk, ti):  # type: ignore[no-untyped-def]
+    def sort_groups(key, idx, off, tk, ti, nearly):  # type: ignore[no-untyped-def]
         for g in range(off.size - 1):
-            batch_kernels._stable_sort(key, idx, off[g], off[g + 1], tk, ti)
+            if nearly:
+                batch_kernels._sort_nearly_sorted(key, idx, off[g], off[g + 1], tk, ti)
+            else:
+                batch_kernels._sort_pairs(key, idx, off[g], off[g + 1], tk, ti)
 
     rng = np.random.default_rng(seed)
     n = int(rng.integers(0, 3000))
@@ -111,10 +117,26 @@ def test_stable_sort_equals_numpy(seed: int) -> None:
     key[rng.random(n) < 0.05] = -0.0  # equal to 0.0 for numpy's sort
     cuts = np.sort(rng.integers(0, n + 1, int(rng.integers(0, 8))))
     off = np.concatenate([[0], cuts, [n]]).astype(np.int64)
-    k, idx = key.copy(), np.arange(n, dtype=np.int64)
-    sort_groups(k, idx, off, np.empty(n), np.empty(n, np.int64))
     group = np.repeat(np.arange(off.size - 1), np.diff(off))
-    np.testing.assert_array_equal(idx, np.lexsort((key, group)))
+    expected = np.lexsort((key, group))
+    scratch = (np.empty(n), np.empty(n, np.int64))
+    for nearly in (False, True):
+        k, idx = key.copy(), np.arange(n, dtype=np.int64)
+        sort_groups(k, idx, off, *scratch, nearly)
+        np.testing.assert_array_equal(idx, expected)
+        np.testing.assert_array_equal(k, key[expected])
+        # Other starting orders within each group: shuffled, sorted but for a few swaps,
+        # reversed.
+        shuffled = np.lexsort((rng.random(n), group))
+        almost = expected.copy()
+        for a in rng.integers(0, max(n - 1, 1), n // 50):
+            if group[a] == group[a + 1]:
+                almost[[a, a + 1]] = almost[[a + 1, a]]
+        reverse = np.lexsort((-key, group))
+        for start in (shuffled, almost, reverse):
+            k, idx = key[start], start.astype(np.int64)
+            sort_groups(k, idx, off, *scratch, nearly)
+            np.testing.assert_array_equal(idx, expected)
 
 
 def _net_credits_reference(t: Trades) -> dict[int, float]:
