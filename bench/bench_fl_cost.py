@@ -16,11 +16,13 @@ ours, as every bench), ``growth`` (ours / baseline) and ``target_met`` (growth <
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
@@ -43,6 +45,21 @@ print(json.dumps({"build_s": t2 - t1, "rounds_s": t3 - t2, "sla": sum(sla) / len
 """
 
 
+def _fail(msg: str) -> NoReturn:
+    print(f"bench_fl_cost.py: {msg}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def _count(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    return n
+
+
 def timed_run(overrides: dict[str, object], seed: int, rounds: int) -> dict[str, float]:
     """Construction and rounds of one run, timed in a fresh interpreter."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -54,8 +71,9 @@ def timed_run(overrides: dict[str, object], seed: int, rounds: int) -> dict[str,
 
 def main() -> None:
     p = parser(__doc__.splitlines()[0])
-    p.add_argument("--rounds", type=int, default=None, help="rounds per run")
-    p.add_argument("--repeat", type=int, default=None, help="runs of each, best kept")
+    p.add_argument("--rounds", type=_count, default=None, help="rounds per run")
+    p.add_argument("--repeat", type=_count, default=None, help="runs of each, best kept")
+    p.error = _fail  # type: ignore[method-assign,assignment]  # one line, exit 2
     args = p.parse_args()
     rounds = args.rounds or (20 if args.quick else 100)
     repeat = args.repeat or (1 if args.quick else 2)
