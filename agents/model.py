@@ -450,10 +450,12 @@ class EdgeMarketModel(mesa.Model):
         # 4. Quotes.
         self._quote_nodes(node_prices_override)
         bid_value = np.zeros(n_req)
-        for strat, idx in self.device_strategies:
-            # A group of every device (the usual single strategy) takes every request.
-            sel = (np.arange(n_req) if idx.size == dev.uid.size
+        # Each device strategy's group and its requests' rows (a group of every device,
+        # the usual single strategy, takes every request); bids now, learning at step 9.
+        groups = [(strat, idx, np.arange(n_req) if idx.size == dev.uid.size
                    else np.flatnonzero(np.isin(req.device, idx)))
+                  for strat, idx in self.device_strategies]
+        for strat, idx, sel in groups:
             d = req.device[sel]
             bid_value[sel] = device_bid(strat, req.value_credits[sel], dev.budget_credits[d],
                                         self.device_feedback.observation(idx, d)
@@ -530,11 +532,9 @@ class EdgeMarketModel(mesa.Model):
         self.broker_pricing.update(self)
         self.device_feedback.record(self, req.device, own_bid, req.value_credits,
                                     clearing.bundles_served, got.payment)
-        for strat, idx in self.device_strategies:
+        for strat, idx, sel in groups:
             if type(strat).update is DeviceStrategy.update:
                 continue  # learns nothing: no observation to build
-            sel = (np.arange(n_req) if idx.size == dev.uid.size
-                   else np.flatnonzero(np.isin(req.device, idx)))
             device_update(strat, clearing.bundles_served[sel], got.payment[sel],
                           req.value_credits[sel],
                           self.device_feedback.observation(idx, req.device[sel])
@@ -821,12 +821,12 @@ class EdgeMarketModel(mesa.Model):
         relay = self.last_relay
         if self._view_key is None or self._view is None:
             self._view = self._link_view(req, link)
-        elif self._view_key != relay.version:
+        elif self._view_key != len(relay.restored):
             devices = np.concatenate(relay.restored[self._view_key:])
             rows = np.flatnonzero(np.isin(req.device, devices))
             if rows.size:
                 _set_view_rows(self._view, rows, self._link_view(req.take(rows), link))
-        self._view_key = relay.version
+        self._view_key = len(relay.restored)  # batches of restored devices it reflects
         return self._view
 
     def _link_view(self, req: Requests, link: LinkState) -> ex.LinkView:

@@ -80,10 +80,9 @@ class RelayRound:
     link: LinkState
     raw: LinkState  # the channel's own links
     planned: FloatArray = dataclasses.field(default_factory=lambda: np.zeros(0))
-    #: Device rows of ``link`` sent back to their own links, in order (views built from
-    #: ``link`` before are stale for them); ``version`` counts the batches.
+    #: Device rows of ``link`` sent back to their own links, batch by batch (views built
+    #: from ``link`` before a batch are stale for its devices).
     restored: list[IntArray] = dataclasses.field(default_factory=list)
-    version: int = 0
 
     @property
     def relayed(self) -> IntArray:
@@ -229,7 +228,7 @@ def _node_hop_ratio(model: EdgeMarketModel, req: Requests, link: LinkState) -> F
 
 
 def fit_to_cap(req: Requests, cap_mbps: FloatArray, budget_s: FloatArray,
-               round_s: float, kernel: bool | None = None) -> tuple[FloatArray, FloatArray]:
+               round_s: float) -> tuple[FloatArray, FloatArray]:
     """Bundle of a request whose transmission stage is held to ``cap_mbps``: t1 = traffic
     / cap, and the compute stage gets the longest time t2 with which the (1 − ε) quantile
     of the tandem sojourn, max(t1, t2)·w(ρ) + t1 + t2 (agents.latency, ε of
@@ -241,7 +240,7 @@ def fit_to_cap(req: Requests, cap_mbps: FloatArray, budget_s: FloatArray,
         t1 = np.where(traffic > 0, traffic / cap_mbps, 0.0)
     eps = np.maximum(queue_eps(req), 1e-300)
     lo, fits0 = _fit_compute_time(t1, np.asarray(req.task_rate_hz, np.float64),
-                                  np.asarray(budget_s, np.float64), eps, kernel)
+                                  np.asarray(budget_s, np.float64), eps)
     ok = np.isfinite(t1) & (budget_s > 0) & fits0
     work = req.work_gflop * round_s
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -281,8 +280,11 @@ def _fit_compute_time(t1: FloatArray, lam: FloatArray, budget: FloatArray, eps: 
     return lo, fits(np.zeros(t1.size))
 
 
-def _restore(view: LinkState, raw: LinkState, d: IntArray, harq_ms: float) -> None:
-    """Rows ``d`` of the relayed view back to the devices' own links (in place)."""
+def _send_back(relay: RelayRound, d: IntArray, harq_ms: float) -> None:
+    """Devices ``d`` lose their broker and go back to their own links: their rows of
+    ``relay.link`` become the channel's (in place), recorded in ``relay.restored``."""
+    relay.broker[d] = -1
+    view, raw = relay.link, relay.raw
     for f in dataclasses.fields(raw):
         if f.name not in ("delay_ms", "delay_prob"):
             getattr(view, f.name)[d] = getattr(raw, f.name)[d]
@@ -290,6 +292,7 @@ def _restore(view: LinkState, raw: LinkState, d: IntArray, harq_ms: float) -> No
     view.delay_prob[d] = 0.0
     view.delay_prob[d, :a] = raw.delay_prob[d]
     view.delay_ms[d] = raw.delay_ms[d, :1] + harq_ms * np.arange(view.delay_ms.shape[1])
+    relay.restored.append(d)
 
 
 def _bundle_cost(model: EdgeMarketModel, node: IntArray, demand: FloatArray) -> FloatArray:
@@ -357,11 +360,7 @@ def reserve(model: EdgeMarketModel, relay: RelayRound, req: Requests, venue: Int
             design.feasible[r] = d_dir.feasible[back]
             design.stage_budget_s[r] = d_dir.stage_budget_s[back]
             venue[r] = v_dir[back]
-            d = sub.device[back]
-            relay.broker[d] = -1
-            _restore(relay.link, relay.raw, d, model.scenario.channel.harq_rtt_ms)
-            relay.restored.append(d)
-            relay.version += 1
+            _send_back(relay, sub.device[back], model.scenario.channel.harq_rtt_ms)
     design.demand[:] = demand
     relay.planned[rows] = np.where(ok, need, 0.0)
     out = bid_value.copy()
@@ -409,10 +408,7 @@ def release(model: EdgeMarketModel, relay: RelayRound, buying: IntArray) -> None
     not be capped at a sidelink it does not use."""
     d = np.setdiff1d(relay.relayed, buying)
     if d.size:
-        relay.broker[d] = -1
-        _restore(relay.link, relay.raw, d, model.scenario.channel.harq_rtt_ms)
-        relay.restored.append(d)
-        relay.version += 1
+        _send_back(relay, d, model.scenario.channel.harq_rtt_ms)
 
 
 def cap_rates(model: EdgeMarketModel, relay: RelayRound, req: Requests, got: ex.Received,
