@@ -5,18 +5,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-BENCH = ROOT / "bench" / "bench_codesign.py"
+from bench_run import run_bench
 
 
 def bench(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(BENCH), *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
+    return run_bench("bench_codesign.py", *args, timeout=300)
 
 
 @pytest.mark.parametrize(("args", "field"), [

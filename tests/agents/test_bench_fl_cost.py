@@ -5,18 +5,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-BENCH = ROOT / "bench" / "bench_fl_cost.py"
+from bench_run import run_bench
 
 
 def bench(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(BENCH), *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=600)
+    return run_bench("bench_fl_cost.py", *args, timeout=600)
 
 
 @pytest.mark.parametrize(("args", "field"), [
