@@ -26,25 +26,28 @@ from ray.rllib.utils.metrics import (
 class CountingEnvRunner(MultiAgentEnvRunner):  # type: ignore[misc]
     """MultiAgentEnvRunner whose per-agent step counters are logged once per sample."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Set before RLlib's constructor, which may already step the env.
+        self._agent_steps: Counter[tuple[Any, Any]] = Counter()
+        super().__init__(*args, **kwargs)
+
     def _increase_sampled_metrics(self, num_steps: int, next_obs: Any, episode: Any) -> int:
         # Env-level counters as RLlib logs them (the per-agent loop runs over no agents) ...
         super()._increase_sampled_metrics(num_steps, {}, episode)
         # ... and the agents' steps counted here, logged by _flush_agent_steps.
-        counts: Counter[tuple[Any, Any]] = self.__dict__.setdefault("_agent_steps", Counter())
         for aid in next_obs:
-            counts[(aid, episode.module_for(aid))] += 1
+            self._agent_steps[(aid, episode.module_for(aid))] += 1
         return num_steps
 
     def _flush_agent_steps(self) -> None:
-        counts: Counter[tuple[Any, Any]] = self.__dict__.get("_agent_steps", Counter())
-        for (aid, module), n in counts.items():
+        for (aid, module), n in self._agent_steps.items():
             self.metrics.log_value((NUM_AGENT_STEPS_SAMPLED, str(aid)), n, reduce="sum")
             self.metrics.log_value((NUM_AGENT_STEPS_SAMPLED_LIFETIME, str(aid)), n,
                                    reduce="lifetime_sum")
             self.metrics.log_value((NUM_MODULE_STEPS_SAMPLED, module), n, reduce="sum")
             self.metrics.log_value((NUM_MODULE_STEPS_SAMPLED_LIFETIME, module), n,
                                    reduce="lifetime_sum")
-        counts.clear()
+        self._agent_steps.clear()
 
     def sample(self, *args: Any, **kwargs: Any) -> Any:
         try:
