@@ -1,5 +1,6 @@
 """The env runner of the project's PPO training: RLlib's MultiAgentEnvRunner, with its
-per-agent step counters logged once per ``sample()`` call instead of once per agent step.
+per-agent step counters logged once per ``sample()`` call instead of once per agent step,
+and without the deep copy of every observation its vector env makes after each step.
 
 RLlib's runner logs four counters per agent and env step (agent steps and module steps,
 per iteration and lifetime) through its MetricsLogger, ~17 µs a call. The vectorized env
@@ -7,6 +8,12 @@ steps 128 worlds of 4 node agents per call, so that was 2,048 calls and ~35 ms p
 step, a quarter of the sampling time. Here the counts are summed per (agent, module) while
 sampling and logged once at the end of ``sample()``, under the same keys and reductions:
 the same sums reach ``get_metrics()``.
+
+RLlib's SyncVectorMultiAgentEnv deep-copies each step's observation dict (``copy=True``)
+in case an env hands out views of buffers it later overwrites. The project's envs build
+every observation array afresh each round (``tests/agents/test_rllib_speed.py`` checks
+that an observation is unchanged by the steps after it), so the copy of the 512 arrays of
+a 128-world step is dropped.
 """
 
 from __future__ import annotations
@@ -30,6 +37,11 @@ class CountingEnvRunner(MultiAgentEnvRunner):  # type: ignore[misc]
         # Set before RLlib's constructor, which may already step the env.
         self._agent_steps: Counter[tuple[Any, Any]] = Counter()
         super().__init__(*args, **kwargs)
+
+    def make_env(self) -> None:
+        super().make_env()
+        # The envs' observations are fresh arrays every step (see the module docstring).
+        self.env.copy = False
 
     def _increase_sampled_metrics(self, num_steps: int, next_obs: Any, episode: Any) -> int:
         # Env-level counters as RLlib logs them (the per-agent loop runs over no agents) ...

@@ -56,6 +56,10 @@ class TrainSpec:
     num_cpus: int = 2
     num_env_runners: int = 0
     episodes_to_numpy: bool = False
+    #: The project's sampling path: CountingEnvRunner (agents.learning.env_runner) and the
+    #: batched connectors of agents.learning.connectors. False: RLlib's MultiAgentEnvRunner
+    #: and default per-agent connector pieces (the baseline of bench/bench_training.py).
+    fast_sampling: bool = True
     train_batch_size: int = 1000
     minibatch_size: int = 250
     num_epochs: int = 8
@@ -144,7 +148,9 @@ def build_config(spec: TrainSpec) -> tuple[Any, dict[str, Any], PolicyMapper, li
         .framework("torch")
         .env_runners(num_env_runners=spec.num_env_runners, num_envs_per_env_runner=1,
                      episodes_to_numpy=spec.episodes_to_numpy, rollout_fragment_length="auto",
-                     num_cpus_per_env_runner=1, env_runner_cls=CountingEnvRunner)
+                     num_cpus_per_env_runner=1,
+                     env_runner_cls=CountingEnvRunner if spec.fast_sampling else None,
+                     **_connector_options(spec, modules, mapper))
         .learners(num_learners=0)
         .training(train_batch_size_per_learner=spec.train_batch_size,
                   minibatch_size=spec.minibatch_size, num_epochs=spec.num_epochs, lr=spec.lr,
@@ -158,6 +164,20 @@ def build_config(spec: TrainSpec) -> tuple[Any, dict[str, Any], PolicyMapper, li
         .debugging(seed=spec.seed, log_level="ERROR")
     )
     return config, cfg, mapper, modules
+
+
+def _connector_options(spec: TrainSpec, modules: list[str], mapper: PolicyMapper
+                       ) -> dict[str, Any]:
+    """``env_runners`` options that swap RLlib's per-agent connector pieces for the batched
+    ones of :mod:`agents.learning.connectors` (none with ``fast_sampling=False``)."""
+    if not spec.fast_sampling:
+        return {}
+    from agents.learning.connectors import env_to_module_pieces, module_to_env_pieces
+
+    return {"add_default_connectors_to_env_to_module_pipeline": False,
+            "env_to_module_connector": env_to_module_pieces(modules, mapper),
+            "add_default_connectors_to_module_to_env_pipeline": False,
+            "module_to_env_connector": module_to_env_pieces()}
 
 
 def redirect_results_dir() -> None:
