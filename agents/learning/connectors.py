@@ -35,12 +35,11 @@ pipelines on the same episodes and module outputs.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from collections import defaultdict
-
 from ray.rllib.connectors.common import AgentToModuleMapping, NumpyToTensor
 from ray.rllib.connectors.connector_v2 import ConnectorV2
 from ray.rllib.connectors.module_to_env import GetActions, TensorToNumpy
