@@ -92,10 +92,11 @@ def test_a_policy_playing_the_baseline_gains_nothing() -> None:
 
 def test_bench_three_roles_quick_trains_and_reports(tmp_path: Path) -> None:
     out = tmp_path / "three"
-    proc = run_bench("bench_three_roles.py", "--quick", "--out", str(out), timeout=900)
+    proc = run_bench("bench_three_roles.py", "--quick", "--iterations", "1", "--seeds", "2",
+                     "--out", str(out), timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     line = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert line["name"] == "three_roles" and line["seeds"] == 3
+    assert line["name"] == "three_roles" and line["seeds"] == 2 and line["iterations"] == 1
     for role in ("device", "broker"):
         lo, hi = line[f"{role}_ci"]
         assert lo <= line[f"{role}_gain"] <= hi
