@@ -98,10 +98,8 @@ def main() -> None:
                      learning={**meta["learning"], "worlds": 4}, unified=meta["unified"])
     t1 = time.perf_counter()
     results, gains = evaluate_roles(cfg, checkpoint, meta["agent_modules"], seeds)
-    added: dict[str, tuple[float, float, float]] = {}
-    if untrained:
-        before, _ = evaluate_roles(cfg, untrained, meta["agent_modules"], seeds)
-        added = trained_vs_untrained(results, before)
+    before, _ = evaluate_roles(cfg, untrained, meta["agent_modules"], seeds)
+    added = trained_vs_untrained(results, before)
     eval_s = time.perf_counter() - t1
 
     print("| role | baseline | learned | baseline | gain [95 % CI] | others' change | "

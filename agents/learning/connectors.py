@@ -29,7 +29,7 @@ AgentToModuleMapping left in ``shared_data``. It is for feed-forward modules (no
 to remove): the project's policies are MLPs.
 
 Both are installed by :func:`agents.learning.training.build_config` (``TrainSpec.
-batched_connectors``); ``tests/agents/test_connectors.py`` checks them against RLlib's default
+fast_sampling``); ``tests/learning/test_connectors.py`` checks them against RLlib's default
 pipelines on the same episodes and module outputs.
 """
 
@@ -45,6 +45,15 @@ from ray.rllib.connectors.connector_v2 import ConnectorV2
 from ray.rllib.connectors.module_to_env import GetActions, TensorToNumpy
 from ray.rllib.core.columns import Columns
 from ray.rllib.utils.spaces.space_utils import unbatch
+
+
+def unsquash_or_clip(a: np.ndarray, low: np.ndarray, high: np.ndarray,
+                     normalize: bool = True) -> np.ndarray:
+    """RLlib's ``unsquash_action`` (``normalize``: [-1, 1] onto [low, high], then clipped)
+    or ``clip_action`` of a Box action, applied to a row or a whole array of rows alike."""
+    if normalize:
+        a = low + (a + 1.0) * (high - low) / 2.0
+    return np.clip(a, low, high)
 
 
 class BatchedObservationsToModule(AgentToModuleMapping):  # type: ignore[misc]
@@ -120,22 +129,15 @@ class BatchedModuleToEnv(ConnectorV2):  # type: ignore[misc]
                  ) -> np.ndarray:
         """The env's actions of one module's rows: RLlib's unsquash (or clip) of each row,
         done for every row with the same bounds at once."""
-        out = actions.copy()
         first = bounds[0]
         # Agents of one role share one Box object: an identity test per row is enough.
-        same = first is not None and all(b is first for b in bounds)
-        if same:
-            assert first is not None
-            return self._transform(out, *first)
+        if first is not None and all(b is first for b in bounds):
+            return unsquash_or_clip(actions, *first, normalize=self.normalize_actions)
+        out = actions.copy()
         for i, b in enumerate(bounds):  # agents of one module with different spaces
             if b is not None:
-                out[i] = self._transform(out[i], *b)
+                out[i] = unsquash_or_clip(out[i], *b, normalize=self.normalize_actions)
         return out
-
-    def _transform(self, a: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-        if self.normalize_actions:
-            a = low + (a + 1.0) * (high - low) / 2.0
-        return np.clip(a, low, high)
 
     def __call__(self, *, rl_module: Any, batch: dict[str, Any], episodes: list[Any],
                  explore: bool | None = None, shared_data: dict[str, Any] | None = None,

@@ -11,7 +11,7 @@ the same sums reach ``get_metrics()``.
 
 RLlib's SyncVectorMultiAgentEnv deep-copies each step's observation dict (``copy=True``)
 in case an env hands out views of buffers it later overwrites. The project's envs build
-every observation array afresh each round (``tests/agents/test_rllib_speed.py`` checks
+every observation array afresh each round (``tests/learning/test_connectors.py`` checks
 that an observation is unchanged by the steps after it), so the copy of the 512 arrays of
 a 128-world step is dropped.
 """

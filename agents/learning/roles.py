@@ -33,6 +33,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from agents.learning.connectors import unsquash_or_clip
 from agents.learning.policy_strategy import MODULES_SUBDIR, infer_actions, load_module
 from agents.learning.spaces import AgentSpaces, role_of, slot_of
 
@@ -76,9 +77,7 @@ class TrainedAgents:
             mean = infer_actions(load_module(str(self.root / module)),
                                  np.stack([obs[a] for a in agents]).astype(np.float32))
             for a, row in zip(agents, mean, strict=True):
-                box = spaces[a]
-                x = box.low + (row.astype(np.float32) + 1.0) * (box.high - box.low) / 2.0
-                out[a] = np.clip(x, box.low, box.high)
+                out[a] = unsquash_or_clip(row.astype(np.float32), spaces[a].low, spaces[a].high)
         return out
 
 
