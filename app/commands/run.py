@@ -126,7 +126,7 @@ def register(cli: typer.Typer) -> None:
         rounds: Annotated[int | None, typer.Option(help="rounds to simulate (default: the scenario's)")] = None,
         seed: Annotated[int, typer.Option(help="random seed; the same seed gives the same run")] = 0,
         db: Annotated[str | None, typer.Option(help="SQLAlchemy URL of the run store (default: data/edgemarket.db)")] = None,
-        mechanism: Annotated[str | None, typer.Option(help="market mechanism (uniform, mcafee, tatonnement, equilibrium)")] = None,
+        mechanism: Annotated[str | None, typer.Option(help="market mechanism (uniform, mcafee, tatonnement, posted, equilibrium)")] = None,
         chain: Annotated[str, typer.Option(help="'anvil' (a local chain started here), 'none', or a JSON-RPC URL")] = "anvil",
         rpc_url: Annotated[str | None, typer.Option("--rpc-url", help="settle on this JSON-RPC endpoint instead of a local Anvil")] = None,
         set_: Annotated[list[str] | None, typer.Option("--set", help="scenario override KEY=VALUE, e.g. devices.count=50 (repeatable)")] = None,

@@ -25,7 +25,7 @@ OVERRIDE_KEYS: dict[str, str] = {
 }
 # strategies are {name, params} mappings: a changed name is sent as {"name": new} (defaults)
 STRATEGY_FIELDS = ("device_strategy", "node_strategy")
-FALLBACK_MECHANISMS = ("uniform", "mcafee", "tatonnement")
+FALLBACK_MECHANISMS = ("uniform", "mcafee", "tatonnement", "posted")
 
 
 def mechanisms() -> list[str]:

@@ -1,6 +1,6 @@
 """Clearing mechanisms, registered by name.
 
-    mech = get_mechanism("uniform", k=0.5)   # "mcafee", "tatonnement", "equilibrium"
+    mech = get_mechanism("uniform", k=0.5)   # "mcafee", "tatonnement", "posted", "equilibrium"
     result = mech.clear(market)
 
 New mechanisms subclass :class:`Mechanism` and register with ``@register_mechanism(name)``.
@@ -54,5 +54,6 @@ def get_mechanism(name: str, **params: Any) -> Mechanism:
 # Importing the implementations registers them.
 from market.mechanisms import equilibrium as _equilibrium  # noqa: E402, F401
 from market.mechanisms import mcafee as _mcafee  # noqa: E402, F401
+from market.mechanisms import posted as _posted  # noqa: E402, F401
 from market.mechanisms import tatonnement as _tatonnement  # noqa: E402, F401
 from market.mechanisms import uniform as _uniform  # noqa: E402, F401

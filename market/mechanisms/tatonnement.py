@@ -27,8 +27,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from market.mechanisms import register_mechanism
-from market.mechanisms.base import Mechanism, resource_trades
-from market.orders import Market, Trades
+from market.mechanisms.base import Mechanism
+from market.mechanisms.posted import cheapest_ask, demand_at, supply_at, trade_at_posted
+from market.orders import Market
 from market.pricing import StepKind, TatonnementRule
 from market.resources import N_RESOURCES
 from market.result import ClearingResult
@@ -36,30 +37,6 @@ from market.split import reference_prices
 from market.welfare import build_result
 
 FloatArray = NDArray[np.float64]
-
-
-def demand_at(market: Market, prices: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """(bundles wanted per bid, units wanted per resource) at posted ``prices``."""
-    bids = market.bids
-    cost = bids.demand @ prices
-    wants = np.where(bids.value >= cost, bids.max_bundles, 0.0)
-    return wants, wants @ bids.demand if len(bids) else np.zeros(N_RESOURCES)
-
-
-def supply_at(market: Market, prices: FloatArray) -> FloatArray:
-    """(4,) units offered at or below the posted price of each resource."""
-    asks = market.asks
-    ok = asks.price <= prices[asks.resource]
-    return np.bincount(asks.resource[ok], weights=asks.quantity[ok], minlength=N_RESOURCES).astype(
-        np.float64, copy=False
-    )
-
-
-def cheapest_ask(market: Market) -> FloatArray:
-    """(4,) lowest ask price per resource (nan where no ask)."""
-    out = np.full(N_RESOURCES, np.inf)
-    np.minimum.at(out, market.asks.resource.astype(np.int64), market.asks.price)
-    return np.where(np.isinf(out), np.nan, out)
 
 
 @register_mechanism("tatonnement")
@@ -114,26 +91,7 @@ class Tatonnement(Mechanism):
         posted = self.prices.copy()
         floor = cheapest_ask(market)
         posted = np.maximum(posted, np.nan_to_num(floor, nan=0.0))
-        bids, asks = market.bids, market.asks
-        wants, demand = demand_at(market, posted)
-        supply = supply_at(market, posted)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rho_r = np.where(demand > supply, supply / demand, 1.0)
-        # A bundle is served at the tightest fraction among the resources it needs.
-        rho = np.where(bids.demand > 0, rho_r, 1.0).min(axis=1) if len(bids) else np.ones(0)
-        served = wants * rho
-        parts: list[Trades] = []
-        for r in range(N_RESOURCES):
-            brow = np.flatnonzero((served > 0) & (bids.demand[:, r] > 0))
-            arow = np.flatnonzero((asks.resource == r) & (asks.price <= posted[r]))
-            if brow.size == 0 or arow.size == 0:
-                continue
-            arow = arow[np.argsort(asks.price[arow], kind="stable")]  # cheapest first
-            parts.append(resource_trades(
-                market, r, brow, bids.demand[brow, r] * served[brow],
-                arow, asks.quantity[arow], float(posted[r]),
-            ))
-        trades = Trades.concat(*parts)
+        trades, demand, supply = trade_at_posted(market, posted)
         # Price steps: only resources with both sides present move.
         active = (demand + supply > 0) & np.isfinite(floor)
         new = posted

@@ -17,7 +17,7 @@ from market.welfare import build_result, efficiency_of, optimal_welfare
 
 
 def test_registry_lists_and_builds_mechanisms() -> None:
-    assert available_mechanisms() == ["equilibrium", "mcafee", "tatonnement", "uniform"]
+    assert available_mechanisms() == ["equilibrium", "mcafee", "posted", "tatonnement", "uniform"]
     mech = get_mechanism("uniform", k=0.25)
     assert isinstance(mech, Mechanism) and mech.name == "uniform"
     assert mech.get_params() == {"k": 0.25}
@@ -30,7 +30,7 @@ def test_registry_lists_and_builds_mechanisms() -> None:
 
 
 def test_unknown_mechanism_lists_known_names() -> None:
-    with pytest.raises(ValueError, match="known: equilibrium, mcafee, tatonnement, uniform"):
+    with pytest.raises(ValueError, match="known: equilibrium, mcafee, posted, tatonnement, uniform"):
         get_mechanism("vickrey")
 
 
