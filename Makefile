@@ -5,6 +5,11 @@
 
 SHELL := /bin/bash
 VENV := .venv/bin
+# make test splits the suite over this many pytest-xdist workers (one per core of the 2-core
+# CI machine); tests that share the session's Ray stay on one worker (tests/conftest.py).
+# Tests marked `serial` watch the checkout's data/ folder for writes, which the other
+# worker's tests would make: they run afterwards, alone.
+TEST_WORKERS ?= 2
 # Scratch stays in the git-ignored data/ folder: Ray and torch are pointed there by
 # agents.learning.ray_session.configure_scratch, Anvil by ledger.chain.anvil.
 export MPLCONFIGDIR := $(CURDIR)/data/mpl
@@ -21,7 +26,8 @@ test: setup
 	@scripts/setup.sh system
 	$(VENV)/ruff check .
 	$(VENV)/mypy
-	$(VENV)/pytest -q
+	$(VENV)/pytest -q -n $(TEST_WORKERS) --dist loadgroup -m 'not matrix and not serial'
+	$(VENV)/pytest -q -m serial
 
 bench: setup
 	@for b in bench/bench_*.py; do echo "== $$b"; $(VENV)/python $$b --quick || exit 1; done

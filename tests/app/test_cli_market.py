@@ -104,7 +104,7 @@ def test_demo_compares_every_mechanism(capsys: pytest.CaptureFixture[str]) -> No
     assert code == 0
     doc = json.loads(out)
     assert [r["mechanism"] for r in doc["results"]] == [
-        "equilibrium", "mcafee", "tatonnement", "uniform"]
+        "equilibrium", "mcafee", "posted", "tatonnement", "uniform"]
     eq = doc["results"][0]
     assert eq["efficiency"] == pytest.approx(1.0)
     assert all(r["welfare"] <= eq["welfare"] + 1e-6 for r in doc["results"])

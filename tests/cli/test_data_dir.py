@@ -40,6 +40,7 @@ def checkout_state() -> tuple[str, dict[str, tuple[int, int]]]:
 
 
 @pytest.mark.chain
+@pytest.mark.serial  # another test writing to data/ meanwhile would show up in the diff
 def test_a_settled_run_writes_only_under_data_dir(tmp_path: Path) -> None:
     target = tmp_path / "edge data"  # a space: paths are passed as such, not split
     before = checkout_state()
