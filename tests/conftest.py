@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 
 RAY_FIXTURES = frozenset({"ray_local", "ray_head"})
+_CHAIN_STATE_BEFORE = pytest.StashKey[set[Path]]()
 
 
 def _is_xdist_worker(config: pytest.Config) -> bool:
@@ -48,5 +49,3 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if RAY_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.xdist_group("ray"))
 
-
-_CHAIN_STATE_BEFORE = pytest.StashKey[set[Path]]()

@@ -39,9 +39,11 @@ FloatArray = NDArray[np.float64]
 def demand_at(market: Market, prices: FloatArray) -> tuple[FloatArray, FloatArray]:
     """(bundles wanted per bid, units wanted per resource) at posted ``prices``."""
     bids = market.bids
-    # 0 units of a resource nobody offers (price inf) cost nothing, not nan.
-    with np.errstate(invalid="ignore"):
-        cost = np.where(bids.demand > 0, bids.demand * prices, 0.0).sum(axis=1)
+    if np.all(np.isfinite(prices)):
+        cost = bids.demand @ prices
+    else:  # 0 units of a resource nobody offers (price inf) cost nothing, not nan
+        with np.errstate(invalid="ignore"):
+            cost = np.where(bids.demand > 0, bids.demand * prices, 0.0).sum(axis=1)
     wants = np.where(bids.value >= cost, bids.max_bundles, 0.0)
     return wants, wants @ bids.demand if len(bids) else np.zeros(N_RESOURCES)
 
@@ -78,7 +80,7 @@ def arrival_rationing(market: Market, wants: FloatArray, supply: FloatArray) -> 
     """Bundles served per bid when buyers are served whole bundles in bid order until the
     supply runs out (module doc, step 3)."""
     demand = market.bids.demand
-    left = supply.astype(np.float64).copy()
+    left = supply.astype(np.float64)  # a copy: it is drawn down below
     served = np.zeros(len(wants))
     for i in np.flatnonzero(wants > 0):
         need = demand[i] > 0
@@ -120,15 +122,12 @@ def trade_at_posted(market: Market, posted: FloatArray, rationing: str = "propor
 class PostedPrice(Mechanism):
     """The cheapest ask of each resource is its price; see the module doc."""
 
-    def __init__(self) -> None:
-        pass
-
     def clear(self, market: Market) -> ClearingResult:
         """Trade at the cheapest asks, rationing by arrival where demand exceeds supply."""
+        cheapest = cheapest_ask(market)
         # A resource nobody offers gets an infinite price: no bundle needing it is wanted.
-        posted = np.nan_to_num(cheapest_ask(market), nan=np.inf)
+        posted = np.nan_to_num(cheapest, nan=np.inf)
         trades, demand, supply = trade_at_posted(market, posted, rationing="arrival")
         info: dict[str, Any] = {"posted_prices": posted.tolist(), "demand": demand.tolist(),
                                 "supply": supply.tolist()}
-        shown = np.where(np.isfinite(posted), posted, np.nan)
-        return build_result(market, self.name, trades, shown, bundles_served=None, info=info)
+        return build_result(market, self.name, trades, cheapest, bundles_served=None, info=info)
